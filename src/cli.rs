@@ -1,0 +1,88 @@
+//! Command-line arguments (clap). `main.rs` parses them and hands them to [`crate::cmd::run`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Builds ranked newsletter digests from tagged articles, renders and mails them.
+#[derive(Debug, Parser)]
+#[command(name = "digest", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Configuration folder holding digest.toml (and optional local.toml).
+    #[arg(long, global = true, value_name = "DIR", default_value = "config", env = "DIGEST_CONFIG")]
+    pub config: PathBuf,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the configuration, sources, theme and store; print every problem.
+    Check,
+    /// Load the configured sources into the store.
+    Ingest(IngestArgs),
+    /// Freeze the issue of a digest for a period into digests/<digest>/<period>/issue.json.
+    Build(BuildArgs),
+    /// Render an issue as HTML (or text) for review, optionally serving it over HTTP.
+    Preview(PreviewArgs),
+}
+
+/// `digest ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Only this source (a key under [sources]).
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+}
+
+/// The digest and period an issue command works on.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// Digest id (a key under [digests]).
+    pub digest: String,
+
+    /// Period: 2024-07 (monthly), 2024-W27 (weekly) or 2024-07-15 (daily); default: the last
+    /// period that has closed in the digest's time zone.
+    #[arg(long, value_name = "PERIOD")]
+    pub period: Option<String>,
+}
+
+/// `digest build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Which issue.
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Replace an already frozen issue (it keeps its number).
+    #[arg(long)]
+    pub rebuild: bool,
+}
+
+/// `digest preview`.
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// Which issue.
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Output file (default: digests/<digest>/<period>/preview.html or .txt).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Write the plain-text part instead of the HTML.
+    #[arg(long)]
+    pub text: bool,
+
+    /// Print every candidate's score parts and why it was kept or dropped.
+    #[arg(long)]
+    pub explain: bool,
+
+    /// Also serve the preview over HTTP on ADDR until interrupted.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8025")]
+    pub serve: Option<SocketAddr>,
+}

@@ -1,0 +1,233 @@
+//! Stage 0, configuration: `config/digest.toml`, optional `config/local.toml`, then environment
+//! variables `DIGEST__SECTION__KEY`, merged by the `config` crate and validated into typed settings.
+//!
+//! Every section (and every digest, source and list) is deserialized on its own, so [`Config::load`]
+//! reports all problems at once, each with the file, the key and, where the file has it, the line.
+
+mod locate;
+mod raw;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use ::config::{Environment, File, FileFormat, Map, Value};
+use chrono_tz::Tz;
+use serde::de::DeserializeOwned;
+
+use crate::period::PeriodKind;
+pub use raw::{Scoring, SourceKind};
+
+/// Prefix of environment overrides: `DIGEST__SITE__BASE_URL` sets `site.base_url`.
+pub const ENV_PREFIX: &str = "DIGEST";
+
+/// The whole, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The configuration folder (`--config`, default `./config`).
+    pub dir: PathBuf,
+    /// The project root: relative paths in the configuration are resolved against it.
+    pub root: PathBuf,
+    /// Site identity used in emails and the archive.
+    pub site: Site,
+    /// Where the store, built issues and templates live.
+    pub paths: Paths,
+    /// Catalogue sources by name.
+    pub sources: BTreeMap<String, Source>,
+    /// Digest definitions by id.
+    pub digests: BTreeMap<String, Digest>,
+}
+
+/// `[site]`: the publisher's identity.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// Display name, e.g. "Distributed Digest".
+    pub name: String,
+    /// Public base URL (http or https) for archive and unsubscribe links, without trailing slash.
+    pub base_url: String,
+}
+
+/// `[paths]`: resolved file locations.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// SQLite store file.
+    pub store: PathBuf,
+    /// Folder of frozen issues: `<digests>/<digest>/<period>/issue.json`.
+    pub digests: PathBuf,
+    /// Theme folder (`theme.toml`, `email.css`).
+    pub templates: PathBuf,
+}
+
+/// `[sources.<name>]`: one catalogue input.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The key under `[sources]`.
+    pub name: String,
+    /// What the file holds.
+    pub kind: SourceKind,
+    /// Resolved path of the file.
+    pub path: PathBuf,
+}
+
+/// `[digests.<id>]`: one newsletter.
+#[derive(Debug, Clone)]
+pub struct Digest {
+    /// The key under `[digests]`; also a folder name, so `[a-z0-9-]` only.
+    pub id: String,
+    /// Title template with `{tag}`, `{period}` and `{number}` placeholders.
+    pub title: String,
+    /// Normalized tags; an article matches if it carries any of them.
+    pub tags: Vec<String>,
+    /// How the tag is shown in titles, e.g. "Distributed Systems".
+    pub tag_name: String,
+    /// Length of one issue's window.
+    pub period: PeriodKind,
+    /// Time zone in which period windows start and end.
+    pub timezone: Tz,
+    /// Maximum number of items in an issue.
+    pub size: usize,
+    /// Maximum items from one source (`None`: no cap).
+    pub max_per_source: Option<usize>,
+    /// Candidates scoring below this are dropped.
+    pub min_score: f64,
+    /// Below this many items no issue is built.
+    pub min_items: usize,
+    /// Ranking weights.
+    pub scoring: Scoring,
+}
+
+impl Digest {
+    /// The title of the issue for `period_label` and `number`, from the template.
+    pub fn title_for(&self, period_label: &str, number: u32) -> String {
+        self.title
+            .replace("{tag}", &self.tag_name)
+            .replace("{period}", period_label)
+            .replace("{number}", &number.to_string())
+    }
+}
+
+/// One thing wrong with the configuration, located as precisely as the sources allow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// File the value came from, or "the environment".
+    pub origin: Option<String>,
+    /// 1-based line in `origin`, when known.
+    pub line: Option<usize>,
+    /// Dotted key, e.g. `digests.weekly.timezone`.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.origin, self.line) {
+            (Some(origin), Some(line)) => write!(f, "{origin}:{line}: ")?,
+            (Some(origin), None) => write!(f, "{origin}: ")?,
+            _ => {}
+        }
+        if self.key.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.key, self.message)
+        }
+    }
+}
+
+/// All the problems found in a configuration.
+#[derive(Debug, thiserror::Error)]
+pub struct Invalid(pub Vec<Problem>);
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        writeln!(f, "invalid configuration ({n} problem{}):", if n == 1 { "" } else { "s" })?;
+        for p in &self.0 {
+            writeln!(f, "  {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Loads and validates the configuration in `dir`, with overrides from the process environment.
+    pub fn load(dir: &Path) -> Result<Config, Invalid> {
+        Self::load_with_env(dir, None)
+    }
+
+    /// Like [`Config::load`], with the environment given as a map (for tests).
+    pub fn load_with_env(
+        dir: &Path,
+        env: Option<Map<String, String>>,
+    ) -> Result<Config, Invalid> {
+        let main = dir.join("digest.toml");
+        if !main.is_file() {
+            return Err(Invalid(vec![Problem {
+                origin: Some(main.display().to_string()),
+                line: None,
+                key: String::new(),
+                message: "file not found (is --config pointing at the configuration folder?)"
+                    .into(),
+            }]));
+        }
+        let mut env_source = Environment::with_prefix(ENV_PREFIX)
+            .separator("__")
+            .try_parsing(true);
+        if let Some(map) = env {
+            env_source = env_source.source(Some(map));
+        }
+        let merged = ::config::Config::builder()
+            .add_source(File::from(main).format(FileFormat::Toml))
+            .add_source(
+                File::from(dir.join("local.toml"))
+                    .format(FileFormat::Toml)
+                    .required(false),
+            )
+            .add_source(env_source)
+            .build()
+            .and_then(|c| c.cache.into_table());
+        let table = match merged {
+            Ok(table) => table,
+            Err(e) => return Err(Invalid(vec![locate::parse_problem(e)])),
+        };
+        // `config` → "" (the working folder), `/srv/news/config` → `/srv/news`.
+        let root = dir.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut checker = raw::Checker::new(&root);
+        let config = checker.config(dir, table);
+        let mut problems = checker.into_problems();
+        if problems.is_empty() {
+            if let Some(config) = config {
+                return Ok(config);
+            }
+        }
+        locate::lines(&mut problems);
+        Err(Invalid(problems))
+    }
+
+    /// A problem at `key`, located in `local.toml` if it sets the key, else in `digest.toml`.
+    pub fn problem_at(&self, key: &str, message: impl Into<String>) -> Problem {
+        let files = [self.dir.join("local.toml"), self.dir.join("digest.toml")];
+        let (origin, line) = locate::find(&files, key);
+        Problem { origin, line, key: key.to_string(), message: message.into() }
+    }
+
+    /// The digest with this id, or an error listing the configured ones.
+    pub fn digest(&self, id: &str) -> anyhow::Result<&Digest> {
+        self.digests.get(id).ok_or_else(|| {
+            let known: Vec<&str> = self.digests.keys().map(String::as_str).collect();
+            anyhow::anyhow!(
+                "no digest `{id}` in {}; configured: {}",
+                self.dir.join("digest.toml").display(),
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            )
+        })
+    }
+}
+
+/// Deserializes one value, turning a failure into a [`Problem`] at `key`.
+fn typed<T: DeserializeOwned>(key: &str, value: Value) -> Result<T, Problem> {
+    let origin = value.origin().map(str::to_owned);
+    value
+        .try_deserialize::<T>()
+        .map_err(|e| locate::type_problem(key, origin, e))
+}

@@ -1,0 +1,368 @@
+//! The configuration as written (serde shapes) and its validation into [`super::Config`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ::config::{Map, Value};
+use serde::Deserialize;
+
+use super::{Config, Digest, Paths, Problem, Site, Source, typed};
+use crate::catalog::tag;
+use crate::period::PeriodKind;
+
+/// Top-level sections this version understands.
+const SECTIONS: &[&str] = &["site", "paths", "sources", "digests"];
+
+/// Placeholders a title template may use.
+const TITLE_PLACEHOLDERS: &[&str] = &["tag", "period", "number"];
+
+/// Default title template.
+pub const DEFAULT_TITLE: &str = "Best of {tag} — {period}";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    name: String,
+    base_url: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct RawPaths {
+    store: Option<String>,
+    digests: Option<String>,
+    templates: Option<String>,
+}
+
+/// What a source file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// JSON Lines catalogue, one article per line (see README "Catalogue format").
+    Jsonl,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    kind: SourceKind,
+    path: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDigest {
+    title: Option<String>,
+    tag: Option<String>,
+    tags: Option<Vec<String>>,
+    tag_name: Option<String>,
+    period: PeriodKind,
+    #[serde(default = "utc")]
+    timezone: String,
+    #[serde(default = "default_size")]
+    size: usize,
+    max_per_source: Option<usize>,
+    #[serde(default)]
+    min_score: f64,
+    #[serde(default = "one")]
+    min_items: usize,
+    #[serde(default)]
+    scoring: Scoring,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+fn default_size() -> usize {
+    10
+}
+fn one() -> usize {
+    1
+}
+
+/// `[digests.<id>.scoring]`: score = (upvotes × `upvotes` + comments × `comments`) × decay, where
+/// decay = 0.5^(age / `half_life_hours`) with age measured back from the end of the window, or 1
+/// when no half-life is set.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scoring {
+    /// Weight of one upvote.
+    pub upvotes: f64,
+    /// Weight of one comment.
+    pub comments: f64,
+    /// Optional half-life of a score, in hours, for rolling windows.
+    pub half_life_hours: Option<f64>,
+}
+
+impl Default for Scoring {
+    fn default() -> Self {
+        Scoring { upvotes: 1.0, comments: 2.0, half_life_hours: None }
+    }
+}
+
+/// Collects problems while turning raw values into typed settings.
+pub(super) struct Checker {
+    root: PathBuf,
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    pub(super) fn new(root: &Path) -> Self {
+        Checker { root: root.to_path_buf(), problems: Vec::new() }
+    }
+
+    pub(super) fn into_problems(self) -> Vec<Problem> {
+        self.problems
+    }
+
+    fn problem(&mut self, origin: Option<&str>, key: String, message: impl Into<String>) {
+        self.problems.push(Problem {
+            origin: origin.map(str::to_owned),
+            line: None,
+            key,
+            message: message.into(),
+        });
+    }
+
+    /// Reports a problem on `field` (maybe dotted) of the table at `key`, at the field's origin.
+    fn field_problem(
+        &mut self,
+        table: &Map<String, Value>,
+        key: &str,
+        field: &str,
+        message: impl Into<String>,
+    ) {
+        let first = field.split('.').next().unwrap_or(field);
+        let origin = table
+            .get(first)
+            .or_else(|| table.values().next())
+            .and_then(|v| v.origin().map(str::to_owned));
+        self.problem(origin.as_deref(), format!("{key}.{field}"), message);
+    }
+
+    fn typed<T: serde::de::DeserializeOwned>(&mut self, key: &str, value: Value) -> Option<T> {
+        typed(key, value).map_err(|p| self.problems.push(p)).ok()
+    }
+
+    fn table(&mut self, key: &str, value: Value) -> Option<Map<String, Value>> {
+        let origin = value.origin().map(str::to_owned);
+        match value.into_table() {
+            Ok(t) => Some(t),
+            Err(_) => {
+                self.problem(origin.as_deref(), key.into(), "expected a table");
+                None
+            }
+        }
+    }
+
+    pub(super) fn config(&mut self, dir: &Path, mut top: Map<String, Value>) -> Option<Config> {
+        let mut unknown: Vec<_> = top
+            .iter()
+            .filter(|(k, _)| !SECTIONS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.origin().map(str::to_owned)))
+            .collect();
+        unknown.sort();
+        for (key, origin) in unknown {
+            let known = SECTIONS.join(", ");
+            self.problem(origin.as_deref(), key, format!("unknown section (known: {known})"));
+        }
+        let site = match top.remove("site") {
+            Some(v) => self.site(v),
+            None => {
+                self.problem(None, "site".into(), "missing section [site] (name, base_url)");
+                None
+            }
+        };
+        let paths = self.paths(top.remove("paths"));
+        let sources = self.named("sources", top.remove("sources"), Self::source);
+        let digests = self.named("digests", top.remove("digests"), Self::digest);
+        Some(Config {
+            dir: dir.to_path_buf(),
+            root: self.root.clone(),
+            site: site?,
+            paths,
+            sources,
+            digests,
+        })
+    }
+
+    fn site(&mut self, value: Value) -> Option<Site> {
+        let table = self.table("site", value.clone())?;
+        let raw: RawSite = self.typed("site", value)?;
+        let name = crate::text::one_line(&raw.name, 200);
+        if name.is_empty() {
+            self.field_problem(&table, "site", "name", "must not be empty");
+        }
+        let base_url = raw.base_url.trim().trim_end_matches('/').to_string();
+        match url::Url::parse(&base_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                if u.query().is_some() || u.fragment().is_some() {
+                    let msg = "must not have a query or fragment";
+                    self.field_problem(&table, "site", "base_url", msg);
+                }
+            }
+            Ok(_) => self.field_problem(&table, "site", "base_url", "must be an http(s) URL"),
+            Err(e) => self.field_problem(&table, "site", "base_url", format!("not a URL: {e}")),
+        }
+        Some(Site { name, base_url })
+    }
+
+    fn paths(&mut self, value: Option<Value>) -> Paths {
+        let raw: RawPaths = value.and_then(|v| self.typed("paths", v)).unwrap_or_default();
+        let resolve = |p: Option<String>, default: &str| {
+            self.root.join(p.as_deref().unwrap_or(default))
+        };
+        Paths {
+            store: resolve(raw.store, "digest.db"),
+            digests: resolve(raw.digests, "digests"),
+            templates: resolve(raw.templates, "templates"),
+        }
+    }
+
+    /// Validates a `[section.<name>]` table of entries with `each`.
+    fn named<T>(
+        &mut self,
+        section: &str,
+        value: Option<Value>,
+        each: fn(&mut Self, &str, &str, Value) -> Option<T>,
+    ) -> BTreeMap<String, T> {
+        let mut out = BTreeMap::new();
+        let Some(value) = value else { return out };
+        let Some(table) = self.table(section, value) else { return out };
+        for (name, v) in table {
+            let key = format!("{section}.{name}");
+            if !is_id(&name) {
+                let msg = "name must be lowercase letters, digits and '-' (it is used in paths)";
+                self.problem(v.origin(), key.clone(), msg);
+                continue;
+            }
+            if let Some(item) = each(self, &key, &name, v) {
+                out.insert(name, item);
+            }
+        }
+        out
+    }
+
+    fn source(&mut self, key: &str, name: &str, value: Value) -> Option<Source> {
+        let raw: RawSource = self.typed(key, value)?;
+        Some(Source { name: name.to_string(), kind: raw.kind, path: self.root.join(raw.path) })
+    }
+
+    fn digest(&mut self, key: &str, id: &str, value: Value) -> Option<Digest> {
+        let table = self.table(key, value.clone())?;
+        let raw: RawDigest = self.typed(key, value)?;
+        let mut errors: Vec<(&str, String)> = Vec::new();
+
+        let title = raw.title.unwrap_or_else(|| DEFAULT_TITLE.to_string());
+        if let Some(p) = unknown_placeholder(&title) {
+            let known = TITLE_PLACEHOLDERS.join("}, {");
+            errors.push(("title", format!("unknown placeholder {{{p}}} (known: {{{known}}})")));
+        }
+        let tags: Vec<String> = match (raw.tag, raw.tags) {
+            (Some(t), None) => vec![tag::normalize(&t)],
+            (None, Some(ts)) => ts.iter().map(|t| tag::normalize(t)).collect(),
+            (Some(_), Some(_)) => {
+                errors.push(("tags", "give either `tag` or `tags`, not both".into()));
+                Vec::new()
+            }
+            (None, None) => {
+                errors.push(("tag", "missing: set `tag` (or `tags`)".into()));
+                Vec::new()
+            }
+        };
+        if tags.iter().any(String::is_empty) || (tags.is_empty() && errors.is_empty()) {
+            errors.push(("tags", "a tag must contain a letter or digit".into()));
+        }
+        let tag_name = raw
+            .tag_name
+            .map(|n| crate::text::one_line(&n, 100))
+            .unwrap_or_else(|| tags.first().map(|t| tag::display_name(t)).unwrap_or_default());
+        let timezone = raw.timezone.parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
+            let msg = format!("unknown time zone {:?} (use an IANA name such as Europe/Berlin)", raw.timezone);
+            errors.push(("timezone", msg));
+            chrono_tz::UTC
+        });
+        if !(1..=100).contains(&raw.size) {
+            errors.push(("size", format!("must be between 1 and 100, not {}", raw.size)));
+        }
+        if raw.min_items == 0 || raw.min_items > raw.size {
+            let msg = format!("must be between 1 and size ({}), not {}", raw.size, raw.min_items);
+            errors.push(("min_items", msg));
+        }
+        if raw.max_per_source == Some(0) {
+            errors.push(("max_per_source", "must be at least 1 (omit it for no cap)".into()));
+        }
+        if !raw.min_score.is_finite() {
+            errors.push(("min_score", "must be a finite number".into()));
+        }
+        let s = &raw.scoring;
+        for (field, w) in [("scoring.upvotes", s.upvotes), ("scoring.comments", s.comments)] {
+            if !w.is_finite() || w < 0.0 {
+                errors.push((field, format!("must be a number ≥ 0, not {w}")));
+            }
+        }
+        if let Some(h) = s.half_life_hours.filter(|h| !h.is_finite() || *h <= 0.0) {
+            errors.push(("scoring.half_life_hours", format!("must be > 0 hours, not {h}")));
+        }
+        let valid = errors.is_empty();
+        for (field, msg) in errors {
+            self.field_problem(&table, key, field, msg);
+        }
+        valid.then(|| Digest {
+            id: id.to_string(),
+            title,
+            tags,
+            tag_name,
+            period: raw.period,
+            timezone,
+            size: raw.size,
+            max_per_source: raw.max_per_source,
+            min_score: raw.min_score,
+            min_items: raw.min_items,
+            scoring: raw.scoring,
+        })
+    }
+}
+
+/// Whether `s` is usable as a digest or source id (and so as a folder name).
+pub fn is_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+}
+
+/// The first `{name}` in `template` that is not a known placeholder.
+fn unknown_placeholder(template: &str) -> Option<String> {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after.find('}')?;
+        let name = &after[..close];
+        if !TITLE_PLACEHOLDERS.contains(&name) {
+            return Some(name.to_string());
+        }
+        rest = &after[close + 1..];
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_safe_folder_names() {
+        assert!(is_id("best-of-distributed-systems"));
+        assert!(!is_id("../etc"));
+        assert!(!is_id("Best"));
+        assert!(!is_id(""));
+        assert!(!is_id("-x"));
+    }
+
+    #[test]
+    fn title_placeholders_are_checked() {
+        assert_eq!(unknown_placeholder("Best of {tag} — {period}"), None);
+        assert_eq!(unknown_placeholder("#{number}: {tags}"), Some("tags".into()));
+    }
+}

@@ -1,0 +1,290 @@
+//! Stage 4, issue: the frozen result for one (digest, period), stored as
+//! `digests/<digest>/<period>/issue.json`.
+//!
+//! The first build writes the file with its issue number, title and every displayed field of every
+//! item; preview, send and the archive read it back, so every recipient gets the same issue and an
+//! editor can review (or edit) it first. A frozen issue is only replaced on an explicit rebuild,
+//! which keeps its number.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Kind, Publisher};
+use crate::config::Digest;
+use crate::files;
+use crate::period::{Period, Window};
+use crate::select::Ranking;
+
+/// Version of the `issue.json` format written by this build.
+pub const FORMAT: u32 = 1;
+
+/// One frozen issue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Issue {
+    /// `issue.json` format version.
+    pub format: u32,
+    /// Digest id.
+    pub digest: String,
+    /// 1, 2, 3 … per digest, in build order.
+    pub number: u32,
+    /// Full title, e.g. "Best of Distributed Systems — July 2024".
+    pub title: String,
+    /// The period, e.g. `2024-07`.
+    pub period: Period,
+    /// The period for people, e.g. "July 2024".
+    pub period_label: String,
+    /// IANA time zone of the window.
+    pub timezone: String,
+    /// The instants the period covers; `window.end` is the issue's date.
+    pub window: Window,
+    /// When the issue was frozen.
+    pub built_at: DateTime<Utc>,
+    /// The items, in order.
+    pub items: Vec<Item>,
+}
+
+/// One item of an issue, with everything the email shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    /// Position, 1-based.
+    pub number: u32,
+    /// Article or video.
+    pub kind: Kind,
+    /// Title.
+    pub title: String,
+    /// Link (http or https; anything else is rendered without a link).
+    pub url: String,
+    /// Summary.
+    pub summary: String,
+    /// Publication.
+    pub source: Publisher,
+    /// Publication time.
+    pub published_at: DateTime<Utc>,
+    /// Age at the issue's date, e.g. "3d".
+    pub age: String,
+    /// Ranking score when frozen.
+    pub score: f64,
+    /// Upvotes when frozen.
+    pub upvotes: u64,
+    /// Comments when frozen.
+    pub comments: u64,
+}
+
+impl Issue {
+    /// The issue's date: the end of its period, which ages are measured against.
+    pub fn date(&self) -> DateTime<Utc> {
+        self.window.end
+    }
+}
+
+/// Too few items qualified: no issue for this period.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "no issue of {digest} for {period}: {found} item(s) qualify, fewer than min_items = {min} \
+     (see `digest preview {digest} --period {period} --explain`)"
+)]
+pub struct TooFew {
+    /// Digest id.
+    pub digest: String,
+    /// Period.
+    pub period: Period,
+    /// Items that qualified.
+    pub found: usize,
+    /// The digest's minimum.
+    pub min: usize,
+}
+
+/// Where the frozen issue of `digest` for `period` lives under the digests folder.
+pub fn path(digests: &Path, digest: &str, period: Period) -> PathBuf {
+    digests.join(digest).join(period.to_string()).join("issue.json")
+}
+
+/// Reads a frozen issue.
+pub fn read(path: &Path) -> Result<Issue> {
+    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let issue: Issue =
+        serde_json::from_str(&text).with_context(|| format!("{}: not a valid issue file", path.display()))?;
+    if issue.format != FORMAT {
+        bail!("{}: issue format {} is not supported (expected {FORMAT})", path.display(), issue.format);
+    }
+    Ok(issue)
+}
+
+/// The frozen issue of `digest` for `period`, if there is one.
+pub fn find(digests: &Path, digest: &str, period: Period) -> Result<Option<Issue>> {
+    let p = path(digests, digest, period);
+    match fs::metadata(&p) {
+        Ok(_) => read(&p).map(Some),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", p.display())),
+    }
+}
+
+/// All frozen issues of `digest`, oldest period first.
+pub fn list(digests: &Path, digest: &str) -> Result<Vec<Issue>> {
+    let dir = digests.join(digest);
+    let entries = match fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("listing {}", dir.display())),
+    };
+    let mut issues = Vec::new();
+    for entry in entries {
+        let file = entry?.path().join("issue.json");
+        if file.is_file() {
+            issues.push(read(&file)?);
+        }
+    }
+    issues.sort_by_key(|i| i.period);
+    Ok(issues)
+}
+
+/// The number the next new issue of `digest` gets.
+pub fn next_number(digests: &Path, digest: &str) -> Result<u32> {
+    Ok(list(digests, digest)?.iter().map(|i| i.number).max().unwrap_or(0) + 1)
+}
+
+/// Composes (without writing) the issue of `digest` for `period` from `ranking`, numbered
+/// `number`; fails with [`TooFew`] below the digest's minimum.
+pub fn compose(
+    digest: &Digest,
+    period: Period,
+    ranking: &Ranking,
+    number: u32,
+    built_at: DateTime<Utc>,
+) -> Result<Issue, TooFew> {
+    let date = ranking.window.end;
+    let items: Vec<Item> = ranking
+        .picks()
+        .zip(1..)
+        .filter_map(|(c, number)| {
+            let a = &c.article;
+            let published_at = a.published_at?;
+            Some(Item {
+                number,
+                kind: a.kind,
+                title: a.title.clone(),
+                url: a.url.clone(),
+                summary: a.summary.clone(),
+                source: a.publisher.clone(),
+                published_at,
+                age: age(published_at, date),
+                score: c.score.total,
+                upvotes: a.upvotes,
+                comments: a.comments,
+            })
+        })
+        .collect();
+    if items.len() < digest.min_items {
+        return Err(TooFew {
+            digest: digest.id.clone(),
+            period,
+            found: items.len(),
+            min: digest.min_items,
+        });
+    }
+    let label = period.label();
+    Ok(Issue {
+        format: FORMAT,
+        digest: digest.id.clone(),
+        number,
+        title: digest.title_for(&label, number),
+        period,
+        period_label: label,
+        timezone: digest.timezone.name().to_string(),
+        window: ranking.window,
+        built_at,
+        items,
+    })
+}
+
+/// What [`freeze`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new issue was written.
+    Created,
+    /// The issue was already frozen and left untouched.
+    AlreadyFrozen,
+    /// An existing issue was replaced (`--rebuild`), keeping its number.
+    Rebuilt,
+}
+
+/// Freezes the issue of `digest` for `period` under `digests`, unless it is frozen already (or
+/// `rebuild` is set). `ranking` is only called when a new issue must be composed.
+pub fn freeze(
+    digests: &Path,
+    digest: &Digest,
+    period: Period,
+    rebuild: bool,
+    built_at: DateTime<Utc>,
+    ranking: impl FnOnce() -> Result<Ranking>,
+) -> Result<(Issue, Outcome)> {
+    let file = path(digests, &digest.id, period);
+    let existing = find(digests, &digest.id, period)?;
+    if let (Some(issue), false) = (&existing, rebuild) {
+        return Ok((issue.clone(), Outcome::AlreadyFrozen));
+    }
+    let number = match &existing {
+        Some(issue) => issue.number,
+        None => next_number(digests, &digest.id)?,
+    };
+    let issue = compose(digest, period, &ranking()?, number, built_at)?;
+    let mut json = serde_json::to_vec_pretty(&issue)?;
+    json.push(b'\n');
+    let written = if existing.is_some() {
+        files::replace(&file, &json).map(|()| Outcome::Rebuilt)
+    } else {
+        files::create_new(&file, &json).map(|()| Outcome::Created)
+    };
+    match written {
+        Ok(outcome) => Ok((issue, outcome)),
+        // Another build froze it between our check and our write: theirs stands.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok((read(&file)?, Outcome::AlreadyFrozen)),
+        Err(e) => Err(e).with_context(|| format!("writing {}", file.display())),
+    }
+}
+
+/// Age of something published at `at`, seen at `date`: "45m", "5h", "3d", "2w", "4mo", "2y".
+pub fn age(at: DateTime<Utc>, date: DateTime<Utc>) -> String {
+    let minutes = (date - at).num_minutes().max(0);
+    let (hours, days) = (minutes / 60, minutes / (60 * 24));
+    match () {
+        _ if hours < 1 => format!("{}m", minutes.max(1)),
+        _ if days < 1 => format!("{hours}h"),
+        _ if days < 7 => format!("{days}d"),
+        _ if days < 30 => format!("{}w", days / 7),
+        _ if days < 365 => format!("{}mo", days / 30),
+        _ => format!("{}y", days / 365),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    #[test]
+    fn ages_use_the_largest_whole_unit() {
+        let d = Utc.with_ymd_and_hms(2024, 8, 1, 0, 0, 0).unwrap();
+        let cases = [
+            (Duration::seconds(10), "1m"),
+            (Duration::minutes(45), "45m"),
+            (Duration::hours(5), "5h"),
+            (Duration::days(3) + Duration::hours(13), "3d"),
+            (Duration::days(15), "2w"),
+            (Duration::days(120), "4mo"),
+            (Duration::days(800), "2y"),
+        ];
+        for (ago, want) in cases {
+            assert_eq!(age(d - ago, d), want);
+        }
+        assert_eq!(age(d + Duration::hours(1), d), "1m", "future dates do not go negative");
+    }
+}

@@ -1,0 +1,19 @@
+//! `digest` builds ranked newsletter digests from tagged articles, renders them as emails and
+//! mails them.
+//!
+//! The data path, one module per stage:
+//! [`config`] → [`catalog`] → [`store`] → [`select`] → [`issue`] → [`render`];
+//! [`cmd`] holds the commands that compose them.
+
+pub mod catalog;
+pub mod cli;
+pub mod clock;
+pub mod cmd;
+pub mod config;
+pub mod files;
+pub mod issue;
+pub mod period;
+pub mod render;
+pub mod select;
+pub mod store;
+pub mod text;

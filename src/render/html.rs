@@ -1,0 +1,169 @@
+//! The HTML email as small Maud components. Maud escapes every string it is given; links are only
+//! emitted for http(s) URLs and images only for https ones. Layout follows email-client rules:
+//! presentation tables, a 600px container with an Outlook fixed-width fallback, styles inlined from
+//! the theme's stylesheet by css-inline (only media queries stay in `<style>`).
+
+use anyhow::{Context as _, Result};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::splice::Field;
+use super::{Context, archive_url, clean};
+use crate::catalog::{MAX_SUMMARY, MAX_TITLE, canonical};
+use crate::issue::{Issue, Item};
+
+/// Outlook (Word engine) ignores max-width: give it a fixed 600px table.
+const MSO_OPEN: &str = r#"<!--[if mso]><table role="presentation" width="600" align="center" cellpadding="0" cellspacing="0" border="0"><tr><td><![endif]-->"#;
+const MSO_CLOSE: &str = "<!--[if mso]></td></tr></table><![endif]-->";
+
+/// The whole email document, before inlining.
+pub fn email(issue: &Issue, ctx: &Context<'_>) -> Markup {
+    let theme = ctx.theme;
+    html! {
+        (DOCTYPE)
+        html lang=(theme.lang) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="x-apple-disable-message-reformatting";
+                meta name="color-scheme" content="light dark";
+                meta name="supported-color-schemes" content="light dark";
+                title { (clean(&issue.title, MAX_TITLE)) }
+                style { (PreEscaped(&theme.css)) }
+            }
+            body.body bgcolor=(theme.color("page")) {
+                (preheader(issue))
+                table.page role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" bgcolor=(theme.color("page")) {
+                    tr {
+                        td.page-cell align="center" {
+                            (PreEscaped(MSO_OPEN))
+                            table.container role="presentation" width="600" cellpadding="0" cellspacing="0" border="0" bgcolor=(theme.color("card")) {
+                                (masthead(ctx))
+                                tr { td.heading { (heading(issue)) } }
+                                @for item in &issue.items {
+                                    tr { td.item { (self::item(item)) } }
+                                }
+                                (footer(issue, ctx))
+                            }
+                            (PreEscaped(MSO_CLOSE))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Hidden inbox preview text: a truthful summary of the issue.
+pub fn preheader(issue: &Issue) -> Markup {
+    html! {
+        div.preheader style="display:none;max-height:0;overflow:hidden;mso-hide:all" aria-hidden="true" {
+            (super::summary_line(issue))
+            // Pads the preview so clients do not pull body text into it.
+            (PreEscaped("&#8199;&#847;".repeat(40)))
+        }
+    }
+}
+
+/// Site name (and logo) above the title.
+fn masthead(ctx: &Context<'_>) -> Markup {
+    html! {
+        tr {
+            td.masthead {
+                @if let Some(logo) = &ctx.theme.logo {
+                    img.logo src=(logo.url) width=(logo.width) height=(logo.height) alt=(logo.alt);
+                }
+                a.site-name href=(ctx.site.base_url) { (ctx.site.name) }
+            }
+        }
+    }
+}
+
+/// Title, issue number and period.
+pub fn heading(issue: &Issue) -> Markup {
+    html! {
+        h1.title { (clean(&issue.title, MAX_TITLE)) }
+        p.issue-meta {
+            "Issue #" (issue.number) " · " (clean(&issue.period_label, 100)) " · "
+            (issue.items.len()) (if issue.items.len() == 1 { " pick" } else { " picks" })
+        }
+    }
+}
+
+/// One numbered item: number, kind badge, source avatar and name, age, linked title, summary.
+pub fn item(item: &Item) -> Markup {
+    let title = clean(&item.title, MAX_TITLE);
+    let source = clean(&item.source.name, 100);
+    let avatar = item.source.avatar.as_deref().filter(|a| a.starts_with("https://") && canonical::is_http(a));
+    html! {
+        table.item-table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
+            tr {
+                td.item-number width="40" valign="top" {
+                    span.number-badge { (item.number) }
+                }
+                td.item-body valign="top" {
+                    p.item-meta {
+                        span class={ "kind kind-" (item.kind.as_str()) } { (item.kind.label()) }
+                    }
+                    p.item-source {
+                        @if let Some(src) = avatar {
+                            img.avatar src=(src) width="20" height="20" alt={ "Avatar of " (source) };
+                        } @else {
+                            span.avatar-fallback aria-hidden="true" { (source.chars().next().unwrap_or('?')) }
+                        }
+                        " "
+                        span.source-name { (source) }
+                        span.age { " · " (clean(&item.age, 10)) }
+                    }
+                    h2.item-title {
+                        @if canonical::is_http(&item.url) {
+                            a.item-link href=(item.url) { (title) }
+                        } @else {
+                            (title)
+                        }
+                    }
+                    p.summary { (clean(&item.summary, MAX_SUMMARY)) }
+                }
+            }
+        }
+    }
+}
+
+/// Why the reader gets this, unsubscribe and archive links, site name and postal address.
+fn footer(issue: &Issue, ctx: &Context<'_>) -> Markup {
+    let why = ctx.theme.footer_text.replace("{site}", &ctx.site.name);
+    let email = Field::Email.marker();
+    html! {
+        tr {
+            td.footer {
+                p.footer-text {
+                    @for (i, part) in why.split("{email}").enumerate() {
+                        @if i > 0 { (email) }
+                        (part)
+                    }
+                }
+                p.footer-links {
+                    a.footer-link href=(Field::UnsubscribeUrl.marker()) { "Unsubscribe" }
+                    " · "
+                    a.footer-link href=(archive_url(ctx.site, issue)) { "View in browser" }
+                }
+                p.footer-address {
+                    (ctx.site.name) br; (ctx.theme.postal_address)
+                }
+            }
+        }
+    }
+}
+
+/// Moves the stylesheet's rules into `style` attributes, keeping only at-rules (media queries,
+/// dark mode) in `<style>`.
+pub fn inline(document: &str) -> Result<String> {
+    css_inline::CSSInliner::options()
+        .load_remote_stylesheets(false)
+        .keep_style_tags(false)
+        .keep_at_rules(true)
+        .apply_width_attributes(true)
+        .apply_height_attributes(true)
+        .build()
+        .inline(document)
+        .context("inlining the stylesheet")
+}

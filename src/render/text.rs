@@ -1,0 +1,75 @@
+//! The plain-text part: the same content as the HTML (title, numbered items with their URLs,
+//! unsubscribe and archive URLs), wrapped at 78 columns without ever breaking a URL.
+
+use std::fmt::Write as _;
+
+use super::splice::Field;
+use super::{Context, archive_url, clean};
+use crate::catalog::{MAX_SUMMARY, MAX_TITLE, canonical};
+use crate::issue::Issue;
+
+/// Line width of the text part.
+pub const WIDTH: usize = 78;
+
+/// The text body, with field markers.
+pub fn email(issue: &Issue, ctx: &Context<'_>) -> String {
+    let mut out = String::new();
+    let title = clean(&issue.title, MAX_TITLE);
+    let _ = writeln!(out, "{title}");
+    let _ = writeln!(out, "{}", "=".repeat(title.chars().count().min(WIDTH)));
+    let _ = writeln!(
+        out,
+        "Issue #{} · {} · {}\n",
+        issue.number,
+        clean(&issue.period_label, 100),
+        ctx.site.name
+    );
+    for item in &issue.items {
+        let number = format!("{:>2}. ", item.number);
+        let indent = " ".repeat(number.len());
+        wrap_into(&mut out, &clean(&item.title, MAX_TITLE), &number, &indent);
+        let _ = writeln!(
+            out,
+            "{indent}{} · {} · {}",
+            item.kind.label(),
+            clean(&item.source.name, 100),
+            clean(&item.age, 10)
+        );
+        if canonical::is_http(&item.url) {
+            let _ = writeln!(out, "{indent}{}", item.url);
+        }
+        out.push('\n');
+        wrap_into(&mut out, &clean(&item.summary, MAX_SUMMARY), &indent, &indent);
+        out.push('\n');
+    }
+    let why = ctx.theme.footer_text.replace("{site}", &ctx.site.name);
+    out.push_str("-- \n");
+    // The address is spliced in later: wrap around an unbreakable stand-in of typical length.
+    let stand_in = "\u{2}".repeat(24);
+    let why = wrap(&why.replace("{email}", &stand_in), "", "").replace(&stand_in, &Field::Email.marker());
+    out.push_str(&why);
+    let _ = writeln!(out, "Unsubscribe: {}", Field::UnsubscribeUrl.marker());
+    let _ = writeln!(out, "View in browser: {}", archive_url(ctx.site, issue));
+    let _ = writeln!(out, "{} · {}", ctx.site.name, ctx.theme.postal_address);
+    out
+}
+
+fn wrap(text: &str, first: &str, rest: &str) -> String {
+    let mut out = String::new();
+    wrap_into(&mut out, text, first, rest);
+    out
+}
+
+/// Wraps `text` at [`WIDTH`] with the given indents; long words (URLs) are never broken.
+fn wrap_into(out: &mut String, text: &str, first: &str, rest: &str) {
+    let options = textwrap::Options::new(WIDTH)
+        .initial_indent(first)
+        .subsequent_indent(rest)
+        .break_words(false)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation)
+        .word_separator(textwrap::WordSeparator::AsciiSpace);
+    for line in textwrap::wrap(text, options) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+}

@@ -1,0 +1,273 @@
+//! Stage 3, select: score the candidates of one window, apply the minimum score and the
+//! per-source cap, order them deterministically and cut to size.
+//!
+//! Score (see [`Scoring`]): `(upvotes × w_upvotes + comments × w_comments) × decay`, where
+//! `decay = 0.5^(age / half_life)` with the age measured back from the end of the window, or 1 with
+//! no half-life. Ties break on the later publication time, then on the URL, so the same catalogue
+//! always yields the same issue.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use crate::catalog::Article;
+use crate::config::{Digest, Scoring};
+use crate::period::Window;
+
+/// The parts of one candidate's score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Score {
+    /// Upvotes × weight.
+    pub upvotes: f64,
+    /// Comments × weight.
+    pub comments: f64,
+    /// Time-decay factor in (0, 1].
+    pub decay: f64,
+    /// The final score.
+    pub total: f64,
+}
+
+/// Why a candidate was kept or dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// In the issue at this 1-based position.
+    Kept(usize),
+    /// Scored below the digest's `min_score`.
+    BelowMinScore,
+    /// Its source already had `max_per_source` items.
+    SourceCap,
+    /// Good enough, but the issue was full.
+    BeyondSize,
+}
+
+/// One scored candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// The article.
+    pub article: Article,
+    /// Its score.
+    pub score: Score,
+    /// The decision.
+    pub verdict: Verdict,
+}
+
+/// All candidates of a window in rank order, with their verdicts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranking {
+    /// The window the candidates were published in.
+    pub window: Window,
+    /// Candidates, best first.
+    pub candidates: Vec<Candidate>,
+}
+
+impl Ranking {
+    /// The kept candidates, in issue order.
+    pub fn picks(&self) -> impl Iterator<Item = &Candidate> {
+        self.candidates.iter().filter(|c| matches!(c.verdict, Verdict::Kept(_)))
+    }
+}
+
+/// The score of `article` under `scoring`, for a window ending at `window.end`.
+pub fn score(article: &Article, scoring: &Scoring, window: &Window) -> Score {
+    let upvotes = article.upvotes as f64 * scoring.upvotes;
+    let comments = article.comments as f64 * scoring.comments;
+    let decay = match (scoring.half_life_hours, article.published_at) {
+        (Some(half_life), Some(at)) => {
+            let age_hours = ((window.end - at).num_seconds().max(0)) as f64 / 3600.0;
+            0.5f64.powf(age_hours / half_life)
+        }
+        _ => 1.0,
+    };
+    Score { upvotes, comments, decay, total: (upvotes + comments) * decay }
+}
+
+/// Ranks the `articles` published in `window` for `digest`.
+pub fn rank(digest: &Digest, window: Window, articles: Vec<Article>) -> Ranking {
+    let mut candidates: Vec<Candidate> = articles
+        .into_iter()
+        .filter(|a| a.published_at.is_some_and(|t| window.contains(t)))
+        .map(|article| {
+            let score = score(&article, &digest.scoring, &window);
+            Candidate { article, score, verdict: Verdict::BeyondSize }
+        })
+        .collect();
+    candidates.sort_by(order);
+    let mut per_source: HashMap<&str, usize> = HashMap::new();
+    let mut kept = 0;
+    for c in &mut candidates {
+        let from_source = per_source.entry(c.article.publisher.id.as_str()).or_default();
+        c.verdict = if c.score.total < digest.min_score {
+            Verdict::BelowMinScore
+        } else if digest.max_per_source.is_some_and(|cap| *from_source >= cap) {
+            Verdict::SourceCap
+        } else if kept >= digest.size {
+            Verdict::BeyondSize
+        } else {
+            kept += 1;
+            *from_source += 1;
+            Verdict::Kept(kept)
+        };
+    }
+    Ranking { window, candidates }
+}
+
+/// Best first: higher score, then later publication, then smaller URL.
+fn order(a: &Candidate, b: &Candidate) -> Ordering {
+    b.score
+        .total
+        .total_cmp(&a.score.total)
+        .then_with(|| b.article.published_at.cmp(&a.article.published_at))
+        .then_with(|| a.article.url.cmp(&b.article.url))
+}
+
+/// A table of every candidate: score parts and verdict, for `digest preview --explain`.
+pub fn explain(digest: &Digest, ranking: &Ranking) -> String {
+    let s = &digest.scoring;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "window {} .. {} ({}); {} candidate(s)",
+        ranking.window.start.to_rfc3339(),
+        ranking.window.end.to_rfc3339(),
+        digest.timezone,
+        ranking.candidates.len()
+    );
+    let decay = s.half_life_hours.map_or(String::new(), |h| format!(" × 0.5^(age/{h}h)"));
+    let cap = digest.max_per_source.map_or("none".to_string(), |c| c.to_string());
+    let _ = writeln!(
+        out,
+        "score = (upvotes × {} + comments × {}){decay}; min score {}; size {}; per-source cap {cap}\n",
+        s.upvotes, s.comments, digest.min_score, digest.size
+    );
+    let _ = writeln!(
+        out,
+        "{:>4} {:>9} {:>9} {:>9} {:>6}  {:<18} {:<16} title",
+        "#", "score", "upvotes", "comments", "decay", "source", "verdict"
+    );
+    for c in &ranking.candidates {
+        let verdict = match c.verdict {
+            Verdict::Kept(n) => format!("kept #{n}"),
+            Verdict::BelowMinScore => "below min score".into(),
+            Verdict::SourceCap => "source cap".into(),
+            Verdict::BeyondSize => "beyond size".into(),
+        };
+        let rank = match c.verdict {
+            Verdict::Kept(n) => n.to_string(),
+            _ => "-".into(),
+        };
+        let source: String = c.article.publisher.id.chars().take(18).collect();
+        let title: String = c.article.title.chars().take(60).collect();
+        let _ = writeln!(
+            out,
+            "{rank:>4} {:>9.1} {:>9.1} {:>9.1} {:>6.3}  {source:<18} {verdict:<16} {title}",
+            c.score.total, c.score.upvotes, c.score.comments, c.score.decay
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Kind, Publisher};
+    use crate::period::PeriodKind;
+    use chrono::{TimeZone, Utc};
+
+    fn digest() -> Digest {
+        Digest {
+            id: "d".into(),
+            title: "T".into(),
+            tags: vec!["t".into()],
+            tag_name: "T".into(),
+            period: PeriodKind::Monthly,
+            timezone: chrono_tz::UTC,
+            size: 3,
+            max_per_source: Some(2),
+            min_score: 10.0,
+            min_items: 1,
+            scoring: Scoring::default(),
+        }
+    }
+
+    fn window() -> Window {
+        Window {
+            start: Utc.with_ymd_and_hms(2024, 7, 1, 0, 0, 0).unwrap(),
+            end: Utc.with_ymd_and_hms(2024, 8, 1, 0, 0, 0).unwrap(),
+        }
+    }
+
+    fn art(url: &str, source: &str, day: u32, upvotes: u64) -> Article {
+        Article {
+            url: format!("https://x.example/{url}"),
+            title: url.into(),
+            summary: String::new(),
+            kind: Kind::Article,
+            publisher: Publisher { id: source.into(), name: source.into(), avatar: None },
+            tags: vec!["t".into()],
+            published_at: Some(Utc.with_ymd_and_hms(2024, 7, day, 12, 0, 0).unwrap()),
+            upvotes,
+            comments: 0,
+        }
+    }
+
+    fn verdicts(r: &Ranking) -> Vec<(&str, Verdict)> {
+        r.candidates.iter().map(|c| (c.article.title.as_str(), c.verdict)).collect()
+    }
+
+    #[test]
+    fn min_score_cap_and_size_each_drop_with_their_reason() {
+        let r = rank(
+            &digest(),
+            window(),
+            vec![
+                art("a1", "a", 1, 100),
+                art("a2", "a", 2, 90),
+                art("a3", "a", 3, 80),
+                art("b1", "b", 4, 70),
+                art("c1", "c", 5, 60),
+                art("low", "d", 6, 5),
+            ],
+        );
+        assert_eq!(
+            verdicts(&r),
+            vec![
+                ("a1", Verdict::Kept(1)),
+                ("a2", Verdict::Kept(2)),
+                ("a3", Verdict::SourceCap),
+                ("b1", Verdict::Kept(3)),
+                ("c1", Verdict::BeyondSize),
+                ("low", Verdict::BelowMinScore),
+            ]
+        );
+        let text = explain(&digest(), &r);
+        assert!(text.contains("source cap") && text.contains("below min score"), "{text}");
+    }
+
+    #[test]
+    fn ties_break_on_newer_then_url_whatever_the_input_order() {
+        let items = vec![art("b", "x", 5, 50), art("a", "y", 5, 50), art("c", "z", 9, 50)];
+        let mut reversed = items.clone();
+        reversed.reverse();
+        let titles = |r: Ranking| r.picks().map(|c| c.article.title.clone()).collect::<Vec<_>>();
+        assert_eq!(titles(rank(&digest(), window(), items)), vec!["c", "a", "b"]);
+        assert_eq!(titles(rank(&digest(), window(), reversed)), vec!["c", "a", "b"]);
+    }
+
+    #[test]
+    fn decay_halves_a_score_per_half_life_before_the_window_end() {
+        let mut d = digest();
+        d.scoring.half_life_hours = Some(24.0);
+        let mut a = art("a", "a", 30, 100);
+        a.published_at = Some(window().end - chrono::Duration::hours(48));
+        let s = score(&a, &d.scoring, &window());
+        assert!((s.decay - 0.25).abs() < 1e-9 && (s.total - 25.0).abs() < 1e-9, "{s:?}");
+    }
+
+    #[test]
+    fn articles_outside_the_window_are_not_candidates() {
+        let mut late = art("late", "a", 1, 1000);
+        late.published_at = Some(window().end);
+        let r = rank(&digest(), window(), vec![late, art("in", "b", 31, 20)]);
+        assert_eq!(verdicts(&r), vec![("in", Verdict::Kept(1))]);
+    }
+}
