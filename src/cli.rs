@@ -7,10 +7,21 @@ use clap::{Args, Parser, Subcommand};
 
 /// Builds ranked newsletter digests from tagged articles, renders and mails them.
 #[derive(Debug, Parser)]
-#[command(name = "digest", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "digest",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Configuration folder holding digest.toml (and optional local.toml).
-    #[arg(long, global = true, value_name = "DIR", default_value = "config", env = "DIGEST_CONFIG")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        default_value = "config",
+        env = "DIGEST_CONFIG"
+    )]
     pub config: PathBuf,
 
     /// What to do.

@@ -103,16 +103,23 @@ pub struct TooFew {
 
 /// Where the frozen issue of `digest` for `period` lives under the digests folder.
 pub fn path(digests: &Path, digest: &str, period: Period) -> PathBuf {
-    digests.join(digest).join(period.to_string()).join("issue.json")
+    digests
+        .join(digest)
+        .join(period.to_string())
+        .join("issue.json")
 }
 
 /// Reads a frozen issue.
 pub fn read(path: &Path) -> Result<Issue> {
     let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let issue: Issue =
-        serde_json::from_str(&text).with_context(|| format!("{}: not a valid issue file", path.display()))?;
+    let issue: Issue = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a valid issue file", path.display()))?;
     if issue.format != FORMAT {
-        bail!("{}: issue format {} is not supported (expected {FORMAT})", path.display(), issue.format);
+        bail!(
+            "{}: issue format {} is not supported (expected {FORMAT})",
+            path.display(),
+            issue.format
+        );
     }
     Ok(issue)
 }
@@ -148,7 +155,12 @@ pub fn list(digests: &Path, digest: &str) -> Result<Vec<Issue>> {
 
 /// The number the next new issue of `digest` gets.
 pub fn next_number(digests: &Path, digest: &str) -> Result<u32> {
-    Ok(list(digests, digest)?.iter().map(|i| i.number).max().unwrap_or(0) + 1)
+    Ok(list(digests, digest)?
+        .iter()
+        .map(|i| i.number)
+        .max()
+        .unwrap_or(0)
+        + 1)
 }
 
 /// Composes (without writing) the issue of `digest` for `period` from `ranking`, numbered
@@ -246,7 +258,9 @@ pub fn freeze(
     match written {
         Ok(outcome) => Ok((issue, outcome)),
         // Another build froze it between our check and our write: theirs stands.
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok((read(&file)?, Outcome::AlreadyFrozen)),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            Ok((read(&file)?, Outcome::AlreadyFrozen))
+        }
         Err(e) => Err(e).with_context(|| format!("writing {}", file.display())),
     }
 }
@@ -285,6 +299,10 @@ mod tests {
         for (ago, want) in cases {
             assert_eq!(age(d - ago, d), want);
         }
-        assert_eq!(age(d + Duration::hours(1), d), "1m", "future dates do not go negative");
+        assert_eq!(
+            age(d + Duration::hours(1), d),
+            "1m",
+            "future dates do not go negative"
+        );
     }
 }

@@ -3,7 +3,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday,
+};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -76,7 +78,9 @@ impl Period {
     pub fn containing(kind: PeriodKind, date: NaiveDate) -> Period {
         let start = match kind {
             PeriodKind::Daily => date,
-            PeriodKind::Weekly => date - Duration::days(date.weekday().num_days_from_monday().into()),
+            PeriodKind::Weekly => {
+                date - Duration::days(date.weekday().num_days_from_monday().into())
+            }
             PeriodKind::Monthly => date.with_day(1).unwrap_or(date),
         };
         Period { kind, start }
@@ -93,7 +97,10 @@ impl Period {
         if p.kind != kind {
             return Err(ParseError {
                 input: input.into(),
-                reason: format!("this digest is {kind}: give a period like {}", kind.example()),
+                reason: format!(
+                    "this digest is {kind}: give a period like {}",
+                    kind.example()
+                ),
             });
         }
         Ok(p)
@@ -121,7 +128,10 @@ impl Period {
             PeriodKind::Weekly => self.start + Duration::days(7),
             PeriodKind::Monthly => self.start + chrono::Months::new(1),
         };
-        Period { kind: self.kind, start }
+        Period {
+            kind: self.kind,
+            start,
+        }
     }
 
     /// The period right before this one.
@@ -131,12 +141,18 @@ impl Period {
             PeriodKind::Weekly => self.start - Duration::days(7),
             PeriodKind::Monthly => self.start - chrono::Months::new(1),
         };
-        Period { kind: self.kind, start }
+        Period {
+            kind: self.kind,
+            start,
+        }
     }
 
     /// The instants from local midnight of the first day to local midnight after the last, in `tz`.
     pub fn window(&self, tz: Tz) -> Window {
-        Window { start: local_midnight(tz, self.start), end: local_midnight(tz, self.end_day()) }
+        Window {
+            start: local_midnight(tz, self.start),
+            end: local_midnight(tz, self.end_day()),
+        }
     }
 
     /// Human label: "July 2024", "Week 27, 2024", "15 July 2024".
@@ -183,7 +199,10 @@ impl FromStr for Period {
     type Err = ParseError;
 
     fn from_str(input: &str) -> Result<Period, ParseError> {
-        let err = |reason: &str| ParseError { input: input.into(), reason: reason.into() };
+        let err = |reason: &str| ParseError {
+            input: input.into(),
+            reason: reason.into(),
+        };
         let s = input.trim();
         let number = |part: &str| -> Option<u32> {
             (!part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
@@ -191,26 +210,42 @@ impl FromStr for Period {
                 .flatten()
         };
         let parts: Vec<&str> = s.split('-').collect();
-        let year = parts.first().filter(|p| p.len() == 4).and_then(|p| number(p));
+        let year = parts
+            .first()
+            .filter(|p| p.len() == 4)
+            .and_then(|p| number(p));
         let usage = "use 2024-07 (month), 2024-W27 (ISO week) or 2024-07-15 (day)";
-        let Some(year) = year.map(|y| y as i32) else { return Err(err(usage)) };
+        let Some(year) = year.map(|y| y as i32) else {
+            return Err(err(usage));
+        };
         match parts.as_slice() {
             [_, w] if w.starts_with('W') || w.starts_with('w') => {
-                let week = number(&w[1..]).filter(|_| w.len() == 3).ok_or_else(|| err(usage))?;
+                let week = number(&w[1..])
+                    .filter(|_| w.len() == 3)
+                    .ok_or_else(|| err(usage))?;
                 NaiveDate::from_isoywd_opt(year, week, Weekday::Mon)
-                    .map(|start| Period { kind: PeriodKind::Weekly, start })
+                    .map(|start| Period {
+                        kind: PeriodKind::Weekly,
+                        start,
+                    })
                     .ok_or_else(|| err(&format!("{year} has no ISO week {week}")))
             }
             [_, m] if m.len() == 2 => {
                 let month = number(m).ok_or_else(|| err(usage))?;
                 NaiveDate::from_ymd_opt(year, month, 1)
-                    .map(|start| Period { kind: PeriodKind::Monthly, start })
+                    .map(|start| Period {
+                        kind: PeriodKind::Monthly,
+                        start,
+                    })
                     .ok_or_else(|| err("month must be 01 to 12"))
             }
             [_, m, d] if m.len() == 2 && d.len() == 2 => {
                 let (month, day) = number(m).zip(number(d)).ok_or_else(|| err(usage))?;
                 NaiveDate::from_ymd_opt(year, month, day)
-                    .map(|start| Period { kind: PeriodKind::Daily, start })
+                    .map(|start| Period {
+                        kind: PeriodKind::Daily,
+                        start,
+                    })
                     .ok_or_else(|| err("no such date"))
             }
             _ => Err(err(usage)),
@@ -244,7 +279,10 @@ mod tests {
         for s in ["2024-07", "2024-W27", "2024-07-15", "2020-W53"] {
             assert_eq!(p(s).to_string(), s);
         }
-        assert_eq!(p("2024-W27").first_day(), NaiveDate::from_ymd_opt(2024, 7, 1).unwrap());
+        assert_eq!(
+            p("2024-W27").first_day(),
+            NaiveDate::from_ymd_opt(2024, 7, 1).unwrap()
+        );
         assert_eq!(p("2024-07").label(), "July 2024");
         assert_eq!(p("2024-W27").label(), "Week 27, 2024");
         assert_eq!(p("2024-07-05").label(), "5 July 2024");
@@ -252,7 +290,16 @@ mod tests {
 
     #[test]
     fn rejects_nonsense_with_a_reason() {
-        for s in ["2024-13", "2024-W54", "2024-02-30", "July", "2024", "24-07", "2024-7", "2024-W5"] {
+        for s in [
+            "2024-13",
+            "2024-W54",
+            "2024-02-30",
+            "July",
+            "2024",
+            "24-07",
+            "2024-7",
+            "2024-W5",
+        ] {
             let e = s.parse::<Period>().unwrap_err().to_string();
             assert!(e.contains(s), "{e}");
         }
@@ -264,7 +311,10 @@ mod tests {
     fn iso_week_spanning_years_belongs_to_its_iso_year() {
         // 2025-W01 starts on Monday 30 December 2024.
         let w = p("2025-W01");
-        assert_eq!(w.first_day(), NaiveDate::from_ymd_opt(2024, 12, 30).unwrap());
+        assert_eq!(
+            w.first_day(),
+            NaiveDate::from_ymd_opt(2024, 12, 30).unwrap()
+        );
         let d = NaiveDate::from_ymd_opt(2024, 12, 31).unwrap();
         assert_eq!(Period::containing(PeriodKind::Weekly, d), w);
     }
@@ -273,16 +323,25 @@ mod tests {
     fn last_closed_depends_on_the_time_zone() {
         // 2024-08-01 02:00 UTC is still 31 July in New York: July has not closed there yet.
         let now = Utc.with_ymd_and_hms(2024, 8, 1, 2, 0, 0).unwrap();
-        assert_eq!(Period::last_closed(PeriodKind::Monthly, now, chrono_tz::UTC), p("2024-07"));
+        assert_eq!(
+            Period::last_closed(PeriodKind::Monthly, now, chrono_tz::UTC),
+            p("2024-07")
+        );
         let ny = chrono_tz::America::New_York;
-        assert_eq!(Period::last_closed(PeriodKind::Monthly, now, ny), p("2024-06"));
+        assert_eq!(
+            Period::last_closed(PeriodKind::Monthly, now, ny),
+            p("2024-06")
+        );
     }
 
     #[test]
     fn windows_follow_local_midnight_across_dst() {
         let berlin = chrono_tz::Europe::Berlin;
         let w = p("2024-03").window(berlin);
-        assert_eq!(w.start, Utc.with_ymd_and_hms(2024, 2, 29, 23, 0, 0).unwrap());
+        assert_eq!(
+            w.start,
+            Utc.with_ymd_and_hms(2024, 2, 29, 23, 0, 0).unwrap()
+        );
         // Summer time from 31 March: April starts at 22:00 UTC.
         assert_eq!(w.end, Utc.with_ymd_and_hms(2024, 3, 31, 22, 0, 0).unwrap());
     }
@@ -292,7 +351,10 @@ mod tests {
         // Chile moved clocks from 00:00 to 01:00 on 2022-09-11 (America/Santiago).
         let tz = chrono_tz::America::Santiago;
         let w = p("2022-09-11").window(tz);
-        assert_eq!(w.start.with_timezone(&tz).format("%H:%M").to_string(), "01:00");
+        assert_eq!(
+            w.start.with_timezone(&tz).format("%H:%M").to_string(),
+            "01:00"
+        );
         assert_eq!(w.end - w.start, Duration::hours(23));
     }
 

@@ -63,7 +63,9 @@ pub struct Ranking {
 impl Ranking {
     /// The kept candidates, in issue order.
     pub fn picks(&self) -> impl Iterator<Item = &Candidate> {
-        self.candidates.iter().filter(|c| matches!(c.verdict, Verdict::Kept(_)))
+        self.candidates
+            .iter()
+            .filter(|c| matches!(c.verdict, Verdict::Kept(_)))
     }
 }
 
@@ -78,7 +80,12 @@ pub fn score(article: &Article, scoring: &Scoring, window: &Window) -> Score {
         }
         _ => 1.0,
     };
-    Score { upvotes, comments, decay, total: (upvotes + comments) * decay }
+    Score {
+        upvotes,
+        comments,
+        decay,
+        total: (upvotes + comments) * decay,
+    }
 }
 
 /// Ranks the `articles` published in `window` for `digest`.
@@ -88,14 +95,20 @@ pub fn rank(digest: &Digest, window: Window, articles: Vec<Article>) -> Ranking 
         .filter(|a| a.published_at.is_some_and(|t| window.contains(t)))
         .map(|article| {
             let score = score(&article, &digest.scoring, &window);
-            Candidate { article, score, verdict: Verdict::BeyondSize }
+            Candidate {
+                article,
+                score,
+                verdict: Verdict::BeyondSize,
+            }
         })
         .collect();
     candidates.sort_by(order);
     let mut per_source: HashMap<&str, usize> = HashMap::new();
     let mut kept = 0;
     for c in &mut candidates {
-        let from_source = per_source.entry(c.article.publisher.id.as_str()).or_default();
+        let from_source = per_source
+            .entry(c.article.publisher.id.as_str())
+            .or_default();
         c.verdict = if c.score.total < digest.min_score {
             Verdict::BelowMinScore
         } else if digest.max_per_source.is_some_and(|cap| *from_source >= cap) {
@@ -132,8 +145,12 @@ pub fn explain(digest: &Digest, ranking: &Ranking) -> String {
         digest.timezone,
         ranking.candidates.len()
     );
-    let decay = s.half_life_hours.map_or(String::new(), |h| format!(" × 0.5^(age/{h}h)"));
-    let cap = digest.max_per_source.map_or("none".to_string(), |c| c.to_string());
+    let decay = s
+        .half_life_hours
+        .map_or(String::new(), |h| format!(" × 0.5^(age/{h}h)"));
+    let cap = digest
+        .max_per_source
+        .map_or("none".to_string(), |c| c.to_string());
     let _ = writeln!(
         out,
         "score = (upvotes × {} + comments × {}){decay}; min score {}; size {}; per-source cap {cap}\n",
@@ -202,7 +219,11 @@ mod tests {
             title: url.into(),
             summary: String::new(),
             kind: Kind::Article,
-            publisher: Publisher { id: source.into(), name: source.into(), avatar: None },
+            publisher: Publisher {
+                id: source.into(),
+                name: source.into(),
+                avatar: None,
+            },
             tags: vec!["t".into()],
             published_at: Some(Utc.with_ymd_and_hms(2024, 7, day, 12, 0, 0).unwrap()),
             upvotes,
@@ -211,7 +232,10 @@ mod tests {
     }
 
     fn verdicts(r: &Ranking) -> Vec<(&str, Verdict)> {
-        r.candidates.iter().map(|c| (c.article.title.as_str(), c.verdict)).collect()
+        r.candidates
+            .iter()
+            .map(|c| (c.article.title.as_str(), c.verdict))
+            .collect()
     }
 
     #[test]
@@ -240,17 +264,34 @@ mod tests {
             ]
         );
         let text = explain(&digest(), &r);
-        assert!(text.contains("source cap") && text.contains("below min score"), "{text}");
+        assert!(
+            text.contains("source cap") && text.contains("below min score"),
+            "{text}"
+        );
     }
 
     #[test]
     fn ties_break_on_newer_then_url_whatever_the_input_order() {
-        let items = vec![art("b", "x", 5, 50), art("a", "y", 5, 50), art("c", "z", 9, 50)];
+        let items = vec![
+            art("b", "x", 5, 50),
+            art("a", "y", 5, 50),
+            art("c", "z", 9, 50),
+        ];
         let mut reversed = items.clone();
         reversed.reverse();
-        let titles = |r: Ranking| r.picks().map(|c| c.article.title.clone()).collect::<Vec<_>>();
-        assert_eq!(titles(rank(&digest(), window(), items)), vec!["c", "a", "b"]);
-        assert_eq!(titles(rank(&digest(), window(), reversed)), vec!["c", "a", "b"]);
+        let titles = |r: Ranking| {
+            r.picks()
+                .map(|c| c.article.title.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            titles(rank(&digest(), window(), items)),
+            vec!["c", "a", "b"]
+        );
+        assert_eq!(
+            titles(rank(&digest(), window(), reversed)),
+            vec!["c", "a", "b"]
+        );
     }
 
     #[test]
@@ -260,7 +301,10 @@ mod tests {
         let mut a = art("a", "a", 30, 100);
         a.published_at = Some(window().end - chrono::Duration::hours(48));
         let s = score(&a, &d.scoring, &window());
-        assert!((s.decay - 0.25).abs() < 1e-9 && (s.total - 25.0).abs() < 1e-9, "{s:?}");
+        assert!(
+            (s.decay - 0.25).abs() < 1e-9 && (s.total - 25.0).abs() < 1e-9,
+            "{s:?}"
+        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Cleaning of untrusted text (titles, summaries, names) before it enters the store.
 //!
-//! Control characters (CR, LF, NUL, …) and bidirectional overrides are removed or turned into spaces,
-//! runs of white space collapse to one space, and the result is cut to a maximum length at a
-//! character boundary. Escaping for HTML and headers happens later, at render time; this only makes
+//! White space (including CR, LF and tabs) collapses to one space; other control characters
+//! (NUL …), bidirectional overrides and invisible characters are removed; the result is cut to a
+//! maximum length at a character boundary. Escaping for HTML and headers happens later, at render time; this only makes
 //! sure no stored text can break a line-oriented format or spoof its own direction.
 
 /// Returns `s` on one line: control and bidi-override characters dropped, white space collapsed,
@@ -12,11 +12,11 @@ pub fn one_line(s: &str, max_chars: usize) -> String {
     let mut count = 0;
     let mut pending_space = false;
     for c in s.chars() {
-        if c.is_whitespace() || c.is_control() {
+        if c.is_whitespace() {
             pending_space = count > 0;
             continue;
         }
-        if is_bidi_control(c) || is_invisible(c) {
+        if c.is_control() || is_bidi_control(c) || is_invisible(c) {
             continue;
         }
         if pending_space {

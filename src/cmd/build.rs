@@ -13,9 +13,10 @@ use crate::issue::{self, Outcome};
 pub(super) fn run(config: &Config, args: &BuildArgs, clock: &dyn Clock) -> Result<ExitCode> {
     let (digest, period) = target(config, &args.target, clock)?;
     let digests = &config.paths.digests;
-    let (issue, outcome) = issue::freeze(digests, digest, period, args.rebuild, clock.now(), || {
-        rank(&open_store(config, clock)?, digest, period)
-    })?;
+    let (issue, outcome) =
+        issue::freeze(digests, digest, period, args.rebuild, clock.now(), || {
+            rank(&open_store(config, clock)?, digest, period)
+        })?;
     let path = issue::path(digests, &digest.id, period);
     let (n, items) = (issue.number, issue.items.len());
     match outcome {

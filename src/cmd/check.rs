@@ -30,7 +30,9 @@ pub(super) fn run(dir: &std::path::Path, _clock: &dyn Clock) -> Result<ExitCode>
     if config.paths.store.exists() {
         match Store::open(&config.paths.store).and_then(|s| s.integrity_check()) {
             Ok(ok) if ok == "ok" => {}
-            Ok(report) => problems.push(config.problem_at("paths.store", format!("store damaged: {report}"))),
+            Ok(report) => {
+                problems.push(config.problem_at("paths.store", format!("store damaged: {report}")))
+            }
             Err(e) => problems.push(config.problem_at("paths.store", format!("{e:#}"))),
         }
     }
@@ -40,10 +42,18 @@ pub(super) fn run(dir: &std::path::Path, _clock: &dyn Clock) -> Result<ExitCode>
     }
     println!("configuration OK: {}", dir.join("digest.toml").display());
     for d in config.digests.values() {
-        let cap = d.max_per_source.map_or("no cap".to_string(), |c| format!("≤{c} per source"));
+        let cap = d
+            .max_per_source
+            .map_or("no cap".to_string(), |c| format!("≤{c} per source"));
         println!(
             "  {}: {} in {}, tags [{}], {} items ({cap}), min score {}, min items {}",
-            d.id, d.period, d.timezone, d.tags.join(", "), d.size, d.min_score, d.min_items
+            d.id,
+            d.period,
+            d.timezone,
+            d.tags.join(", "),
+            d.size,
+            d.min_score,
+            d.min_items
         );
     }
     for s in config.sources.values() {

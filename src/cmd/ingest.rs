@@ -13,12 +13,21 @@ use crate::store::Store;
 pub(super) fn run(config: &Config, args: &IngestArgs, clock: &dyn Clock) -> Result<ExitCode> {
     let mut store = Store::open(&config.paths.store)?;
     let failed = all(config, &mut store, args.source.as_deref(), clock)?;
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Ingests every source (or only `only`), printing a line per source; whether any source failed
 /// as a whole. A failing source is reported and the others still load.
-pub(super) fn all(config: &Config, store: &mut Store, only: Option<&str>, clock: &dyn Clock) -> Result<bool> {
+pub(super) fn all(
+    config: &Config,
+    store: &mut Store,
+    only: Option<&str>,
+    clock: &dyn Clock,
+) -> Result<bool> {
     if let Some(name) = only
         && !config.sources.contains_key(name)
     {
@@ -26,7 +35,11 @@ pub(super) fn all(config: &Config, store: &mut Store, only: Option<&str>, clock:
         bail!("no source `{name}`; configured: {}", known.join(", "));
     }
     let mut failed = false;
-    for source in config.sources.values().filter(|s| only.is_none_or(|n| n == s.name)) {
+    for source in config
+        .sources
+        .values()
+        .filter(|s| only.is_none_or(|n| n == s.name))
+    {
         match catalog::ingest(source, store, clock.now()) {
             Ok(report) => {
                 let s = report.stats;

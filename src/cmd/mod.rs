@@ -39,7 +39,10 @@ pub fn run_with(cli: Cli, clock: &dyn Clock) -> Result<ExitCode> {
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DIGEST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// The digest and period a command names; the period defaults to the last closed one.
@@ -57,7 +60,10 @@ fn target<'c>(config: &'c Config, t: &Target, clock: &dyn Clock) -> Result<(&'c 
 fn open_store(config: &Config, clock: &dyn Clock) -> Result<Store> {
     let mut store = Store::open(&config.paths.store)?;
     if store.was_created() {
-        eprintln!("new store {}: ingesting the configured sources first", store.path().display());
+        eprintln!(
+            "new store {}: ingesting the configured sources first",
+            store.path().display()
+        );
         ingest::all(config, &mut store, None, clock)?;
     }
     Ok(store)
@@ -69,5 +75,9 @@ fn rank(store: &Store, digest: &Digest, period: Period) -> Result<Ranking> {
     let candidates = store
         .candidates(&digest.tags, &window)
         .with_context(|| format!("selecting candidates for {} {period}", digest.id))?;
-    Ok(select::rank(digest, window, candidates.into_iter().map(|s| s.article).collect()))
+    Ok(select::rank(
+        digest,
+        window,
+        candidates.into_iter().map(|s| s.article).collect(),
+    ))
 }

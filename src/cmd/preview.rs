@@ -31,7 +31,11 @@ pub(super) fn run(config: &Config, args: &PreviewArgs, clock: &dyn Clock) -> Res
     }
     let issue = match (frozen, ranking) {
         (Some(issue), _) => {
-            println!("issue #{} is frozen: rendering {}", issue.number, issue::path(digests, &digest.id, period).display());
+            println!(
+                "issue #{} is frozen: rendering {}",
+                issue.number,
+                issue::path(digests, &digest.id, period).display()
+            );
             issue
         }
         (None, Some(ranking)) => {
@@ -42,9 +46,18 @@ pub(super) fn run(config: &Config, args: &PreviewArgs, clock: &dyn Clock) -> Res
         (None, None) => unreachable!("a ranking is computed whenever no issue is frozen"),
     };
     let theme = Theme::load(&config.paths.templates)?;
-    let email = render::email(&issue, &Context { site: &config.site, theme: &theme })?;
+    let email = render::email(
+        &issue,
+        &Context {
+            site: &config.site,
+            theme: &theme,
+        },
+    )?;
     let (unsubscribe_url, email_address) = render::preview_values(&config.site);
-    let values = Values { unsubscribe_url: &unsubscribe_url, email: &email_address };
+    let values = Values {
+        unsubscribe_url: &unsubscribe_url,
+        email: &email_address,
+    };
     let (body, extension) = if args.text {
         (email.text.fill(&values), "txt")
     } else {
@@ -72,19 +85,30 @@ fn write(out: &PathBuf, body: &str) -> Result<()> {
 /// Serves `body` at every path of `addr` until Ctrl-C.
 fn serve(addr: SocketAddr, body: String, text: bool) -> Result<()> {
     if !addr.ip().is_loopback() {
-        eprintln!("warning: serving on {addr}, which is not a loopback address: others can read it");
+        eprintln!(
+            "warning: serving on {addr}, which is not a loopback address: others can read it"
+        );
     }
-    let content_type = if text { "text/plain; charset=utf-8" } else { "text/html; charset=utf-8" };
+    let content_type = if text {
+        "text/plain; charset=utf-8"
+    } else {
+        "text/html; charset=utf-8"
+    };
     let app = axum::Router::new().fallback(move || {
         let body = body.clone();
         async move { ([(axum::http::header::CONTENT_TYPE, content_type)], body) }
     });
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("listening on {addr}"))?;
-        println!("serving http://{}/ (Ctrl-C to stop)", listener.local_addr()?);
+        println!(
+            "serving http://{}/ (Ctrl-C to stop)",
+            listener.local_addr()?
+        );
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

@@ -14,16 +14,30 @@ pub(super) fn parse_problem(error: ConfigError) -> Problem {
         ConfigError::FileParse { uri, cause } => {
             let (line, message) = match cause.downcast_ref::<toml::de::Error>() {
                 Some(e) => (
-                    e.span().and_then(|s| uri.as_deref().map(|u| (u, s.start))).and_then(
-                        |(uri, offset)| std::fs::read_to_string(uri).ok().map(|t| line_of(&t, offset)),
-                    ),
+                    e.span()
+                        .and_then(|s| uri.as_deref().map(|u| (u, s.start)))
+                        .and_then(|(uri, offset)| {
+                            std::fs::read_to_string(uri)
+                                .ok()
+                                .map(|t| line_of(&t, offset))
+                        }),
                     e.message().to_string(),
                 ),
                 None => (None, cause.to_string()),
             };
-            Problem { origin: uri, line, key: String::new(), message: format!("syntax error: {message}") }
+            Problem {
+                origin: uri,
+                line,
+                key: String::new(),
+                message: format!("syntax error: {message}"),
+            }
         }
-        other => Problem { origin: None, line: None, key: String::new(), message: other.to_string() },
+        other => Problem {
+            origin: None,
+            line: None,
+            key: String::new(),
+            message: other.to_string(),
+        },
     }
 }
 
@@ -34,15 +48,23 @@ pub(super) fn type_problem(key: &str, origin: Option<String>, error: ConfigError
         Some(k) if !k.is_empty() => format!("{key}.{k}"),
         _ => key.to_string(),
     };
-    Problem { origin, line: None, key, message }
+    Problem {
+        origin,
+        line: None,
+        key,
+        message,
+    }
 }
 
 /// The key inside the value (if the error names one) and a message without the key and origin.
 fn describe(error: ConfigError) -> (Option<String>, String) {
     match error {
-        ConfigError::Type { unexpected, expected, key, .. } => {
-            (key, format!("expected {expected}, found {unexpected}"))
-        }
+        ConfigError::Type {
+            unexpected,
+            expected,
+            key,
+            ..
+        } => (key, format!("expected {expected}, found {unexpected}")),
         ConfigError::At { error, key, .. } => {
             let (inner, message) = describe(*error);
             let key = match (key, inner) {
@@ -81,7 +103,9 @@ pub(super) fn lines(problems: &mut [Problem]) {
 /// The first of `files` that defines `key` (fully), with the key's line; else the last file.
 pub(super) fn find(files: &[std::path::PathBuf], key: &str) -> (Option<String>, Option<usize>) {
     for file in files {
-        let Ok(text) = std::fs::read_to_string(file) else { continue };
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
         if let Some(line) = key_line_exact(&text, key) {
             return (Some(file.display().to_string()), Some(line));
         }
@@ -95,7 +119,9 @@ fn key_line_exact(text: &str, key: &str) -> Option<usize> {
     let mut table: &DeTable = root.get_ref();
     let mut parts = key.split('.').peekable();
     while let Some(segment) = parts.next() {
-        let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == segment)?;
+        let (k, v) = table
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == segment)?;
         match (v.get_ref(), parts.peek()) {
             (_, None) => return Some(line_of(text, k.span().start)),
             (DeValue::Table(t), Some(_)) => table = t,
@@ -125,7 +151,11 @@ fn key_line(text: &str, key: &str) -> Option<usize> {
 
 /// 1-based line number of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]

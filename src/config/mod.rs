@@ -141,7 +141,11 @@ pub struct Invalid(pub Vec<Problem>);
 impl fmt::Display for Invalid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len();
-        writeln!(f, "invalid configuration ({n} problem{}):", if n == 1 { "" } else { "s" })?;
+        writeln!(
+            f,
+            "invalid configuration ({n} problem{}):",
+            if n == 1 { "" } else { "s" }
+        )?;
         for p in &self.0 {
             writeln!(f, "  {p}")?;
         }
@@ -156,10 +160,7 @@ impl Config {
     }
 
     /// Like [`Config::load`], with the environment given as a map (for tests).
-    pub fn load_with_env(
-        dir: &Path,
-        env: Option<Map<String, String>>,
-    ) -> Result<Config, Invalid> {
+    pub fn load_with_env(dir: &Path, env: Option<Map<String, String>>) -> Result<Config, Invalid> {
         let main = dir.join("digest.toml");
         if !main.is_file() {
             return Err(Invalid(vec![Problem {
@@ -208,7 +209,12 @@ impl Config {
     pub fn problem_at(&self, key: &str, message: impl Into<String>) -> Problem {
         let files = [self.dir.join("local.toml"), self.dir.join("digest.toml")];
         let (origin, line) = locate::find(&files, key);
-        Problem { origin, line, key: key.to_string(), message: message.into() }
+        Problem {
+            origin,
+            line,
+            key: key.to_string(),
+            message: message.into(),
+        }
     }
 
     /// The digest with this id, or an error listing the configured ones.
@@ -218,7 +224,11 @@ impl Config {
             anyhow::anyhow!(
                 "no digest `{id}` in {}; configured: {}",
                 self.dir.join("digest.toml").display(),
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             )
         })
     }
@@ -226,7 +236,7 @@ impl Config {
 
 /// Deserializes one value, turning a failure into a [`Problem`] at `key`.
 fn typed<T: DeserializeOwned>(key: &str, value: Value) -> Result<T, Problem> {
-    let origin = value.origin().map(str::to_owned);
+    let origin = raw::origin(&value);
     value
         .try_deserialize::<T>()
         .map_err(|e| locate::type_problem(key, origin, e))

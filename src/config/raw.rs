@@ -35,17 +35,20 @@ struct RawPaths {
 }
 
 /// What a source file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceKind {
     /// JSON Lines catalogue, one article per line (see README "Catalogue format").
     Jsonl,
 }
 
+impl SourceKind {
+    const NAMES: &[(&str, SourceKind)] = &[("jsonl", SourceKind::Jsonl)];
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSource {
-    kind: SourceKind,
+    kind: String,
     path: String,
 }
 
@@ -56,7 +59,7 @@ struct RawDigest {
     tag: Option<String>,
     tags: Option<Vec<String>>,
     tag_name: Option<String>,
-    period: PeriodKind,
+    period: String,
     #[serde(default = "utc")]
     timezone: String,
     #[serde(default = "default_size")]
@@ -96,7 +99,11 @@ pub struct Scoring {
 
 impl Default for Scoring {
     fn default() -> Self {
-        Scoring { upvotes: 1.0, comments: 2.0, half_life_hours: None }
+        Scoring {
+            upvotes: 1.0,
+            comments: 2.0,
+            half_life_hours: None,
+        }
     }
 }
 
@@ -108,7 +115,10 @@ pub(super) struct Checker {
 
 impl Checker {
     pub(super) fn new(root: &Path) -> Self {
-        Checker { root: root.to_path_buf(), problems: Vec::new() }
+        Checker {
+            root: root.to_path_buf(),
+            problems: Vec::new(),
+        }
     }
 
     pub(super) fn into_problems(self) -> Vec<Problem> {
@@ -136,7 +146,7 @@ impl Checker {
         let origin = table
             .get(first)
             .or_else(|| table.values().next())
-            .and_then(|v| v.origin().map(str::to_owned));
+            .and_then(origin);
         self.problem(origin.as_deref(), format!("{key}.{field}"), message);
     }
 
@@ -145,11 +155,11 @@ impl Checker {
     }
 
     fn table(&mut self, key: &str, value: Value) -> Option<Map<String, Value>> {
-        let origin = value.origin().map(str::to_owned);
+        let at = origin(&value);
         match value.into_table() {
             Ok(t) => Some(t),
             Err(_) => {
-                self.problem(origin.as_deref(), key.into(), "expected a table");
+                self.problem(at.as_deref(), key.into(), "expected a table");
                 None
             }
         }
@@ -159,17 +169,25 @@ impl Checker {
         let mut unknown: Vec<_> = top
             .iter()
             .filter(|(k, _)| !SECTIONS.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.origin().map(str::to_owned)))
+            .map(|(k, v)| (k.clone(), origin(v)))
             .collect();
         unknown.sort();
         for (key, origin) in unknown {
             let known = SECTIONS.join(", ");
-            self.problem(origin.as_deref(), key, format!("unknown section (known: {known})"));
+            self.problem(
+                origin.as_deref(),
+                key,
+                format!("unknown section (known: {known})"),
+            );
         }
         let site = match top.remove("site") {
             Some(v) => self.site(v),
             None => {
-                self.problem(None, "site".into(), "missing section [site] (name, base_url)");
+                self.problem(
+                    None,
+                    "site".into(),
+                    "missing section [site] (name, base_url)",
+                );
                 None
             }
         };
@@ -208,10 +226,11 @@ impl Checker {
     }
 
     fn paths(&mut self, value: Option<Value>) -> Paths {
-        let raw: RawPaths = value.and_then(|v| self.typed("paths", v)).unwrap_or_default();
-        let resolve = |p: Option<String>, default: &str| {
-            self.root.join(p.as_deref().unwrap_or(default))
-        };
+        let raw: RawPaths = value
+            .and_then(|v| self.typed("paths", v))
+            .unwrap_or_default();
+        let resolve =
+            |p: Option<String>, default: &str| self.root.join(p.as_deref().unwrap_or(default));
         Paths {
             store: resolve(raw.store, "digest.db"),
             digests: resolve(raw.digests, "digests"),
@@ -228,12 +247,14 @@ impl Checker {
     ) -> BTreeMap<String, T> {
         let mut out = BTreeMap::new();
         let Some(value) = value else { return out };
-        let Some(table) = self.table(section, value) else { return out };
+        let Some(table) = self.table(section, value) else {
+            return out;
+        };
         for (name, v) in table {
             let key = format!("{section}.{name}");
             if !is_id(&name) {
                 let msg = "name must be lowercase letters, digits and '-' (it is used in paths)";
-                self.problem(v.origin(), key.clone(), msg);
+                self.problem(origin(&v).as_deref(), key.clone(), msg);
                 continue;
             }
             if let Some(item) = each(self, &key, &name, v) {
@@ -244,19 +265,38 @@ impl Checker {
     }
 
     fn source(&mut self, key: &str, name: &str, value: Value) -> Option<Source> {
+        let table = self.table(key, value.clone())?;
         let raw: RawSource = self.typed(key, value)?;
-        Some(Source { name: name.to_string(), kind: raw.kind, path: self.root.join(raw.path) })
+        let kind = match one_of(&raw.kind, SourceKind::NAMES) {
+            Ok(kind) => kind,
+            Err(msg) => {
+                self.field_problem(&table, key, "kind", msg);
+                return None;
+            }
+        };
+        Some(Source {
+            name: name.to_string(),
+            kind,
+            path: self.root.join(raw.path),
+        })
     }
 
     fn digest(&mut self, key: &str, id: &str, value: Value) -> Option<Digest> {
         let table = self.table(key, value.clone())?;
         let raw: RawDigest = self.typed(key, value)?;
         let mut errors: Vec<(&str, String)> = Vec::new();
+        let period = one_of(&raw.period, PERIODS).unwrap_or_else(|msg| {
+            errors.push(("period", msg));
+            PeriodKind::Monthly
+        });
 
         let title = raw.title.unwrap_or_else(|| DEFAULT_TITLE.to_string());
         if let Some(p) = unknown_placeholder(&title) {
             let known = TITLE_PLACEHOLDERS.join("}, {");
-            errors.push(("title", format!("unknown placeholder {{{p}}} (known: {{{known}}})")));
+            errors.push((
+                "title",
+                format!("unknown placeholder {{{p}}} (known: {{{known}}})"),
+            ));
         }
         let tags: Vec<String> = match (raw.tag, raw.tags) {
             (Some(t), None) => vec![tag::normalize(&t)],
@@ -276,33 +316,54 @@ impl Checker {
         let tag_name = raw
             .tag_name
             .map(|n| crate::text::one_line(&n, 100))
-            .unwrap_or_else(|| tags.first().map(|t| tag::display_name(t)).unwrap_or_default());
+            .unwrap_or_else(|| {
+                tags.first()
+                    .map(|t| tag::display_name(t))
+                    .unwrap_or_default()
+            });
         let timezone = raw.timezone.parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
-            let msg = format!("unknown time zone {:?} (use an IANA name such as Europe/Berlin)", raw.timezone);
+            let msg = format!(
+                "unknown time zone {:?} (use an IANA name such as Europe/Berlin)",
+                raw.timezone
+            );
             errors.push(("timezone", msg));
             chrono_tz::UTC
         });
         if !(1..=100).contains(&raw.size) {
-            errors.push(("size", format!("must be between 1 and 100, not {}", raw.size)));
-        }
-        if raw.min_items == 0 || raw.min_items > raw.size {
-            let msg = format!("must be between 1 and size ({}), not {}", raw.size, raw.min_items);
+            errors.push((
+                "size",
+                format!("must be between 1 and 100, not {}", raw.size),
+            ));
+        } else if raw.min_items == 0 || raw.min_items > raw.size {
+            let msg = format!(
+                "must be between 1 and size ({}), not {}",
+                raw.size, raw.min_items
+            );
             errors.push(("min_items", msg));
         }
         if raw.max_per_source == Some(0) {
-            errors.push(("max_per_source", "must be at least 1 (omit it for no cap)".into()));
+            errors.push((
+                "max_per_source",
+                "must be at least 1 (omit it for no cap)".into(),
+            ));
         }
         if !raw.min_score.is_finite() {
             errors.push(("min_score", "must be a finite number".into()));
         }
         let s = &raw.scoring;
-        for (field, w) in [("scoring.upvotes", s.upvotes), ("scoring.comments", s.comments)] {
+        for (field, w) in [
+            ("scoring.upvotes", s.upvotes),
+            ("scoring.comments", s.comments),
+        ] {
             if !w.is_finite() || w < 0.0 {
                 errors.push((field, format!("must be a number ≥ 0, not {w}")));
             }
         }
         if let Some(h) = s.half_life_hours.filter(|h| !h.is_finite() || *h <= 0.0) {
-            errors.push(("scoring.half_life_hours", format!("must be > 0 hours, not {h}")));
+            errors.push((
+                "scoring.half_life_hours",
+                format!("must be > 0 hours, not {h}"),
+            ));
         }
         let valid = errors.is_empty();
         for (field, msg) in errors {
@@ -313,7 +374,7 @@ impl Checker {
             title,
             tags,
             tag_name,
-            period: raw.period,
+            period,
             timezone,
             size: raw.size,
             max_per_source: raw.max_per_source,
@@ -324,11 +385,42 @@ impl Checker {
     }
 }
 
+const PERIODS: &[(&str, PeriodKind)] = &[
+    ("daily", PeriodKind::Daily),
+    ("weekly", PeriodKind::Weekly),
+    ("monthly", PeriodKind::Monthly),
+];
+
+/// The value named `name` among `choices`, or a message listing them.
+fn one_of<T: Copy>(name: &str, choices: &[(&str, T)]) -> Result<T, String> {
+    choices
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+            format!("unknown value {name:?} (use one of: {})", names.join(", "))
+        })
+}
+
+/// Where a value came from; a table takes the origin of its first entry (tables made by a
+/// `[header]` carry none of their own).
+pub(super) fn origin(value: &Value) -> Option<String> {
+    if let Some(o) = value.origin() {
+        return Some(o.to_owned());
+    }
+    match &value.kind {
+        ::config::ValueKind::Table(t) => t.values().find_map(origin),
+        _ => None,
+    }
+}
+
 /// Whether `s` is usable as a digest or source id (and so as a folder name).
 pub fn is_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
 }
 
@@ -363,6 +455,9 @@ mod tests {
     #[test]
     fn title_placeholders_are_checked() {
         assert_eq!(unknown_placeholder("Best of {tag} — {period}"), None);
-        assert_eq!(unknown_placeholder("#{number}: {tags}"), Some("tags".into()));
+        assert_eq!(
+            unknown_placeholder("#{number}: {tags}"),
+            Some("tags".into())
+        );
     }
 }

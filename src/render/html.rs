@@ -93,7 +93,11 @@ pub fn heading(issue: &Issue) -> Markup {
 pub fn item(item: &Item) -> Markup {
     let title = clean(&item.title, MAX_TITLE);
     let source = clean(&item.source.name, 100);
-    let avatar = item.source.avatar.as_deref().filter(|a| a.starts_with("https://") && canonical::is_http(a));
+    let avatar = item
+        .source
+        .avatar
+        .as_deref()
+        .filter(|a| a.starts_with("https://") && canonical::is_http(a));
     html! {
         table.item-table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
             tr {
@@ -146,9 +150,7 @@ fn footer(issue: &Issue, ctx: &Context<'_>) -> Markup {
                     " · "
                     a.footer-link href=(archive_url(ctx.site, issue)) { "View in browser" }
                 }
-                p.footer-address {
-                    (ctx.site.name) br; (ctx.theme.postal_address)
-                }
+                p.footer-address { (ctx.theme.postal_address) }
             }
         }
     }

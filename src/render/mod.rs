@@ -52,24 +52,40 @@ pub fn subject(issue: &Issue) -> String {
 
 /// The public archive page of `issue`.
 pub fn archive_url(site: &Site, issue: &Issue) -> String {
-    format!("{}/archive/{}/{}/", site.base_url, issue.digest, issue.period)
+    format!(
+        "{}/archive/{}/{}/",
+        site.base_url, issue.digest, issue.period
+    )
 }
 
 /// Stand-in recipient values for previews: no real address and no real token.
 pub fn preview_values(site: &Site) -> (String, String) {
-    (format!("{}/unsubscribe/preview", site.base_url), "reader@example.com".to_string())
+    (
+        format!("{}/unsubscribe/preview", site.base_url),
+        "reader@example.com".to_string(),
+    )
 }
 
 /// One sentence that truthfully sums up the issue, for the inbox preview.
 pub fn summary_line(issue: &Issue) -> String {
-    let titles: Vec<String> = issue.items.iter().take(2).map(|i| clean(&i.title, 80)).collect();
+    let titles: Vec<String> = issue
+        .items
+        .iter()
+        .take(2)
+        .map(|i| clean(&i.title, 80))
+        .collect();
     let n = issue.items.len();
     let picks = if n == 1 { "pick" } else { "picks" };
     let label = clean(&issue.period_label, 100);
     match n {
         0 => format!("No picks from {label}."),
         1 | 2 => format!("{n} {picks} from {label}: {}.", titles.join(" and ")),
-        _ => format!("{n} {picks} from {label}: {}, {} and {} more.", titles[0], titles[1], n - 2),
+        _ => format!(
+            "{n} {picks} from {label}: {}, {} and {} more.",
+            titles[0],
+            titles[1],
+            n - 2
+        ),
     }
 }
 

@@ -81,7 +81,10 @@ impl Template {
         while let Some(at) = rest.find('\u{1}') {
             let after = &rest[at + 1..];
             let field = after.find('\u{1}').and_then(|end| {
-                Field::ALL.into_iter().find(|f| f.name() == &after[..end]).map(|f| (f, end))
+                Field::ALL
+                    .into_iter()
+                    .find(|f| f.name() == &after[..end])
+                    .map(|f| (f, end))
             });
             literal.push_str(&rest[..at]);
             match field {
@@ -97,8 +100,15 @@ impl Template {
         literal.push_str(rest);
         parts.push(Part::Literal(literal));
         parts.retain(|p| !matches!(p, Part::Literal(s) if s.is_empty()));
-        let literal_len = parts.iter().map(|p| if let Part::Literal(s) = p { s.len() } else { 0 }).sum();
-        Template { parts, escape, literal_len }
+        let literal_len = parts
+            .iter()
+            .map(|p| if let Part::Literal(s) = p { s.len() } else { 0 })
+            .sum();
+        Template {
+            parts,
+            escape,
+            literal_len,
+        }
     }
 
     /// Appends the body for one recipient to `out`.
@@ -158,12 +168,18 @@ fn escape_html(s: &str, out: &mut String) {
 mod tests {
     use super::*;
 
-    const V: Values<'static> =
-        Values { unsubscribe_url: "https://x.example/u/t?a=1&b=2", email: "\"<b>\"@x.example" };
+    const V: Values<'static> = Values {
+        unsubscribe_url: "https://x.example/u/t?a=1&b=2",
+        email: "\"<b>\"@x.example",
+    };
 
     #[test]
     fn fields_are_spliced_and_escaped_for_their_context() {
-        let body = format!("<a href=\"{}\">u</a> to {}", Field::UnsubscribeUrl.marker(), Field::Email.marker());
+        let body = format!(
+            "<a href=\"{}\">u</a> to {}",
+            Field::UnsubscribeUrl.marker(),
+            Field::Email.marker()
+        );
         let html = Template::new(&body, Escape::Html);
         assert_eq!(
             html.fill(&V),

@@ -39,18 +39,24 @@ pub fn email(issue: &Issue, ctx: &Context<'_>) -> String {
             let _ = writeln!(out, "{indent}{}", item.url);
         }
         out.push('\n');
-        wrap_into(&mut out, &clean(&item.summary, MAX_SUMMARY), &indent, &indent);
+        wrap_into(
+            &mut out,
+            &clean(&item.summary, MAX_SUMMARY),
+            &indent,
+            &indent,
+        );
         out.push('\n');
     }
     let why = ctx.theme.footer_text.replace("{site}", &ctx.site.name);
     out.push_str("-- \n");
     // The address is spliced in later: wrap around an unbreakable stand-in of typical length.
-    let stand_in = "\u{2}".repeat(24);
-    let why = wrap(&why.replace("{email}", &stand_in), "", "").replace(&stand_in, &Field::Email.marker());
+    let stand_in = "\u{E000}".repeat(24);
+    let why =
+        wrap(&why.replace("{email}", &stand_in), "", "").replace(&stand_in, &Field::Email.marker());
     out.push_str(&why);
     let _ = writeln!(out, "Unsubscribe: {}", Field::UnsubscribeUrl.marker());
     let _ = writeln!(out, "View in browser: {}", archive_url(ctx.site, issue));
-    let _ = writeln!(out, "{} · {}", ctx.site.name, ctx.theme.postal_address);
+    wrap_into(&mut out, &ctx.theme.postal_address, "", "");
     out
 }
 

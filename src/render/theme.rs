@@ -81,7 +81,10 @@ impl Theme {
         }
         for (name, value) in &raw.colors {
             if !is_css_color(value) {
-                bail!("{}: colors.{name} = {value:?} is not a #rgb/#rrggbb colour", file.display());
+                bail!(
+                    "{}: colors.{name} = {value:?} is not a #rgb/#rrggbb colour",
+                    file.display()
+                );
             }
         }
         if let Some(logo) = &raw.logo
@@ -92,11 +95,16 @@ impl Theme {
         let css_file = dir.join(&raw.stylesheet);
         let css = std::fs::read_to_string(&css_file)
             .with_context(|| format!("reading the stylesheet {}", css_file.display()))?;
-        let css = substitute_colors(&css, &raw.colors)
-            .map_err(|name| anyhow::anyhow!("{}: var(--{name}) is not in colors", css_file.display()))?;
+        let css = substitute_colors(&css, &raw.colors).map_err(|name| {
+            anyhow::anyhow!("{}: var(--{name}) is not in colors", css_file.display())
+        })?;
         let lang = raw.lang.trim().to_string();
         if lang.is_empty() || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            bail!("{}: lang {:?} is not a language tag", file.display(), raw.lang);
+            bail!(
+                "{}: lang {:?} is not a language tag",
+                file.display(),
+                raw.lang
+            );
         }
         Ok(Theme {
             lang,
@@ -125,7 +133,9 @@ fn strip_comments(css: &str) -> String {
     let mut rest = css;
     while let Some(open) = rest.find("/*") {
         out.push_str(&rest[..open]);
-        rest = rest[open + 2..].find("*/").map_or("", |close| &rest[open + 2 + close + 2..]);
+        rest = rest[open + 2..]
+            .find("*/")
+            .map_or("", |close| &rest[open + 2 + close + 2..]);
     }
     out.push_str(rest);
     out
@@ -140,7 +150,9 @@ fn substitute_colors(css: &str, colors: &BTreeMap<String, String>) -> Result<Str
     while let Some(at) = rest.find("var(--") {
         out.push_str(&rest[..at]);
         let after = &rest[at + "var(--".len()..];
-        let end = after.find(')').ok_or_else(|| after.chars().take(20).collect::<String>())?;
+        let end = after
+            .find(')')
+            .ok_or_else(|| after.chars().take(20).collect::<String>())?;
         let name = after[..end].trim();
         out.push_str(colors.get(name).ok_or_else(|| name.to_string())?);
         rest = &after[end + 1..];
@@ -156,10 +168,19 @@ mod tests {
     #[test]
     fn colours_are_substituted_and_unknown_names_refused() {
         let colors = BTreeMap::from([("accent".to_string(), "#0f766e".to_string())]);
-        assert_eq!(substitute_colors("a{color:var(--accent)}", &colors).unwrap(), "a{color:#0f766e}");
-        assert_eq!(substitute_colors("a{color:var(--nope)}", &colors).unwrap_err(), "nope");
+        assert_eq!(
+            substitute_colors("a{color:var(--accent)}", &colors).unwrap(),
+            "a{color:#0f766e}"
+        );
+        assert_eq!(
+            substitute_colors("a{color:var(--nope)}", &colors).unwrap_err(),
+            "nope"
+        );
         let commented = "/* var(--name) */a{b:c}/* x */d{e:f}/* open";
-        assert_eq!(substitute_colors(commented, &colors).unwrap(), "a{b:c}d{e:f}");
+        assert_eq!(
+            substitute_colors(commented, &colors).unwrap(),
+            "a{b:c}d{e:f}"
+        );
         assert!(is_css_color("#fff") && is_css_color("#0F766E"));
         assert!(!is_css_color("red") && !is_css_color("#12345") && !is_css_color("#zzz"));
     }

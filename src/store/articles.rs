@@ -51,11 +51,19 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Stored> {
             title: r.get(2)?,
             summary: r.get(3)?,
             kind: Kind::parse(&kind).unwrap_or(Kind::Article),
-            publisher: Publisher { id: r.get(5)?, name: r.get(6)?, avatar: r.get(7)? },
+            publisher: Publisher {
+                id: r.get(5)?,
+                name: r.get(6)?,
+                avatar: r.get(7)?,
+            },
             published_at: published.and_then(|s| DateTime::from_timestamp(s, 0)),
             upvotes: r.get::<_, i64>(9)?.max(0) as u64,
             comments: r.get::<_, i64>(10)?.max(0) as u64,
-            tags: tags.split(' ').filter(|t| !t.is_empty()).map(str::to_owned).collect(),
+            tags: tags
+                .split(' ')
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect(),
         },
     })
 }
@@ -73,7 +81,8 @@ impl Store {
         let mut stats = UpsertStats::default();
         let tx = self.conn.transaction()?;
         {
-            let mut find = tx.prepare_cached(&format!("SELECT {COLUMNS} FROM articles WHERE url = ?1"))?;
+            let mut find =
+                tx.prepare_cached(&format!("SELECT {COLUMNS} FROM articles WHERE url = ?1"))?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO articles (url, title, summary, kind, source_id, source_name, source_avatar,
                  published_at, upvotes, comments, tags, first_seen, updated_at)
@@ -84,7 +93,8 @@ impl Store {
                  source_name = ?5, source_avatar = ?6, published_at = ?7, upvotes = ?8,
                  comments = ?9, tags = ?10, updated_at = ?11 WHERE id = ?12",
             )?;
-            let mut clear_tags = tx.prepare_cached("DELETE FROM article_tags WHERE article_id = ?1")?;
+            let mut clear_tags =
+                tx.prepare_cached("DELETE FROM article_tags WHERE article_id = ?1")?;
             let mut add_tag = tx.prepare_cached(
                 "INSERT OR IGNORE INTO article_tags (article_id, tag, published_at) VALUES (?1, ?2, ?3)",
             )?;
@@ -107,9 +117,18 @@ impl Store {
                     None => &m.url,
                 };
                 let fields = params![
-                    m.title, m.summary, m.kind.as_str(), m.publisher.id, m.publisher.name,
-                    m.publisher.avatar, published, count(m.upvotes), count(m.comments),
-                    m.tags.join(" "), now.timestamp(), key
+                    m.title,
+                    m.summary,
+                    m.kind.as_str(),
+                    m.publisher.id,
+                    m.publisher.name,
+                    m.publisher.avatar,
+                    published,
+                    count(m.upvotes),
+                    count(m.comments),
+                    m.tags.join(" "),
+                    now.timestamp(),
+                    key
                 ];
                 let id = match &old {
                     Some(old) => {

@@ -57,8 +57,14 @@ impl Store {
         }
         let conn = Connection::open(path)
             .with_context(|| format!("opening the store {}", path.display()))?;
-        let mut store = Store { conn, path: path.to_path_buf(), created };
-        store.configure().with_context(|| format!("preparing the store {}", path.display()))?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+            created,
+        };
+        store
+            .configure()
+            .with_context(|| format!("preparing the store {}", path.display()))?;
         Ok(store)
     }
 
@@ -68,7 +74,9 @@ impl Store {
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.pragma_update(None, "foreign_keys", true)?;
-        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
         let version = usize::try_from(version).unwrap_or(usize::MAX);
         if version > MIGRATIONS.len() {
             anyhow::bail!(
@@ -79,7 +87,8 @@ impl Store {
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
             let tx = self.conn.transaction()?;
-            tx.execute_batch(sql).with_context(|| format!("schema migration {}", i + 1))?;
+            tx.execute_batch(sql)
+                .with_context(|| format!("schema migration {}", i + 1))?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }
@@ -98,6 +107,8 @@ impl Store {
 
     /// `PRAGMA integrity_check`: "ok" for a sound file.
     pub fn integrity_check(&self) -> Result<String> {
-        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 }
