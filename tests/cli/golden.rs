@@ -3,7 +3,19 @@
 use scraper::{Html, Selector};
 use serde_json::Value;
 
-use crate::common::{Project, repo};
+use crate::common::{Output, Project, repo};
+
+/// `digest preview` of the example digest for July 2024, with `extra` arguments.
+fn preview_july(p: &Project, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "preview",
+        "best-of-distributed-systems",
+        "--period",
+        "2024-07",
+    ];
+    args.extend_from_slice(extra);
+    p.ok(&args)
+}
 
 fn expected() -> Value {
     let path = repo().join("tests/fixtures/expected/best-of-distributed-systems-2024-07.json");
@@ -25,14 +37,7 @@ fn text(e: scraper::ElementRef<'_>) -> String {
 #[test]
 fn example_preview_html_is_the_seed_digest() {
     let p = Project::example();
-    let out = p.ok(&[
-        "preview",
-        "best-of-distributed-systems",
-        "--period",
-        "2024-07",
-        "--out",
-        "out.html",
-    ]);
+    let out = preview_july(&p, &["--out", "out.html"]);
     assert!(out.stdout.contains("wrote out.html"), "{}", out.stdout);
     let want = expected();
     let doc = Html::parse_document(&p.read("out.html"));
@@ -127,15 +132,7 @@ fn example_preview_html_is_the_seed_digest() {
 #[test]
 fn example_text_part_carries_the_same_items() {
     let p = Project::example();
-    p.ok(&[
-        "preview",
-        "best-of-distributed-systems",
-        "--period",
-        "2024-07",
-        "--text",
-        "--out",
-        "out.txt",
-    ]);
+    preview_july(&p, &["--text", "--out", "out.txt"]);
     let body = p.read("out.txt");
     let want = expected();
     assert!(body.starts_with(&format!("{}\n", want["title"].as_str().unwrap())));
@@ -178,15 +175,7 @@ fn example_text_part_carries_the_same_items() {
 #[test]
 fn explain_shows_score_parts_and_reasons() {
     let p = Project::example();
-    let out = p.ok(&[
-        "preview",
-        "best-of-distributed-systems",
-        "--period",
-        "2024-07",
-        "--explain",
-        "--out",
-        "x.html",
-    ]);
+    let out = preview_july(&p, &["--explain", "--out", "x.html"]);
     assert!(out.stdout.contains("17 candidate(s)"), "{}", out.stdout);
     assert!(out.stdout.contains("score = (upvotes × 1 + comments × 2)"));
     assert_eq!(

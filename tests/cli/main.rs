@@ -7,3 +7,4 @@ mod freeze;
 mod golden;
 mod hostile;
 mod periods;
+mod serve;
