@@ -12,6 +12,7 @@ pub mod cmd;
 pub mod config;
 pub mod files;
 pub mod issue;
+pub mod mail;
 pub mod period;
 pub mod render;
 pub mod select;

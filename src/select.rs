@@ -203,6 +203,9 @@ mod tests {
             min_score: 10.0,
             min_items: 1,
             scoring: Scoring::default(),
+            lists: Vec::new(),
+            from: None,
+            reply_to: None,
         }
     }
 

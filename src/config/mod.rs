@@ -5,6 +5,7 @@
 //! reports all problems at once, each with the file, the key and, where the file has it, the line.
 
 mod locate;
+mod mail;
 mod raw;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,10 @@ use chrono_tz::Tz;
 use serde::de::DeserializeOwned;
 
 use crate::period::PeriodKind;
+pub use mail::{
+    Credentials, Dkim, DkimAlgorithm, List, Mail, Member, RateLimits, Secret, Sending, Smtp, Tls,
+    is_loopback,
+};
 pub use raw::{Scoring, SourceKind};
 
 /// Prefix of environment overrides: `DIGEST__SITE__BASE_URL` sets `site.base_url`.
@@ -36,6 +41,8 @@ pub struct Config {
     pub sources: BTreeMap<String, Source>,
     /// Digest definitions by id.
     pub digests: BTreeMap<String, Digest>,
+    /// Mail, SMTP, lists and keys.
+    pub sending: Sending,
 }
 
 /// `[site]`: the publisher's identity.
@@ -94,6 +101,12 @@ pub struct Digest {
     pub min_items: usize,
     /// Ranking weights.
     pub scoring: Scoring,
+    /// Lists (keys under `[lists]`) the digest is sent to.
+    pub lists: Vec<String>,
+    /// From: for this digest (default `mail.from`).
+    pub from: Option<lettre::message::Mailbox>,
+    /// Reply-To for this digest (default `mail.reply_to`).
+    pub reply_to: Option<lettre::message::Mailbox>,
 }
 
 impl Digest {
@@ -171,9 +184,7 @@ impl Config {
                     .into(),
             }]));
         }
-        let mut env_source = Environment::with_prefix(ENV_PREFIX)
-            .separator("__")
-            .try_parsing(true);
+        let mut env_source = Environment::with_prefix(ENV_PREFIX).separator("__");
         if let Some(map) = env {
             env_source = env_source.source(Some(map));
         }

@@ -11,7 +11,17 @@ use crate::catalog::tag;
 use crate::period::PeriodKind;
 
 /// Top-level sections this version understands.
-const SECTIONS: &[&str] = &["site", "paths", "sources", "digests"];
+const SECTIONS: &[&str] = &[
+    "site",
+    "paths",
+    "sources",
+    "digests",
+    "mail",
+    "smtp",
+    "lists",
+    "unsubscribe",
+    "dkim",
+];
 
 /// Placeholders a title template may use.
 const TITLE_PLACEHOLDERS: &[&str] = &["tag", "period", "number"];
@@ -71,6 +81,10 @@ struct RawDigest {
     min_items: usize,
     #[serde(default)]
     scoring: Scoring,
+    #[serde(default)]
+    lists: Vec<String>,
+    from: Option<String>,
+    reply_to: Option<String>,
 }
 
 fn utc() -> String {
@@ -109,8 +123,10 @@ impl Default for Scoring {
 
 /// Collects problems while turning raw values into typed settings.
 pub(super) struct Checker {
-    root: PathBuf,
+    pub(super) root: PathBuf,
     problems: Vec<Problem>,
+    /// Names under `[lists]`, for checking the lists digests name.
+    lists: Vec<String>,
 }
 
 impl Checker {
@@ -118,14 +134,24 @@ impl Checker {
         Checker {
             root: root.to_path_buf(),
             problems: Vec::new(),
+            lists: Vec::new(),
         }
+    }
+
+    pub(super) fn problem_count(&self) -> usize {
+        self.problems.len()
     }
 
     pub(super) fn into_problems(self) -> Vec<Problem> {
         self.problems
     }
 
-    fn problem(&mut self, origin: Option<&str>, key: String, message: impl Into<String>) {
+    pub(super) fn problem(
+        &mut self,
+        origin: Option<&str>,
+        key: String,
+        message: impl Into<String>,
+    ) {
         self.problems.push(Problem {
             origin: origin.map(str::to_owned),
             line: None,
@@ -135,7 +161,7 @@ impl Checker {
     }
 
     /// Reports a problem on `field` (maybe dotted) of the table at `key`, at the field's origin.
-    fn field_problem(
+    pub(super) fn field_problem(
         &mut self,
         table: &Map<String, Value>,
         key: &str,
@@ -150,11 +176,15 @@ impl Checker {
         self.problem(origin.as_deref(), format!("{key}.{field}"), message);
     }
 
-    fn typed<T: serde::de::DeserializeOwned>(&mut self, key: &str, value: Value) -> Option<T> {
+    pub(super) fn typed<T: serde::de::DeserializeOwned>(
+        &mut self,
+        key: &str,
+        value: Value,
+    ) -> Option<T> {
         typed(key, value).map_err(|p| self.problems.push(p)).ok()
     }
 
-    fn table(&mut self, key: &str, value: Value) -> Option<Map<String, Value>> {
+    pub(super) fn table(&mut self, key: &str, value: Value) -> Option<Map<String, Value>> {
         let at = origin(&value);
         match value.into_table() {
             Ok(t) => Some(t),
@@ -193,6 +223,8 @@ impl Checker {
         };
         let paths = self.paths(top.remove("paths"));
         let sources = self.named("sources", top.remove("sources"), Self::source);
+        let sending = self.sending(&mut top);
+        self.lists = sending.lists.keys().cloned().collect();
         let digests = self.named("digests", top.remove("digests"), Self::digest);
         Some(Config {
             dir: dir.to_path_buf(),
@@ -201,6 +233,7 @@ impl Checker {
             paths,
             sources,
             digests,
+            sending,
         })
     }
 
@@ -239,7 +272,7 @@ impl Checker {
     }
 
     /// Validates a `[section.<name>]` table of entries with `each`.
-    fn named<T>(
+    pub(super) fn named<T>(
         &mut self,
         section: &str,
         value: Option<Value>,
@@ -365,11 +398,22 @@ impl Checker {
                 format!("must be > 0 hours, not {h}"),
             ));
         }
-        let valid = errors.is_empty();
+        for list in raw.lists.iter().filter(|l| !self.lists.contains(l)) {
+            errors.push(("lists", format!("no list `{list}` under [lists]")));
+        }
+        let before = self.problem_count();
         for (field, msg) in errors {
             self.field_problem(&table, key, field, msg);
         }
-        valid.then(|| Digest {
+        let from = raw
+            .from
+            .as_deref()
+            .and_then(|f| self.mailbox(&table, key, "from", f));
+        let reply_to = raw
+            .reply_to
+            .as_deref()
+            .and_then(|r| self.mailbox(&table, key, "reply_to", r));
+        (self.problem_count() == before).then(|| Digest {
             id: id.to_string(),
             title,
             tags,
@@ -381,6 +425,9 @@ impl Checker {
             min_score: raw.min_score,
             min_items: raw.min_items,
             scoring: raw.scoring,
+            lists: raw.lists,
+            from,
+            reply_to,
         })
     }
 }
@@ -392,7 +439,7 @@ const PERIODS: &[(&str, PeriodKind)] = &[
 ];
 
 /// The value named `name` among `choices`, or a message listing them.
-fn one_of<T: Copy>(name: &str, choices: &[(&str, T)]) -> Result<T, String> {
+pub(super) fn one_of<T: Copy>(name: &str, choices: &[(&str, T)]) -> Result<T, String> {
     choices
         .iter()
         .find(|(n, _)| *n == name)

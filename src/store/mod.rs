@@ -3,6 +3,8 @@
 //! `PRAGMA user_version`.
 
 mod articles;
+mod ledger;
+mod suppressions;
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +12,8 @@ use anyhow::{Context, Result};
 use rusqlite::Connection;
 
 pub use articles::{Stored, UpsertStats};
+pub use ledger::{Counts, Enqueued, Pending, Row, State};
+pub use suppressions::{ALL_DIGESTS, Reason, Suppression};
 
 /// Schema migrations, applied in order; index + 1 is the `user_version` after applying it.
 const MIGRATIONS: &[&str] = &[
@@ -37,6 +41,32 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (article_id, tag)
     ) WITHOUT ROWID;
     CREATE INDEX article_tags_by_tag_time ON article_tags (tag, published_at, article_id);",
+    // 2: subscribers (stable ids for unsubscribe tokens), the delivery ledger, suppressions.
+    "CREATE TABLE subscribers (
+        id      INTEGER PRIMARY KEY,
+        address TEXT NOT NULL UNIQUE       -- dedupe key: the address, lowercased
+    );
+    CREATE TABLE deliveries (
+        issue         TEXT NOT NULL,         -- <digest>/<period>
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers(id),
+        send_to       TEXT NOT NULL,         -- the address as written in the list
+        name          TEXT,
+        state         TEXT NOT NULL,         -- pending | sent | deferred | failed | suppressed
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        last_reply    TEXT,
+        updated_at    INTEGER NOT NULL,
+        sent_at       INTEGER,
+        PRIMARY KEY (issue, subscriber_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX deliveries_by_sent_at ON deliveries (sent_at) WHERE sent_at IS NOT NULL;
+    CREATE TABLE suppressions (
+        address    TEXT NOT NULL,            -- lowercased
+        scope      TEXT NOT NULL,            -- '*' (every digest) or a digest id
+        reason     TEXT NOT NULL,            -- unsubscribed | bounced | complained | manual
+        detail     TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (address, scope)
+    ) WITHOUT ROWID;",
 ];
 
 /// An open store.
@@ -93,6 +123,16 @@ impl Store {
             tx.commit()?;
         }
         Ok(())
+    }
+
+    /// Runs `f` inside one transaction that is always rolled back: a rehearsal of writes
+    /// (`send --dry-run` resolves its audience through the real ledger code this way).
+    /// Writes inside use savepoints, which nest in the outer transaction instead of committing.
+    pub fn rehearse<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("BEGIN")?;
+        let result = f(self);
+        self.conn.execute_batch("ROLLBACK")?;
+        result
     }
 
     /// Whether this `open` created the file.

@@ -1,0 +1,509 @@
+//! Sending settings: `[mail]` (sender identity), `[smtp]` (transport), `[lists.<name>]`
+//! (audiences), `[unsubscribe]` and `[dkim]`. Secrets (SMTP credentials, unsubscribe keys, the DKIM
+//! key) are accepted from the environment only, never from a file.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use ::config::{Map, Value, ValueKind};
+use lettre::Address;
+use lettre::message::Mailbox;
+use serde::Deserialize;
+
+use super::raw::{Checker, one_of, origin};
+
+/// The origin the `config` crate gives values from environment variables.
+const ENVIRONMENT: &str = "the environment";
+
+/// A secret value: never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself; use only where it is needed (authentication, signing).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// `[mail]`: who the digests come from.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    /// From: header and envelope sender.
+    pub from: Mailbox,
+    /// Optional Reply-To.
+    pub reply_to: Option<Mailbox>,
+    /// Optional address for `mailto:` unsubscribes, offered beside the https one.
+    pub unsubscribe_mailto: Option<Address>,
+    /// Optional Feedback-ID header value (Gmail's feedback loop).
+    pub feedback_id: Option<String>,
+    /// Add a suppression when a server reports an address as non-existent (5.1.x).
+    pub suppress_hard_bounces: bool,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// TLS from the first byte (port 465).
+    Implicit,
+    /// STARTTLS, required: a server that does not offer it is an error (port 587).
+    StartTls,
+    /// Plain text: only for a loopback host, and only when configured explicitly.
+    None,
+}
+
+/// `[smtp.rate]`: limits shared by all connections; `None` means no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    /// Messages per second.
+    pub per_second: Option<u32>,
+    /// Messages per minute.
+    pub per_minute: Option<u32>,
+    /// Messages per hour.
+    pub per_hour: Option<u32>,
+    /// Messages per day (counting earlier sends of the last 24 hours).
+    pub per_day: Option<u32>,
+}
+
+/// SMTP login, from `DIGEST__SMTP__USERNAME` and `DIGEST__SMTP__PASSWORD`.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// User name.
+    pub username: String,
+    /// Password.
+    pub password: Secret,
+}
+
+/// `[smtp]`: the relay the messages are handed to.
+#[derive(Debug, Clone)]
+pub struct Smtp {
+    /// Host name or IP address.
+    pub host: String,
+    /// Port (default by TLS mode: 465, 587 or 25).
+    pub port: u16,
+    /// Connection protection.
+    pub tls: Tls,
+    /// Extra PEM root certificate(s) to trust, for private relays.
+    pub ca_file: Option<PathBuf>,
+    /// Name sent in EHLO (default: this host's name).
+    pub hello_name: Option<String>,
+    /// Timeout of each network step.
+    pub timeout: Duration,
+    /// Connections (and messages in flight) at once.
+    pub concurrency: usize,
+    /// Attempts per message per run for transient failures.
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt, with jitter.
+    pub retry_base: Duration,
+    /// Longest retry delay.
+    pub retry_max: Duration,
+    /// Rate limits.
+    pub rate: RateLimits,
+    /// Login, if the relay needs one.
+    pub credentials: Option<Credentials>,
+}
+
+/// `[lists.<name>]`: an audience, inline members and/or a CSV file.
+#[derive(Debug, Clone)]
+pub struct List {
+    /// The key under `[lists]`.
+    pub name: String,
+    /// Inline members.
+    pub members: Vec<Member>,
+    /// CSV file (header row; columns `email`, `name`, optional `status`), streamed.
+    pub file: Option<PathBuf>,
+}
+
+/// An inline list member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Address as written.
+    pub email: String,
+    /// Display name.
+    pub name: Option<String>,
+}
+
+/// Signing algorithm of the DKIM key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DkimAlgorithm {
+    /// RSA-SHA256 (PKCS#1 or PKCS#8 PEM key).
+    Rsa,
+    /// Ed25519-SHA256 (base64 key).
+    Ed25519,
+}
+
+/// `[dkim]`: optional signing.
+#[derive(Debug, Clone)]
+pub struct Dkim {
+    /// Signing domain (`d=`).
+    pub domain: String,
+    /// Selector (`s=`).
+    pub selector: String,
+    /// Key type.
+    pub algorithm: DkimAlgorithm,
+    /// Private key, from `DIGEST__DKIM__KEY`.
+    pub key: Secret,
+}
+
+/// Everything sending needs; each part optional until a command needs it.
+#[derive(Debug, Clone, Default)]
+pub struct Sending {
+    /// `[mail]`.
+    pub mail: Option<Mail>,
+    /// `[smtp]`.
+    pub smtp: Option<Smtp>,
+    /// `[lists]`.
+    pub lists: std::collections::BTreeMap<String, List>,
+    /// Unsubscribe signing keys, `DIGEST__UNSUBSCRIBE__KEYS` (`id:secret,…`, first signs).
+    pub unsubscribe_keys: Option<Secret>,
+    /// `[dkim]`.
+    pub dkim: Option<Dkim>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMail {
+    from: String,
+    reply_to: Option<String>,
+    unsubscribe_mailto: Option<String>,
+    feedback_id: Option<String>,
+    #[serde(default = "yes")]
+    suppress_hard_bounces: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSmtp {
+    host: String,
+    port: Option<u16>,
+    #[serde(default = "starttls")]
+    tls: String,
+    ca_file: Option<String>,
+    hello_name: Option<String>,
+    #[serde(default = "thirty")]
+    timeout_secs: u64,
+    #[serde(default = "four")]
+    concurrency: usize,
+    #[serde(default = "four")]
+    max_attempts: usize,
+    #[serde(default = "one")]
+    retry_base_secs: f64,
+    #[serde(default = "sixty")]
+    retry_max_secs: f64,
+    username: Option<String>,
+    password: Option<String>,
+    #[serde(default)]
+    rate: RateLimits,
+}
+
+fn starttls() -> String {
+    "starttls".into()
+}
+fn thirty() -> u64 {
+    30
+}
+fn four() -> usize {
+    4
+}
+fn one() -> f64 {
+    1.0
+}
+fn sixty() -> f64 {
+    60.0
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawList {
+    #[serde(default)]
+    members: Vec<Value>,
+    file: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMember {
+    email: String,
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUnsubscribe {
+    keys: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDkim {
+    domain: String,
+    selector: String,
+    #[serde(default = "rsa")]
+    algorithm: String,
+    key: String,
+}
+
+fn rsa() -> String {
+    "rsa".into()
+}
+
+const TLS_MODES: &[(&str, Tls)] = &[
+    ("implicit", Tls::Implicit),
+    ("starttls", Tls::StartTls),
+    ("none", Tls::None),
+];
+const DKIM_ALGORITHMS: &[(&str, DkimAlgorithm)] = &[
+    ("rsa", DkimAlgorithm::Rsa),
+    ("ed25519", DkimAlgorithm::Ed25519),
+];
+
+/// Whether `host` names this machine's loopback interface.
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Checker {
+    /// Validates the sending sections removed from the top-level table.
+    pub(super) fn sending(&mut self, top: &mut Map<String, Value>) -> Sending {
+        Sending {
+            mail: top.remove("mail").and_then(|v| self.mail(v)),
+            smtp: top.remove("smtp").and_then(|v| self.smtp(v)),
+            lists: self.named("lists", top.remove("lists"), Self::list),
+            unsubscribe_keys: top.remove("unsubscribe").and_then(|v| self.unsubscribe(v)),
+            dkim: top.remove("dkim").and_then(|v| self.dkim(v)),
+        }
+    }
+
+    /// Reports `field` of `table` if it was set anywhere but in the environment.
+    fn env_only(&mut self, table: &Map<String, Value>, key: &str, field: &str) -> bool {
+        let Some(at) = table.get(field).and_then(origin) else {
+            return true;
+        };
+        if at == ENVIRONMENT {
+            return true;
+        }
+        let var = format!(
+            "{}__{}__{}",
+            super::ENV_PREFIX,
+            key.to_uppercase(),
+            field.to_uppercase()
+        );
+        self.field_problem(
+            table,
+            key,
+            field,
+            format!("secrets come from the environment only: remove it here and set {var}"),
+        );
+        false
+    }
+
+    pub(super) fn mailbox(
+        &mut self,
+        table: &Map<String, Value>,
+        key: &str,
+        field: &str,
+        raw: &str,
+    ) -> Option<Mailbox> {
+        Mailbox::from_str(raw.trim())
+            .map_err(|e| {
+                self.field_problem(table, key, field, format!("{raw:?} is not an address: {e}"))
+            })
+            .ok()
+    }
+
+    fn mail(&mut self, value: Value) -> Option<Mail> {
+        let table = self.table("mail", value.clone())?;
+        let raw: RawMail = self.typed("mail", value)?;
+        let before = self.problem_count();
+        let from = self.mailbox(&table, "mail", "from", &raw.from);
+        let reply_to = raw
+            .reply_to
+            .and_then(|r| self.mailbox(&table, "mail", "reply_to", &r));
+        let unsubscribe_mailto = raw.unsubscribe_mailto.and_then(|a| {
+            Address::from_str(a.trim())
+                .map_err(|e| {
+                    self.field_problem(&table, "mail", "unsubscribe_mailto", format!("{a:?}: {e}"))
+                })
+                .ok()
+        });
+        if let Some(f) = &raw.feedback_id
+            && (f.is_empty() || !f.chars().all(|c| c.is_ascii_graphic()))
+        {
+            self.field_problem(
+                &table,
+                "mail",
+                "feedback_id",
+                "must be printable ASCII without spaces",
+            );
+        }
+        (self.problem_count() == before).then_some(Mail {
+            from: from?,
+            reply_to,
+            unsubscribe_mailto,
+            feedback_id: raw.feedback_id,
+            suppress_hard_bounces: raw.suppress_hard_bounces,
+        })
+    }
+
+    fn smtp(&mut self, value: Value) -> Option<Smtp> {
+        let table = self.table("smtp", value.clone())?;
+        let raw: RawSmtp = self.typed("smtp", value)?;
+        let before = self.problem_count();
+        let tls = one_of(&raw.tls, TLS_MODES)
+            .map_err(|m| self.field_problem(&table, "smtp", "tls", m))
+            .ok();
+        let host = raw.host.trim().to_string();
+        if host.is_empty() {
+            self.field_problem(&table, "smtp", "host", "must not be empty");
+        }
+        if tls == Some(Tls::None) && !is_loopback(&host) {
+            let msg = format!(
+                "tls = \"none\" sends in plain text and is only allowed for a loopback host, not {host:?}"
+            );
+            self.field_problem(&table, "smtp", "tls", msg);
+        }
+        let ranges: [(&str, f64, f64, f64); 5] = [
+            ("timeout_secs", raw.timeout_secs as f64, 1.0, 600.0),
+            ("concurrency", raw.concurrency as f64, 1.0, 64.0),
+            ("max_attempts", raw.max_attempts as f64, 1.0, 20.0),
+            ("retry_base_secs", raw.retry_base_secs, 0.001, 3600.0),
+            ("retry_max_secs", raw.retry_max_secs, 0.001, 86400.0),
+        ];
+        for (field, v, lo, hi) in ranges {
+            if !(lo..=hi).contains(&v) {
+                self.field_problem(
+                    &table,
+                    "smtp",
+                    field,
+                    format!("must be between {lo} and {hi}, not {v}"),
+                );
+            }
+        }
+        let r = raw.rate;
+        for (field, v) in [
+            ("per_second", r.per_second),
+            ("per_minute", r.per_minute),
+            ("per_hour", r.per_hour),
+            ("per_day", r.per_day),
+        ] {
+            if v == Some(0) {
+                self.field_problem(
+                    &table,
+                    "smtp",
+                    &format!("rate.{field}"),
+                    "must be at least 1 (omit it for no limit)",
+                );
+            }
+        }
+        let credentials = match (raw.username, raw.password) {
+            (None, None) => None,
+            (Some(username), Some(password)) => {
+                let ok = self.env_only(&table, "smtp", "username")
+                    & self.env_only(&table, "smtp", "password");
+                ok.then_some(Credentials {
+                    username,
+                    password: Secret(password),
+                })
+            }
+            _ => {
+                let msg = "set both DIGEST__SMTP__USERNAME and DIGEST__SMTP__PASSWORD, or neither";
+                self.field_problem(&table, "smtp", "password", msg);
+                None
+            }
+        };
+        let tls = tls?;
+        (self.problem_count() == before).then(|| Smtp {
+            port: raw.port.unwrap_or(match tls {
+                Tls::Implicit => 465,
+                Tls::StartTls => 587,
+                Tls::None => 25,
+            }),
+            host,
+            tls,
+            ca_file: raw.ca_file.map(|f| self.root.join(f)),
+            hello_name: raw.hello_name,
+            timeout: Duration::from_secs(raw.timeout_secs),
+            concurrency: raw.concurrency,
+            max_attempts: raw.max_attempts as u32,
+            retry_base: Duration::from_secs_f64(raw.retry_base_secs),
+            retry_max: Duration::from_secs_f64(raw.retry_max_secs),
+            rate: raw.rate,
+            credentials,
+        })
+    }
+
+    fn list(&mut self, key: &str, name: &str, value: Value) -> Option<List> {
+        let raw: RawList = self.typed(key, value)?;
+        let mut members = Vec::with_capacity(raw.members.len());
+        for (i, m) in raw.members.into_iter().enumerate() {
+            // A member is an address, or a table with `email` and optional `name`.
+            let member = match m.kind {
+                ValueKind::String(email) => Some(Member { email, name: None }),
+                _ => self
+                    .typed::<RawMember>(&format!("{key}.members[{i}]"), m)
+                    .map(|r| Member {
+                        email: r.email,
+                        name: r.name,
+                    }),
+            };
+            members.extend(member);
+        }
+        if members.is_empty() && raw.file.is_none() {
+            self.problem(
+                None,
+                key.to_string(),
+                "a list needs `members` or a CSV `file`",
+            );
+        }
+        Some(List {
+            name: name.to_string(),
+            members,
+            file: raw.file.map(|f| self.root.join(f)),
+        })
+    }
+
+    fn unsubscribe(&mut self, value: Value) -> Option<Secret> {
+        let table = self.table("unsubscribe", value.clone())?;
+        let raw: RawUnsubscribe = self.typed("unsubscribe", value)?;
+        if !self.env_only(&table, "unsubscribe", "keys") {
+            return None;
+        }
+        if let Err(e) = crate::mail::token::Keys::parse(&raw.keys) {
+            // The message never contains the secret itself.
+            self.field_problem(&table, "unsubscribe", "keys", e);
+            return None;
+        }
+        Some(Secret(raw.keys))
+    }
+
+    fn dkim(&mut self, value: Value) -> Option<Dkim> {
+        let table = self.table("dkim", value.clone())?;
+        let raw: RawDkim = self.typed("dkim", value)?;
+        let algorithm = one_of(&raw.algorithm, DKIM_ALGORITHMS)
+            .map_err(|m| self.field_problem(&table, "dkim", "algorithm", m))
+            .ok()?;
+        self.env_only(&table, "dkim", "key").then(|| Dkim {
+            domain: raw.domain.trim().to_ascii_lowercase(),
+            selector: raw.selector.trim().to_string(),
+            algorithm,
+            key: Secret(raw.key),
+        })
+    }
+}
