@@ -40,6 +40,12 @@ pub enum Command {
     Build(BuildArgs),
     /// Render an issue as HTML (or text) for review, optionally serving it over HTTP.
     Preview(PreviewArgs),
+    /// Send a frozen issue to the digest's lists (rehearse with --dry-run, test with --to).
+    Send(SendArgs),
+    /// Show the delivery ledger of a digest's issues: counts per state and failures.
+    Status(StatusArgs),
+    /// Manage suppressions (addresses never to mail).
+    Suppress(SuppressArgs),
 }
 
 /// `digest ingest`.
@@ -96,4 +102,96 @@ pub struct PreviewArgs {
     /// Also serve the preview over HTTP on ADDR until interrupted.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8025")]
     pub serve: Option<SocketAddr>,
+}
+
+/// `digest send`.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Which issue (it must be frozen: `digest build` first).
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Resolve the audience and report what a send would do; open no network connection and
+    /// write a few sample .eml files.
+    #[arg(long, conflicts_with_all = ["to", "yes", "retry_failed"])]
+    pub dry_run: bool,
+
+    /// Send one test message to ADDRESS (subject marked [TEST], not recorded in the ledger).
+    #[arg(long, value_name = "ADDRESS")]
+    pub to: Option<String>,
+
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Also retry recipients that failed permanently before.
+    #[arg(long)]
+    pub retry_failed: bool,
+
+    /// Write the messages as .eml files into DIR instead of sending them over SMTP (the ledger
+    /// records them as sent).
+    #[arg(long, value_name = "DIR")]
+    pub eml: Option<PathBuf>,
+
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `digest status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Digest id.
+    pub digest: String,
+
+    /// Only this period (default: every frozen issue of the digest).
+    #[arg(long, value_name = "PERIOD")]
+    pub period: Option<String>,
+}
+
+/// `digest suppress`.
+#[derive(Debug, Args)]
+pub struct SuppressArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: SuppressAction,
+}
+
+/// Suppression actions.
+#[derive(Debug, Subcommand)]
+pub enum SuppressAction {
+    /// Suppress addresses.
+    Add {
+        /// Addresses.
+        #[arg(required = true)]
+        addresses: Vec<String>,
+        /// unsubscribed, bounced, complained or manual.
+        #[arg(long, default_value = "manual")]
+        reason: String,
+        /// Only for this digest (default: every digest).
+        #[arg(long, value_name = "DIGEST")]
+        digest: Option<String>,
+    },
+    /// Lift suppressions.
+    Remove {
+        /// Addresses.
+        #[arg(required = true)]
+        addresses: Vec<String>,
+        /// The suppression for this digest (default: the one for every digest).
+        #[arg(long, value_name = "DIGEST")]
+        digest: Option<String>,
+    },
+    /// Import a CSV file (header row; columns `email` and optional `reason`).
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        /// Reason for rows without one.
+        #[arg(long, default_value = "manual")]
+        reason: String,
+        /// Only for this digest (default: every digest).
+        #[arg(long, value_name = "DIGEST")]
+        digest: Option<String>,
+    },
+    /// List every suppression.
+    List,
 }

@@ -4,6 +4,9 @@ mod build;
 mod check;
 mod ingest;
 mod preview;
+mod send;
+mod status;
+mod suppress;
 
 use std::process::ExitCode;
 
@@ -32,6 +35,9 @@ pub fn run_with(cli: Cli, clock: &dyn Clock) -> Result<ExitCode> {
         Command::Ingest(args) => ingest::run(&config, &args, clock),
         Command::Build(args) => build::run(&config, &args, clock),
         Command::Preview(args) => preview::run(&config, &args, clock),
+        Command::Send(args) => send::run(&config, &args, clock),
+        Command::Status(args) => status::run(&config, &args, clock),
+        Command::Suppress(args) => suppress::run(&config, &args.action, clock),
     }
 }
 

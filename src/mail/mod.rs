@@ -2,4 +2,12 @@
 
 pub mod address;
 pub mod audience;
+mod error;
+pub mod ledger;
+pub mod message;
+pub mod rate;
+pub mod send;
 pub mod token;
+pub mod transport;
+
+pub use error::Error;

@@ -8,7 +8,7 @@ mod theme;
 
 use anyhow::Result;
 
-pub use splice::{Escape, Field, Template, Values};
+pub use splice::{Escape, Field, Piece, Template, Values};
 pub use theme::{Logo, Theme};
 
 use crate::config::Site;

@@ -41,7 +41,8 @@ pub struct Values<'a> {
 }
 
 impl Values<'_> {
-    fn get(&self, f: Field) -> &str {
+    /// The value of `f`.
+    pub fn get(&self, f: Field) -> &str {
         match f {
             Field::UnsubscribeUrl => self.unsubscribe_url,
             Field::Email => self.email,
@@ -61,6 +62,15 @@ pub enum Escape {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Literal(String),
+    Field(Field),
+}
+
+/// A part of a [`Template`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    /// Fixed text.
+    Literal(&'a str),
+    /// A hole for a recipient's value.
     Field(Field),
 }
 
@@ -111,16 +121,26 @@ impl Template {
         }
     }
 
+    /// The literal parts and holes, in order.
+    pub fn pieces(&self) -> impl Iterator<Item = Piece<'_>> {
+        self.parts.iter().map(|p| match p {
+            Part::Literal(s) => Piece::Literal(s),
+            Part::Field(f) => Piece::Field(*f),
+        })
+    }
+
+    /// How values are escaped when spliced.
+    pub fn escape(&self) -> Escape {
+        self.escape
+    }
+
     /// Appends the body for one recipient to `out`.
     pub fn fill_into(&self, values: &Values<'_>, out: &mut String) {
         out.reserve(self.literal_len + 256);
         for part in &self.parts {
             match part {
                 Part::Literal(s) => out.push_str(s),
-                Part::Field(f) => match self.escape {
-                    Escape::Html => escape_html(values.get(*f), out),
-                    Escape::None => out.push_str(values.get(*f)),
-                },
+                Part::Field(f) => self.escape.apply(values.get(*f), out),
             }
         }
     }
@@ -148,6 +168,16 @@ impl fmt::Display for Template {
             }
         }
         Ok(())
+    }
+}
+
+impl Escape {
+    /// Appends `value` to `out`, escaped.
+    pub fn apply(self, value: &str, out: &mut String) {
+        match self {
+            Escape::Html => escape_html(value, out),
+            Escape::None => out.push_str(value),
+        }
     }
 }
 

@@ -16,7 +16,7 @@ pub fn email(issue: &Issue, ctx: &Context<'_>) -> String {
     let mut out = String::new();
     let title = clean(&issue.title, MAX_TITLE);
     let _ = writeln!(out, "{title}");
-    let _ = writeln!(out, "{}", "=".repeat(title.chars().count().min(WIDTH)));
+    let _ = writeln!(out, "{}", "-".repeat(title.chars().count().min(WIDTH)));
     let _ = writeln!(
         out,
         "Issue #{} · {} · {}\n",

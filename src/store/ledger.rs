@@ -57,13 +57,23 @@ pub struct Row<'a> {
     pub name: Option<&'a str>,
 }
 
-/// What [`Store::enqueue`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What [`Store::enqueue`] did (counts add up over the calls of one resolution).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Enqueued {
     /// Rows added.
     pub added: u64,
-    /// Recipients that already had a row (an earlier run, or another list with the same address).
-    pub already: u64,
+    /// Addresses seen earlier in this resolution (on another list, or twice on one).
+    pub duplicates: u64,
+    /// Addresses that already had a row from an earlier run.
+    pub existing: u64,
+}
+
+impl std::ops::AddAssign for Enqueued {
+    fn add_assign(&mut self, o: Self) {
+        self.added += o.added;
+        self.duplicates += o.duplicates;
+        self.existing += o.existing;
+    }
 }
 
 /// A row to send.
@@ -104,8 +114,18 @@ impl Counts {
 }
 
 impl Store {
+    /// Starts resolving an audience: forgets the addresses seen by earlier [`Store::enqueue`] calls
+    /// (kept in a temporary table, on disk, so memory stays flat for any list size).
+    pub fn begin_resolution(&mut self) -> Result<()> {
+        self.conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS resolution_seen (key TEXT PRIMARY KEY) WITHOUT ROWID;
+             DELETE FROM temp.resolution_seen;",
+        )?;
+        Ok(())
+    }
+
     /// Adds a `pending` row per recipient of `issue`, idempotently (an existing row is left as is),
-    /// in one transaction.
+    /// in one transaction. Call [`Store::begin_resolution`] first.
     pub fn enqueue(
         &mut self,
         issue: &str,
@@ -115,6 +135,8 @@ impl Store {
         let mut out = Enqueued::default();
         let sp = self.conn.savepoint()?;
         {
+            let mut seen =
+                sp.prepare_cached("INSERT OR IGNORE INTO temp.resolution_seen (key) VALUES (?1)")?;
             let mut subscriber = sp.prepare_cached(
                 "INSERT INTO subscribers (address) VALUES (?1)
                  ON CONFLICT (address) DO UPDATE SET address = excluded.address RETURNING id",
@@ -124,9 +146,13 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, 'pending', ?5)",
             )?;
             for r in rows {
+                if seen.execute([r.key])? == 0 {
+                    out.duplicates += 1;
+                    continue;
+                }
                 let id: i64 = subscriber.query_row([r.key], |row| row.get(0))?;
                 match insert.execute(params![issue, id, r.send_to, r.name, now.timestamp()])? {
-                    0 => out.already += 1,
+                    0 => out.existing += 1,
                     _ => out.added += 1,
                 }
             }

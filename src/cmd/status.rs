@@ -1,0 +1,55 @@
+//! `digest status`: the delivery ledger of a digest's issues.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::StatusArgs;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::issue;
+use crate::period::Period;
+use crate::store::Store;
+
+/// Failures listed per issue.
+const MAX_FAILURES: usize = 50;
+
+pub(super) fn run(config: &Config, args: &StatusArgs, _clock: &dyn Clock) -> Result<ExitCode> {
+    let digest = config.digest(&args.digest)?;
+    let store = Store::open(&config.paths.store)?;
+    let issues = match &args.period {
+        Some(p) => {
+            let period = Period::parse_as(digest.period, p)?;
+            issue::find(&config.paths.digests, &digest.id, period)?
+                .into_iter()
+                .collect()
+        }
+        None => issue::list(&config.paths.digests, &digest.id)?,
+    };
+    if issues.is_empty() {
+        println!("{}: no frozen issues", digest.id);
+    }
+    for issue in &issues {
+        let key = format!("{}/{}", issue.digest, issue.period);
+        let c = store.counts(&key, &digest.id)?;
+        println!(
+            "{key} (issue #{}): {} recipients: {} sent, {} pending, {} deferred, {} failed, {} suppressed",
+            issue.number,
+            c.total(),
+            c.sent,
+            c.pending,
+            c.deferred,
+            c.failed,
+            c.suppressed
+        );
+        if args.period.is_some() {
+            for (to, state, attempts, reply) in store.failures(&key, MAX_FAILURES)? {
+                println!(
+                    "  {} {to} after {attempts} attempt(s): {reply}",
+                    state.as_str()
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,354 @@
+//! Per-recipient messages. The issue's HTML and text bodies are quoted-printable encoded once, with
+//! a soft line break at every hole, so each message only encodes its recipient's values and joins
+//! the parts; the headers are built by lettre, which encodes untrusted text (RFC 2047) so a CR/LF
+//! in a title can never start a header of its own.
+
+use std::borrow::Cow;
+use std::time::SystemTime;
+
+use anyhow::{Context as _, Result, anyhow};
+use chrono::{DateTime, Utc};
+use lettre::message::dkim::{
+    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
+    DkimSigningKey,
+};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
+use lettre::{Address, Message};
+use quoted_printable::{InputMode, Options};
+
+use super::token::Keys;
+use crate::config::{Digest, DkimAlgorithm, Site};
+use crate::issue::Issue;
+use crate::render::{self, Escape, Field, Piece, Template, Values};
+
+/// Headers covered by the DKIM signature when present (RFC 8058 requires the List-Unsubscribe pair).
+const SIGNED: &[&str] = &[
+    "From",
+    "Reply-To",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "Feedback-ID",
+];
+
+/// A body quoted-printable encoded once, with holes.
+#[derive(Debug, Clone)]
+struct Encoded {
+    parts: Vec<Part>,
+    escape: Escape,
+    len: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Part {
+    Literal(Vec<u8>),
+    Field(Field),
+}
+
+/// A quoted-printable soft line break: invisible once decoded. Ending every part with a line
+/// break (this one, unless the part ends with a hard one) lets each part start at column 0, so
+/// parts can be encoded separately.
+const SOFT_BREAK: &[u8] = b"=\r\n";
+
+/// Appends the quoted-printable form of `text` to `out`, ending at the start of a line.
+fn qp_part(text: &str, out: &mut Vec<u8>) {
+    let encoded = qp(text);
+    out.extend_from_slice(encoded.as_bytes());
+    if !encoded.is_empty() && !encoded.ends_with("\r\n") {
+        out.extend_from_slice(SOFT_BREAK);
+    }
+}
+
+fn qp(text: &str) -> String {
+    // Text mode keeps CRLF line breaks as line breaks.
+    let crlf: Cow<'_, str> = if text.contains('\n') {
+        Cow::Owned(text.replace("\r\n", "\n").replace('\n', "\r\n"))
+    } else {
+        Cow::Borrowed(text)
+    };
+    quoted_printable::encode_with_options(
+        crlf.as_bytes(),
+        Options::default().input_mode(InputMode::Text),
+    )
+}
+
+impl Encoded {
+    fn new(template: &Template) -> Encoded {
+        let parts: Vec<Part> = template
+            .pieces()
+            .map(|p| match p {
+                Piece::Literal(s) => {
+                    let mut bytes = Vec::new();
+                    qp_part(s, &mut bytes);
+                    Part::Literal(bytes)
+                }
+                Piece::Field(f) => Part::Field(f),
+            })
+            .collect();
+        let len = parts
+            .iter()
+            .map(|p| if let Part::Literal(b) = p { b.len() } else { 0 })
+            .sum();
+        Encoded {
+            parts,
+            escape: template.escape(),
+            len,
+        }
+    }
+
+    fn fill(&self, values: &Values<'_>) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len + 512);
+        let mut value = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(bytes) => out.extend_from_slice(bytes),
+                Part::Field(f) => {
+                    value.clear();
+                    self.escape.apply(values.get(*f), &mut value);
+                    qp_part(&value, &mut out);
+                }
+            }
+        }
+        // A soft break ending the body joins it with nothing: drop it (the CRLF before the
+        // next MIME boundary belongs to the boundary).
+        if out.ends_with(SOFT_BREAK) {
+            out.truncate(out.len() - SOFT_BREAK.len());
+        }
+        out
+    }
+}
+
+/// Who one message goes to.
+#[derive(Debug, Clone, Copy)]
+pub struct To<'a> {
+    /// Subscriber id, for the unsubscribe token.
+    pub subscriber: i64,
+    /// Dedupe key, for the Message-ID.
+    pub key: &'a str,
+    /// Address.
+    pub address: &'a Address,
+    /// Display name.
+    pub name: Option<&'a str>,
+}
+
+/// An issue ready to be sent: rendered, encoded and with its fixed headers decided.
+pub struct Prepared {
+    /// `<digest>/<period>`: the ledger's name for the issue.
+    pub issue_key: String,
+    digest: String,
+    /// Subject line.
+    pub subject: String,
+    from: Mailbox,
+    reply_to: Option<Mailbox>,
+    list_id: String,
+    unsubscribe_base: String,
+    mailto: Option<Address>,
+    feedback_id: Option<String>,
+    html: Encoded,
+    text: Encoded,
+    keys: Keys,
+    id_domain: String,
+    dkim: Option<DkimConfig>,
+}
+
+/// What [`Prepared::new`] needs from the configuration.
+pub struct Settings<'a> {
+    /// The publisher.
+    pub site: &'a Site,
+    /// The digest.
+    pub digest: &'a Digest,
+    /// `[mail]`.
+    pub mail: &'a crate::config::Mail,
+    /// Unsubscribe (and Message-ID) keys.
+    pub keys: &'a Keys,
+    /// `[dkim]`, if signing.
+    pub dkim: Option<&'a crate::config::Dkim>,
+}
+
+impl Prepared {
+    /// Prepares `issue`, rendered as `email`, for sending.
+    pub fn new(issue: &Issue, email: &render::Email, s: &Settings<'_>) -> Result<Prepared> {
+        let from = s.digest.from.clone().unwrap_or_else(|| s.mail.from.clone());
+        let host = url::Url::parse(&s.site.base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .ok_or_else(|| anyhow!("site.base_url has no host"))?;
+        let description = s.digest.tag_name.replace(['"', '\\'], "");
+        let dkim = s.dkim.map(dkim_config).transpose()?;
+        Ok(Prepared {
+            issue_key: format!("{}/{}", issue.digest, issue.period),
+            digest: issue.digest.clone(),
+            subject: email.subject.clone(),
+            id_domain: from.email.domain().to_string(),
+            reply_to: s
+                .digest
+                .reply_to
+                .clone()
+                .or_else(|| s.mail.reply_to.clone()),
+            from,
+            list_id: format!("\"{description}\" <{}.{host}>", issue.digest),
+            unsubscribe_base: format!("{}/unsubscribe/", s.site.base_url),
+            mailto: s.mail.unsubscribe_mailto.clone(),
+            feedback_id: s.mail.feedback_id.clone(),
+            html: Encoded::new(&email.html),
+            text: Encoded::new(&email.text),
+            keys: s.keys.clone(),
+            dkim,
+        })
+    }
+
+    /// The digest this issue belongs to.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// The sender address (envelope and From:).
+    pub fn from(&self) -> &Address {
+        &self.from.email
+    }
+
+    /// The one-click unsubscribe URL of a subscriber.
+    pub fn unsubscribe_url(&self, subscriber: i64) -> String {
+        format!(
+            "{}{}",
+            self.unsubscribe_base,
+            self.keys.sign(subscriber, &self.digest)
+        )
+    }
+
+    /// The message for one recipient, dated `date`; a `test` message says so in its subject.
+    pub fn message(&self, to: &To<'_>, date: DateTime<Utc>, test: bool) -> Result<Message> {
+        let unsubscribe = self.unsubscribe_url(to.subscriber);
+        let address = to.address.to_string();
+        let values = Values {
+            unsubscribe_url: &unsubscribe,
+            email: &address,
+        };
+        let mut list_unsubscribe = format!("<{unsubscribe}>");
+        if let Some(mailto) = &self.mailto {
+            let token = &unsubscribe[self.unsubscribe_base.len()..];
+            list_unsubscribe.push_str(&format!(
+                ", <mailto:{mailto}?subject=unsubscribe%20{token}>"
+            ));
+        }
+        let subject = if test {
+            format!("[TEST] {}", self.subject)
+        } else {
+            self.subject.clone()
+        };
+        let name = to.name.map(|n| crate::text::one_line(n, 100));
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(Mailbox::new(name, to.address.clone()))
+            .subject(subject)
+            .date(SystemTime::from(date))
+            .message_id(Some(self.keys.message_id(
+                &self.issue_key,
+                to.key,
+                &self.id_domain,
+            )))
+            .raw_header(header("List-Id", self.list_id.clone()))
+            .raw_header(header("List-Unsubscribe", list_unsubscribe))
+            .raw_header(header(
+                "List-Unsubscribe-Post",
+                "List-Unsubscribe=One-Click".into(),
+            ))
+            .raw_header(header("Auto-Submitted", "auto-generated".into()));
+        if let Some(reply_to) = &self.reply_to {
+            builder = builder.reply_to(reply_to.clone());
+        }
+        if let Some(id) = &self.feedback_id {
+            builder = builder.raw_header(header("Feedback-ID", id.clone()));
+        }
+        let part = |body: &Encoded, kind: ContentType| {
+            SinglePart::builder()
+                .header(kind)
+                .body(Body::dangerous_pre_encoded(
+                    body.fill(&values),
+                    ContentTransferEncoding::QuotedPrintable,
+                ))
+        };
+        let mut message = builder
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(part(&self.text, ContentType::TEXT_PLAIN))
+                    .singlepart(part(&self.html, ContentType::TEXT_HTML)),
+            )
+            .context("building the message")?;
+        if let Some(dkim) = &self.dkim {
+            message.sign(dkim);
+        }
+        Ok(message)
+    }
+}
+
+fn header(name: &'static str, value: String) -> HeaderValue {
+    HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+}
+
+fn dkim_config(d: &crate::config::Dkim) -> Result<DkimConfig> {
+    let algorithm = match d.algorithm {
+        DkimAlgorithm::Rsa => DkimSigningAlgorithm::Rsa,
+        DkimAlgorithm::Ed25519 => DkimSigningAlgorithm::Ed25519,
+    };
+    // The error is about the key's format; it never contains the key.
+    let key = DkimSigningKey::new(d.key.expose(), algorithm).map_err(|e| {
+        anyhow!(
+            "DIGEST__DKIM__KEY is not a valid {:?} private key: {e}",
+            d.algorithm
+        )
+    })?;
+    let headers = SIGNED
+        .iter()
+        .map(|h| HeaderName::new_from_ascii_str(h))
+        .collect();
+    let relaxed = DkimCanonicalization {
+        header: DkimCanonicalizationType::Relaxed,
+        body: DkimCanonicalizationType::Relaxed,
+    };
+    Ok(DkimConfig::new(
+        d.selector.clone(),
+        d.domain.clone(),
+        key,
+        headers,
+        relaxed,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(bytes: &[u8]) -> String {
+        let raw = quoted_printable::decode(bytes, quoted_printable::ParseMode::Strict).unwrap();
+        String::from_utf8(raw).unwrap()
+    }
+
+    #[test]
+    fn spliced_quoted_printable_decodes_to_the_filled_template() {
+        let long = "x".repeat(200);
+        let body = format!(
+            "<p>Hello — {long} = done</p>\n<a href=\"{}\">u</a> to {}\nend \n{}",
+            Field::UnsubscribeUrl.marker(),
+            Field::Email.marker(),
+            Field::Email.marker()
+        );
+        let template = Template::new(&body, Escape::Html);
+        let values = Values {
+            unsubscribe_url: "https://x.example/unsubscribe/Ab_-9?a=1&b=2",
+            email: "a@b.example",
+        };
+        let encoded = Encoded::new(&template).fill(&values);
+        assert!(encoded.is_ascii());
+        for line in encoded.split(|&b| b == b'\n') {
+            assert!(line.len() <= 77, "line of {} bytes", line.len());
+        }
+        let want = template.fill(&values).replace('\n', "\r\n");
+        assert_eq!(decode(&encoded), want);
+    }
+}
