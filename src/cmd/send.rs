@@ -182,7 +182,14 @@ fn dry_run(
     let (resolution, counts, samples) = store.rehearse(|s| {
         let resolution = ledger::resolve(s, &key, &lists, clock.now())?;
         let counts = s.counts(&key, &digest.id)?;
-        Ok((resolution, counts, s.pending(&key, 0, SAMPLES, false)?))
+        // Samples show messages that would really go out: suppressed recipients are skipped.
+        let mut samples = Vec::with_capacity(SAMPLES);
+        for p in s.pending(&key, 0, 64, false)? {
+            if samples.len() < SAMPLES && s.suppressed(&p.key, &digest.id)?.is_none() {
+                samples.push(p);
+            }
+        }
+        Ok((resolution, counts, samples))
     })?;
     println!(
         "dry run of issue #{} of {} for {period}: nothing is sent, no connection is opened",

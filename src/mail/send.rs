@@ -440,13 +440,8 @@ async fn deliver(job: Job, conn: &mut Option<Connection>, shared: &Shared) -> Ou
         tracing::info!(to = %job.address, attempt, error = %error, wait_ms = wait.as_millis() as u64, "retrying");
         tokio::time::sleep(wait).await;
         if shared.stopping.load(Ordering::SeqCst) {
-            return Outcome::Done {
-                job,
-                state: State::Deferred,
-                attempts: attempt,
-                reply: error.to_string(),
-                bounce: false,
-            };
+            // Stopped between attempts: the row stays pending for the next run.
+            return Outcome::Untouched { fatal: None };
         }
     }
 }

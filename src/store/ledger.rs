@@ -240,11 +240,11 @@ impl Store {
         Ok(())
     }
 
-    /// Counts of `issue`'s rows by state; unsent rows whose address is suppressed now (for every
-    /// digest or for `digest`) count as suppressed.
+    /// Counts of `issue`'s rows by state; rows still to send whose address is suppressed now (for
+    /// every digest or for `digest`) count as suppressed.
     pub fn counts(&self, issue: &str, digest: &str) -> Result<Counts> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT CASE WHEN d.state IN ('pending', 'deferred', 'failed') AND EXISTS (
+            "SELECT CASE WHEN d.state IN ('pending', 'deferred') AND EXISTS (
                         SELECT 1 FROM suppressions x WHERE x.address = s.address AND x.scope IN ('*', ?2))
                      THEN 'suppressed' ELSE d.state END AS st, COUNT(*)
              FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id

@@ -114,22 +114,37 @@ impl Project {
         self.write("catalog/main.jsonl", &(lines.join("\n") + "\n"));
     }
 
-    /// Runs `digest` in the project folder.
-    pub fn run(&self, args: &[&str]) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_digest"))
-            .args(args)
+    /// A `digest` command in the project folder, with a test unsubscribe key in its environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_digest"));
+        c.args(args)
             .current_dir(self.root())
             .env_remove("DIGEST_CONFIG")
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("running digest");
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+            .env("DIGEST__UNSUBSCRIBE__KEYS", TEST_KEYS)
+            .env("NO_COLOR", "1");
+        c
     }
 
+    /// Runs `digest` in the project folder.
+    pub fn run(&self, args: &[&str]) -> Output {
+        output(&mut self.command(args))
+    }
+}
+
+/// The unsubscribe keys given to every command the tests run.
+pub const TEST_KEYS: &str = "t1:test-secret-test-secret-test-secret-0001";
+
+/// Runs a command and collects what it printed.
+pub fn output(command: &mut Command) -> Output {
+    let out = command.output().expect("running digest");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+impl Project {
     /// Runs `digest` and fails the test unless it exits 0.
     pub fn ok(&self, args: &[&str]) -> Output {
         let out = self.run(args);

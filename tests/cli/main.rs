@@ -7,4 +7,6 @@ mod freeze;
 mod golden;
 mod hostile;
 mod periods;
+mod send;
 mod serve;
+mod smtp;

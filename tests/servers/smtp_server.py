@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""A scriptable SMTP server for digest's fault tests (aiosmtpd).
+
+Behaviour is chosen per recipient by the local part's prefix:
+  tempfail<N>-...  451 on RCPT for the first N attempts for that address, then accepted
+  busy-...         421 on RCPT once (the server asks to slow down), then accepted
+  reject-...       550 5.1.1 user unknown (a hard bounce)
+  spam-...         554 5.7.1 on DATA (a policy rejection, not a bounce)
+  drop-...         the connection is closed after DATA, before the reply, once
+anything else is accepted. Every accepted message is appended to --log as one JSON line
+{"event": "accepted", "rcpt": [...], "message_id": ..., "subject": ..., "size": ...}, and every
+connection as {"event": "connect"}. --delay-ms slows every DATA reply; --stall makes DATA never
+answer. --mode picks plain, starttls (required) or implicit TLS; --auth user:password requires a
+login. Prints "listening on PORT" when ready.
+"""
+import argparse
+import asyncio
+import json
+import re
+import ssl
+import sys
+from email.parser import BytesHeaderParser
+from email.policy import default
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+
+class Handler:
+    def __init__(self, args):
+        self.args = args
+        self.attempts = {}
+        self.dropped = set()
+        self.busy = set()
+        self.log = open(args.log, "a", buffering=1) if args.log else None
+
+    def write(self, record):
+        if self.log:
+            self.log.write(json.dumps(record) + "\n")
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        local = address.split("@")[0].lower()
+        m = re.match(r"tempfail(\d+)-", local)
+        if m:
+            n = self.attempts.get(address, 0) + 1
+            self.attempts[address] = n
+            if n <= int(m.group(1)):
+                return "451 4.7.1 greylisted, try again later"
+        if local.startswith("busy-") and address not in self.busy:
+            self.busy.add(address)
+            return "421 4.7.0 too many messages, slow down"
+        if local.startswith("reject-"):
+            return "550 5.1.1 <%s>: user unknown" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        rcpts = [r.lower() for r in envelope.rcpt_tos]
+        if any(r.split("@")[0].startswith("spam-") for r in rcpts):
+            return "554 5.7.1 message rejected as spam"
+        drop = [r for r in rcpts if r.split("@")[0].startswith("drop-") and r not in self.dropped]
+        if drop:
+            self.dropped.update(drop)
+            server.transport.close()
+            return None
+        if self.args.stall:
+            await asyncio.sleep(3600)
+        if self.args.delay_ms:
+            await asyncio.sleep(self.args.delay_ms / 1000)
+        headers = BytesHeaderParser(policy=default).parsebytes(envelope.content)
+        self.write({
+            "event": "accepted",
+            "rcpt": rcpts,
+            "message_id": str(headers.get("Message-ID", "")),
+            "subject": str(headers.get("Subject", "")),
+            "size": len(envelope.content),
+        })
+        return "250 2.0.0 accepted"
+
+
+class LoggingSMTP(SMTP):
+    def connection_made(self, transport):
+        self.event_handler.write({"event": "connect"})
+        super().connection_made(transport)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--log")
+    p.add_argument("--mode", choices=["plain", "starttls", "implicit"], default="plain")
+    p.add_argument("--cert")
+    p.add_argument("--key")
+    p.add_argument("--auth")
+    p.add_argument("--delay-ms", type=int, default=0)
+    p.add_argument("--stall", action="store_true")
+    args = p.parse_args()
+
+    handler = Handler(args)
+    smtp = {"data_size_limit": 64 * 1024 * 1024, "hostname": "localhost"}
+    server_ssl = None
+    if args.mode != "plain":
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.cert, args.key)
+        if args.mode == "starttls":
+            smtp.update(tls_context=context, require_starttls=True)
+        else:
+            server_ssl = context
+    if args.auth:
+        user, password = args.auth.split(":", 1)
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user \
+                and auth_data.password.decode() == password
+            return AuthResult(success=ok, handled=False)
+
+        smtp.update(authenticator=authenticator, auth_required=True, auth_exclude_mechanism=["LOGIN"],
+                    auth_require_tls=args.mode != "plain")
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(loop.create_server(
+        lambda: LoggingSMTP(handler, **smtp), host="127.0.0.1", port=args.port, ssl=server_ssl))
+    print("listening on %d" % server.sockets[0].getsockname()[1], flush=True)
+    # Run until stdin closes: the test that started us has finished (or died).
+    loop.run_until_complete(loop.run_in_executor(None, sys.stdin.read))
+    server.close()
+
+
+if __name__ == "__main__":
+    main()
