@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod cmd;
 pub mod config;
+pub mod daemon;
 pub mod files;
 pub mod issue;
 pub mod period;

@@ -203,6 +203,9 @@ mod tests {
             min_score: 10.0,
             min_items: 1,
             scoring: Scoring::default(),
+            schedule: None,
+            ingest_before: false,
+            max_lateness: chrono::Duration::hours(6),
         }
     }
 

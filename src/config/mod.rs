@@ -15,8 +15,9 @@ use ::config::{Environment, File, FileFormat, Map, Value};
 use chrono_tz::Tz;
 use serde::de::DeserializeOwned;
 
+use crate::daemon::schedule::Schedule;
 use crate::period::PeriodKind;
-pub use raw::{Scoring, SourceKind};
+pub use raw::{DEFAULT_LISTEN, DEFAULT_MAX_LATENESS, Scoring, SourceKind};
 
 /// Prefix of environment overrides: `DIGEST__SITE__BASE_URL` sets `site.base_url`.
 pub const ENV_PREFIX: &str = "DIGEST";
@@ -36,6 +37,26 @@ pub struct Config {
     pub sources: BTreeMap<String, Source>,
     /// Digest definitions by id.
     pub digests: BTreeMap<String, Digest>,
+    /// Daemon defaults.
+    pub daemon: Daemon,
+    /// The daemon's web server.
+    pub web: Web,
+}
+
+/// `[daemon]`: defaults for scheduled runs.
+#[derive(Debug, Clone)]
+pub struct Daemon {
+    /// Default `max_lateness` of every digest (6 hours unless set).
+    pub max_lateness: chrono::Duration,
+}
+
+/// `[web]`: where the daemon serves the archive, status and health pages.
+#[derive(Debug, Clone)]
+pub struct Web {
+    /// Address to listen on; loopback unless `public`.
+    pub listen: std::net::SocketAddr,
+    /// Whether a non-loopback `listen` address was explicitly allowed.
+    pub public: bool,
 }
 
 /// `[site]`: the publisher's identity.
@@ -94,6 +115,12 @@ pub struct Digest {
     pub min_items: usize,
     /// Ranking weights.
     pub scoring: Scoring,
+    /// When the daemon builds (and sends) the issue of the period that just closed; `None`: never.
+    pub schedule: Option<Schedule>,
+    /// Whether a scheduled run ingests the configured sources first.
+    pub ingest_before: bool,
+    /// How late a scheduled run may start (after downtime) before it is skipped instead.
+    pub max_lateness: chrono::Duration,
 }
 
 impl Digest {

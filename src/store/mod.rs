@@ -1,8 +1,9 @@
-//! Stage 2, store: one embedded SQLite file holding articles (and, in later stages, deliveries,
-//! suppressions and schedule state). Created on first use; the schema is migrated by
+//! Stage 2, store: one embedded SQLite file holding articles and the daemon's runs (and, in later
+//! stages, deliveries and suppressions). Created on first use; the schema is migrated by
 //! `PRAGMA user_version`.
 
 mod articles;
+mod runs;
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +11,7 @@ use anyhow::{Context, Result};
 use rusqlite::Connection;
 
 pub use articles::{Stored, UpsertStats};
+pub use runs::{Run, RunStatus};
 
 /// Schema migrations, applied in order; index + 1 is the `user_version` after applying it.
 const MIGRATIONS: &[&str] = &[
@@ -37,6 +39,19 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (article_id, tag)
     ) WITHOUT ROWID;
     CREATE INDEX article_tags_by_tag_time ON article_tags (tag, published_at, article_id);",
+    // 2: the daemon's scheduled runs, one per (digest, period).
+    "CREATE TABLE runs (
+        digest       TEXT NOT NULL,
+        period       TEXT NOT NULL,
+        scheduled_at INTEGER NOT NULL,
+        status       TEXT NOT NULL,
+        attempts     INTEGER NOT NULL,
+        started_at   INTEGER,
+        finished_at  INTEGER,
+        detail       TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (digest, period)
+    ) WITHOUT ROWID;
+    CREATE INDEX runs_by_digest_time ON runs (digest, scheduled_at);",
 ];
 
 /// An open store.
@@ -103,6 +118,13 @@ impl Store {
     /// Where the store lives.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Answers a query on the runs table: the store is open, readable and migrated.
+    pub fn ping(&self) -> Result<()> {
+        self.conn
+            .query_row("SELECT count(*) FROM runs", [], |r| r.get::<_, i64>(0))?;
+        Ok(())
     }
 
     /// `PRAGMA integrity_check`: "ok" for a sound file.

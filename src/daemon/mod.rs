@@ -1,0 +1,3 @@
+//! The daemon.
+
+pub mod schedule;
