@@ -5,6 +5,7 @@
 //! [`config`] → [`catalog`] → [`store`] → [`select`] → [`issue`] → [`render`];
 //! [`cmd`] holds the commands that compose them.
 
+pub mod archive;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
@@ -18,3 +19,4 @@ pub mod render;
 pub mod select;
 pub mod store;
 pub mod text;
+pub mod web;

@@ -223,10 +223,10 @@ impl Config {
         let mut checker = raw::Checker::new(&root);
         let config = checker.config(dir, table);
         let mut problems = checker.into_problems();
-        if problems.is_empty() {
-            if let Some(config) = config {
-                return Ok(config);
-            }
+        if problems.is_empty()
+            && let Some(config) = config
+        {
+            return Ok(config);
         }
         locate::lines(&mut problems);
         Err(Invalid(problems))

@@ -69,6 +69,13 @@ impl Schedule {
     }
 }
 
+/// `t` in `tz`, for people: `Sun 2024-09-01 08:00:00 CEST`.
+pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz)
+        .format("%a %Y-%m-%d %H:%M:%S %Z")
+        .to_string()
+}
+
 /// `t` as the wall-clock time it shows in `tz`, to whole seconds, carried in a `DateTime<Utc>` (a
 /// zone without DST) so that cron matches wall-clock fields without applying any DST rule of its own.
 fn wall_clock(t: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
