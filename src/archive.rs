@@ -131,11 +131,7 @@ mod tests {
 
     #[test]
     fn url_paths_and_pages_correspond_one_to_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let toml = "[site]\nname = \"S\"\nbase_url = \"https://s.example\"\n\n[digests.w]\n\
-                    tag = \"t\"\nperiod = \"weekly\"\n";
-        std::fs::write(dir.path().join("digest.toml"), toml).unwrap();
-        let config = Config::load(dir.path()).unwrap();
+        let config = crate::config::for_test("[digests.w]\ntag = \"t\"\nperiod = \"weekly\"\n");
         let week: Period = "2024-W27".parse().unwrap();
         for page in [
             Page::Index,

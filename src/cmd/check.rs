@@ -83,8 +83,12 @@ fn schedule(d: &Digest, now: DateTime<Utc>) -> String {
             ""
         },
     );
-    for t in schedule.upcoming(now, d.timezone, 3) {
-        out.push_str(&format!("      {}\n", local_time(t, d.timezone)));
+    let next = schedule.upcoming(now, d.timezone, 3);
+    for t in &next {
+        out.push_str(&format!("      {}\n", local_time(*t, d.timezone)));
+    }
+    if next.is_empty() {
+        out.push_str("      none: the schedule has no date after today\n");
     }
     out
 }

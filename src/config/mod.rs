@@ -261,6 +261,15 @@ impl Config {
     }
 }
 
+/// A configuration of a test `[site]` followed by `rest`, loaded from a temporary folder.
+#[cfg(test)]
+pub(crate) fn for_test(rest: &str) -> Config {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!("[site]\nname = \"S\"\nbase_url = \"https://s.example\"\n\n{rest}");
+    std::fs::write(dir.path().join("digest.toml"), toml).unwrap();
+    Config::load(dir.path()).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// Deserializes one value, turning a failure into a [`Problem`] at `key`.
 fn typed<T: DeserializeOwned>(key: &str, value: Value) -> Result<T, Problem> {
     let origin = raw::origin(&value);

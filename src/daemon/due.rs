@@ -157,14 +157,10 @@ mod tests {
 
     /// A configuration with one digest `d` of `period`, `schedule`, `timezone` and `max_lateness`.
     fn config(period: &str, schedule: &str, timezone: &str, lateness: &str) -> Config {
-        let dir = tempfile::tempdir().unwrap();
-        let toml = format!(
-            "[site]\nname = \"S\"\nbase_url = \"https://s.example\"\n\n[digests.d]\ntag = \"t\"\n\
-             period = \"{period}\"\nschedule = \"{schedule}\"\ntimezone = \"{timezone}\"\n\
-             max_lateness = \"{lateness}\"\n"
-        );
-        std::fs::write(dir.path().join("digest.toml"), toml).unwrap();
-        Config::load(dir.path()).unwrap()
+        crate::config::for_test(&format!(
+            "[digests.d]\ntag = \"t\"\nperiod = \"{period}\"\nschedule = \"{schedule}\"\n\
+             timezone = \"{timezone}\"\nmax_lateness = \"{lateness}\"\n"
+        ))
     }
 
     fn run(period: &str, status: RunStatus, at: DateTime<Utc>, attempts: u32) -> Run {
@@ -311,11 +307,7 @@ mod tests {
 
     #[test]
     fn a_digest_without_a_schedule_never_runs_and_wakes_are_capped() {
-        let dir = tempfile::tempdir().unwrap();
-        let toml = "[site]\nname = \"S\"\nbase_url = \"https://s.example\"\n\n[digests.d]\n\
-                    tag = \"t\"\nperiod = \"daily\"\n";
-        std::fs::write(dir.path().join("digest.toml"), toml).unwrap();
-        let c = Config::load(dir.path()).unwrap();
+        let c = crate::config::for_test("[digests.d]\ntag = \"t\"\nperiod = \"daily\"\n");
         let now = utc(2024, 8, 1, 6, 0);
         assert_eq!(due(now, &c, &[]), []);
         assert_eq!(next_wake(now, &c, &[]), now + MAX_SLEEP);

@@ -607,8 +607,9 @@ mod tests {
         assert_eq!((run.status, run.attempts), (RunStatus::Built, 2));
     }
 
-    /// Walks a day of five-minute ticks from `from` and returns the runner's calls.
-    fn dst_calls(schedule: &str, tz: &str, from: DateTime<Utc>) -> Vec<Call> {
+    /// Walks a day of five-minute ticks from `from` with a daily digest on `schedule` in `tz`,
+    /// and checks it ran once, for `period`, at `at` (as scheduled).
+    fn runs_once(schedule: &str, tz: &str, from: DateTime<Utc>, period: &str, at: DateTime<Utc>) {
         let p = Project::new(&format!(
             "[digests.d]\ntag = \"t\"\nperiod = \"daily\"\ntimezone = \"{tz}\"\n\
              schedule = \"{schedule}\"\nmax_lateness = \"1h\"\n"
@@ -623,31 +624,54 @@ mod tests {
             from + Duration::hours(24),
             Duration::minutes(5),
         );
-        fake.calls()
+        assert_eq!(
+            fake.calls(),
+            [("d".into(), period.into(), at, at)],
+            "{schedule} in {tz}"
+        );
     }
 
     #[test]
-    fn a_run_in_the_spring_gap_runs_once_when_the_gap_ends() {
-        // Berlin, 31 March 2024: 02:00 CET (01:00 UTC) jumps to 03:00 CEST.
-        let calls = dst_calls("30 2 * * *", "Europe/Berlin", utc(2024, 3, 30, 12, 0));
-        let at = utc(2024, 3, 31, 1, 0);
-        assert_eq!(calls, [("d".into(), "2024-03-30".into(), at, at)]);
-        // New York, 10 March 2024: 02:00 EST (07:00 UTC) jumps to 03:00 EDT.
-        let calls = dst_calls("30 2 * * *", "America/New_York", utc(2024, 3, 9, 18, 0));
-        let at = utc(2024, 3, 10, 7, 0);
-        assert_eq!(calls, [("d".into(), "2024-03-09".into(), at, at)]);
-    }
-
-    #[test]
-    fn a_run_in_the_autumn_overlap_runs_once_at_the_first_occurrence() {
-        // Berlin, 27 October 2024: 02:30 happens at 00:30 UTC (CEST) and 01:30 UTC (CET).
-        let calls = dst_calls("30 2 * * *", "Europe/Berlin", utc(2024, 10, 26, 12, 0));
-        let at = utc(2024, 10, 27, 0, 30);
-        assert_eq!(calls, [("d".into(), "2024-10-26".into(), at, at)]);
-        // New York, 3 November 2024: 01:30 happens at 05:30 UTC (EDT) and 06:30 UTC (EST).
-        let calls = dst_calls("30 1 * * *", "America/New_York", utc(2024, 11, 2, 18, 0));
-        let at = utc(2024, 11, 3, 5, 30);
-        assert_eq!(calls, [("d".into(), "2024-11-02".into(), at, at)]);
+    fn across_dst_changes_a_daily_run_runs_once_at_the_policy_instant() {
+        let t = |s: &str| format!("2024-{s}:00Z").parse::<DateTime<Utc>>().unwrap();
+        // (schedule, zone, walk from, period built, when it ran = its scheduled time), in 2024
+        let cases = [
+            // Berlin, 31 March: 02:00 CET (01:00 UTC) jumps to 03:00 CEST: 02:30 runs at 03:00.
+            (
+                "30 2 * * *",
+                "Europe/Berlin",
+                "03-30T12:00",
+                "03-30",
+                "03-31T01:00",
+            ),
+            // New York, 10 March: 02:00 EST (07:00 UTC) jumps to 03:00 EDT.
+            (
+                "30 2 * * *",
+                "America/New_York",
+                "03-09T18:00",
+                "03-09",
+                "03-10T07:00",
+            ),
+            // Berlin, 27 October: 02:30 is 00:30 UTC (CEST), then 01:30 UTC (CET).
+            (
+                "30 2 * * *",
+                "Europe/Berlin",
+                "10-26T12:00",
+                "10-26",
+                "10-27T00:30",
+            ),
+            // New York, 3 November: 01:30 is 05:30 UTC (EDT), then 06:30 UTC (EST).
+            (
+                "30 1 * * *",
+                "America/New_York",
+                "11-02T18:00",
+                "11-02",
+                "11-03T05:30",
+            ),
+        ];
+        for (schedule, tz, from, day, at) in cases {
+            runs_once(schedule, tz, t(from), &format!("2024-{day}"), t(at));
+        }
     }
 
     #[test]

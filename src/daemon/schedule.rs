@@ -304,21 +304,19 @@ mod tests {
 
     #[test]
     fn crontab_lines_are_translated_with_sunday_as_zero_and_seven() {
-        assert_eq!(s("0 8 * * 1").cron_expression(), "0 0 8 * * Mon");
-        assert_eq!(
-            s("30 6 * * 1-5").cron_expression(),
-            "0 30 6 * * Mon,Tue,Wed,Thu,Fri"
-        );
-        assert_eq!(s("0 8 * * 0").cron_expression(), "0 0 8 * * Sun");
-        assert_eq!(s("0 8 * * 7").cron_expression(), "0 0 8 * * Sun");
-        assert_eq!(s("0 8 * * 5-7").cron_expression(), "0 0 8 * * Sun,Fri,Sat");
-        assert_eq!(
-            s("0 8 * * */2").cron_expression(),
-            "0 0 8 * * Sun,Tue,Thu,Sat"
-        );
-        assert_eq!(s("0 8 * * sat,SUN").cron_expression(), "0 0 8 * * Sun,Sat");
-        assert_eq!(s("0 8 * * 0-7").cron_expression(), "0 0 8 * * *");
-        assert_eq!(s("15 9 1 * *").cron_expression(), "0 15 9 1 * *");
+        for (crontab, cron) in [
+            ("0 8 * * 1", "0 0 8 * * Mon"),
+            ("30 6 * * 1-5", "0 30 6 * * Mon,Tue,Wed,Thu,Fri"),
+            ("0 8 * * 0", "0 0 8 * * Sun"),
+            ("0 8 * * 7", "0 0 8 * * Sun"),
+            ("0 8 * * 5-7", "0 0 8 * * Sun,Fri,Sat"),
+            ("0 8 * * */2", "0 0 8 * * Sun,Tue,Thu,Sat"),
+            ("0 8 * * sat,SUN", "0 0 8 * * Sun,Sat"),
+            ("0 8 * * 0-7", "0 0 8 * * *"),
+            ("15 9 1 * *", "0 15 9 1 * *"),
+        ] {
+            assert_eq!(s(crontab).cron_expression(), cron, "{crontab}");
+        }
         // Monday 5 August 2024 is the first Monday after Thursday 1 August.
         let t = utc(2024, 8, 1, 0, 0);
         assert_eq!(
@@ -387,57 +385,69 @@ mod tests {
         assert!(err("").contains("has 0 fields"));
     }
 
-    #[test]
-    fn a_wall_time_in_the_spring_gap_fires_once_at_the_end_of_the_gap() {
-        // Berlin, 31 March 2024: 02:00 CET jumps to 03:00 CEST.
-        let t = utc(2024, 3, 29, 12, 0);
-        assert_eq!(
-            local("30 2 * * *", Berlin, t, 3),
-            [
+    /// A schedule, a zone, a start (month, day, hour of 2024 UTC), the next fire times there.
+    type DstCase = (&'static str, Tz, (u32, u32, u32), &'static [&'static str]);
+
+    /// Fire times across DST changes.
+    const DST_CASES: &[DstCase] = &[
+        // Berlin, 31 March 2024: 02:00 CET jumps to 03:00 CEST. 02:30 fires once, at 03:00.
+        (
+            "30 2 * * *",
+            Berlin,
+            (3, 29, 12),
+            &[
                 "Sat 2024-03-30 02:30:00 CET",
                 "Sun 2024-03-31 03:00:00 CEST",
                 "Mon 2024-04-01 02:30:00 CEST",
-            ]
-        );
+            ],
+        ),
         // New York, 10 March 2024: 02:00 EST jumps to 03:00 EDT.
-        let t = utc(2024, 3, 9, 12, 0);
-        assert_eq!(
-            local("30 2 * * *", New_York, t, 3),
-            [
+        (
+            "30 2 * * *",
+            New_York,
+            (3, 9, 12),
+            &[
                 "Sun 2024-03-10 03:00:00 EDT",
                 "Mon 2024-03-11 02:30:00 EDT",
                 "Tue 2024-03-12 02:30:00 EDT",
-            ]
-        );
+            ],
+        ),
         // Matches inside the gap collapse onto one instant, which fires once.
-        let t = utc(2024, 3, 31, 0, 50);
-        assert_eq!(
-            local("0 */20 2-3 * * *", Berlin, t, 3),
-            [
+        (
+            "0 */20 2-3 * * *",
+            Berlin,
+            (3, 31, 0),
+            &[
                 "Sun 2024-03-31 03:00:00 CEST",
                 "Sun 2024-03-31 03:20:00 CEST",
                 "Sun 2024-03-31 03:40:00 CEST",
-            ]
-        );
-    }
+            ],
+        ),
+        // Berlin, 27 October 2024: 03:00 CEST goes back to 02:00 CET. 02:30 fires once, in CEST.
+        (
+            "30 2 * * *",
+            Berlin,
+            (10, 26, 12),
+            &[
+                "Sun 2024-10-27 02:30:00 CEST",
+                "Mon 2024-10-28 02:30:00 CET",
+            ],
+        ),
+        // New York, 3 November 2024: 02:00 EDT goes back to 01:00 EST.
+        (
+            "30 1 * * *",
+            New_York,
+            (11, 2, 12),
+            &["Sun 2024-11-03 01:30:00 EDT", "Mon 2024-11-04 01:30:00 EST"],
+        ),
+    ];
 
     #[test]
-    fn a_wall_time_in_the_autumn_overlap_fires_once_at_its_first_occurrence() {
-        // Berlin, 27 October 2024: 03:00 CEST goes back to 02:00 CET.
-        let t = utc(2024, 10, 26, 12, 0);
-        assert_eq!(
-            local("30 2 * * *", Berlin, t, 2),
-            [
-                "Sun 2024-10-27 02:30:00 CEST",
-                "Mon 2024-10-28 02:30:00 CET"
-            ]
-        );
-        // New York, 3 November 2024: 02:00 EDT goes back to 01:00 EST.
-        let t = utc(2024, 11, 2, 12, 0);
-        assert_eq!(
-            local("30 1 * * *", New_York, t, 2),
-            ["Sun 2024-11-03 01:30:00 EDT", "Mon 2024-11-04 01:30:00 EST"]
-        );
+    fn gap_times_fire_once_when_the_gap_ends_and_overlap_times_once_at_first() {
+        for (expr, tz, (month, day, hour), want) in DST_CASES {
+            let from = utc(2024, *month, *day, *hour, 0);
+            assert_eq!(&local(expr, *tz, from, want.len()), want, "{expr} in {tz}");
+        }
     }
 
     #[test]

@@ -18,6 +18,12 @@ fn split(response: &str) -> (String, String, String) {
     (status.to_string(), headers.to_lowercase(), body.to_string())
 }
 
+/// The HTML content of a feed's first entry.
+fn first_content(feed: &feed_rs::model::Feed) -> String {
+    let content = feed.entries[0].content.as_ref().expect("content");
+    content.body.clone().expect("a body")
+}
+
 fn sel(s: &str) -> Selector {
     Selector::parse(s).unwrap()
 }
@@ -110,26 +116,18 @@ fn archive_addresses_redirect_to_their_slash_and_unknown_ones_are_404() {
 fn each_digest_has_an_atom_feed_of_its_issues_newest_first() {
     let p = Project::new(&config("d", WEB_ANY_PORT));
     let tag = &["distributed-systems"];
-    p.catalog(&[
-        article(
-            "https://a.example/1",
-            "June pick",
-            "a",
-            tag,
-            "2024-06-10T00:00:00Z",
-            10,
-        ),
-        article(
-            "https://a.example/2",
-            "July pick",
-            "b",
-            tag,
-            "2024-07-10T00:00:00Z",
-            10,
-        ),
-    ]);
-    p.ok(&["build", "d", "--period", "2024-06"]);
-    p.ok(&["build", "d", "--period", "2024-07"]);
+    let lines: Vec<String> = [("June", "06"), ("July", "07")]
+        .iter()
+        .map(|(name, mm)| {
+            let url = format!("https://a.example/{mm}");
+            let at = format!("2024-{mm}-10T00:00:00Z");
+            article(&url, &format!("{name} pick"), name, tag, &at, 10)
+        })
+        .collect();
+    p.catalog(&lines);
+    for period in ["2024-06", "2024-07"] {
+        p.ok(&["build", "d", "--period", period]);
+    }
     let daemon = Daemon::start(&p, &[], "info");
     let (status, headers, body) = split(&http_get(daemon.addr(), "/archive/d/feed.xml"));
     assert_eq!(status, "HTTP/1.1 200 OK");
@@ -141,7 +139,7 @@ fn each_digest_has_an_atom_feed_of_its_issues_newest_first() {
     assert_eq!(feed.feed_type, feed_rs::model::FeedType::Atom);
     assert_eq!(feed.id, "https://news.example.org/archive/d/");
     assert_eq!(
-        feed.title.unwrap().content,
+        feed.title.as_ref().unwrap().content,
         "Test Site — Distributed Systems"
     );
     let entries: Vec<(String, String, String)> = feed
@@ -170,13 +168,7 @@ fn each_digest_has_an_atom_feed_of_its_issues_newest_first() {
             ),
         ]
     );
-    let content = feed.entries[0]
-        .content
-        .as_ref()
-        .unwrap()
-        .body
-        .clone()
-        .unwrap();
+    let content = first_content(&feed);
     assert!(content.contains(">July pick</a>"), "{content}");
 }
 
@@ -278,13 +270,7 @@ fn hostile_issue_text_is_escaped_in_pages_and_in_the_feed() {
     let one_line = TITLE.replace("\r\n", " ");
     assert_eq!(texts(&doc, "h2 a"), std::slice::from_ref(&one_line));
     let parsed = feed_rs::parser::parse(feed.as_bytes()).expect("still a valid feed");
-    let content = parsed.entries[0]
-        .content
-        .as_ref()
-        .unwrap()
-        .body
-        .clone()
-        .unwrap();
+    let content = first_content(&parsed);
     let inner = Html::parse_fragment(&content);
     assert_eq!(texts(&inner, "h2"), [one_line]);
 }

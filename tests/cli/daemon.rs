@@ -4,7 +4,7 @@
 use digest::period::{Period, PeriodKind};
 use digest::store::{RunStatus, Store};
 
-use crate::common::{Daemon, Project, WEB_ANY_PORT, article, config};
+use crate::common::{Daemon, Project, WEB_ANY_PORT, article, config, repo};
 
 /// A monthly digest `d` firing every second, with one article in the month that last closed (by
 /// the system clock, which the real daemon runs on).
@@ -209,4 +209,22 @@ fn check_shows_the_next_three_runs_in_the_digest_time_zone() {
         assert!(run.contains("-01 08:00:00 CE"), "{run}");
         assert!(run.ends_with(" CEST") || run.ends_with(" CET"), "{run}");
     }
+}
+
+#[test]
+fn the_sample_local_toml_is_a_valid_override_of_the_example() {
+    let p = Project::example();
+    let sample = std::fs::read_to_string(repo().join("config/local.toml.example")).unwrap();
+    p.write("config/local.toml", &sample);
+    let out = p.ok(&["check"]);
+    assert!(
+        out.stdout
+            .contains("schedule \"0 8 1 * *\" (cron: 0 0 8 1 * *), max lateness 6h, ingests first"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("daemon web server: http://127.0.0.1:8026/")
+    );
 }
