@@ -565,6 +565,21 @@ mod tests {
     }
 
     #[test]
+    fn max_lateness_defaults_to_the_daemon_section_and_digests_override_it() {
+        let config = super::super::for_test(
+            "[daemon]\nmax_lateness = \"2h\"\n\n[digests.a]\ntag = \"t\"\nperiod = \"daily\"\n\n\
+             [digests.b]\ntag = \"t\"\nperiod = \"daily\"\nmax_lateness = \"1d30m\"\n",
+        );
+        let lateness = |id: &str| config.digests[id].max_lateness;
+        assert_eq!(lateness("a"), chrono::Duration::hours(2));
+        assert_eq!(lateness("b"), chrono::Duration::minutes(24 * 60 + 30));
+        assert_eq!(config.web.listen.to_string(), DEFAULT_LISTEN);
+        let plain = super::super::for_test("[digests.a]\ntag = \"t\"\nperiod = \"daily\"\n");
+        assert_eq!(plain.digests["a"].max_lateness, DEFAULT_MAX_LATENESS);
+        assert!(plain.digests["a"].schedule.is_none());
+    }
+
+    #[test]
     fn title_placeholders_are_checked() {
         assert_eq!(unknown_placeholder("Best of {tag} — {period}"), None);
         assert_eq!(
