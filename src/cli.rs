@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Builds ranked newsletter digests from tagged articles, renders and mails them.
 #[derive(Debug, Parser)]
@@ -46,6 +46,36 @@ pub enum Command {
     Status(StatusArgs),
     /// Manage suppressions (addresses never to mail).
     Suppress(SuppressArgs),
+    /// Run every scheduled digest and serve the archive, status and health pages, until SIGTERM
+    /// or SIGINT (SIGHUP reloads the configuration).
+    Daemon(DaemonArgs),
+    /// Write the archive (a page per issue, an Atom feed per digest) as static files.
+    Archive(ArchiveArgs),
+}
+
+/// `digest daemon`.
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Log format on stderr (filter with DIGEST_LOG, default `info`).
+    #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event (coloured on a terminal).
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// `digest archive`.
+#[derive(Debug, Args)]
+pub struct ArchiveArgs {
+    /// Output folder: the site is written under DIR/archive/.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// `digest ingest`.

@@ -5,11 +5,13 @@
 //! [`config`] → [`catalog`] → [`store`] → [`select`] → [`issue`] → [`render`];
 //! [`cmd`] holds the commands that compose them.
 
+pub mod archive;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod cmd;
 pub mod config;
+pub mod daemon;
 pub mod files;
 pub mod issue;
 pub mod mail;
@@ -18,3 +20,4 @@ pub mod render;
 pub mod select;
 pub mod store;
 pub mod text;
+pub mod web;

@@ -7,7 +7,7 @@ use digest::cli::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    digest::cmd::init_logging();
+    digest::cmd::init_logging(&cli);
     match digest::cmd::run(cli) {
         Ok(code) => code,
         Err(e) => {

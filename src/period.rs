@@ -4,7 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{
-    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday,
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
+    Timelike, Utc, Weekday,
 };
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -168,18 +169,27 @@ impl Period {
     }
 }
 
-/// The first instant of `date` in `tz`: local midnight, or the end of a DST gap that swallows it,
-/// or the earlier of two midnights in an overlap.
+/// The first instant of `date` in `tz` (see [`local_instant`]).
 fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
-    let mut local = date.and_time(NaiveTime::MIN);
-    // Gaps are at most a few hours; step through them in 15-minute increments.
-    for _ in 0..(4 * 24) {
-        match tz.from_local_datetime(&local) {
+    local_instant(tz, date.and_time(NaiveTime::MIN))
+}
+
+/// The instant a local wall-clock time stands for in `tz`. A time the clocks skip (the
+/// spring-forward gap) becomes the first whole local minute after the gap, which is the instant the
+/// clocks jump for every zone in use today; a time that occurs twice (the autumn overlap) is its
+/// earlier occurrence.
+pub fn local_instant(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    let mut candidate = local;
+    // Gaps last at most a day (Samoa, 2011); step through them a minute at a time.
+    for _ in 0..=(24 * 60) {
+        match tz.from_local_datetime(&candidate) {
             LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => return t.with_timezone(&Utc),
-            LocalResult::None => local += Duration::minutes(15),
+            LocalResult::None => {
+                candidate = candidate.with_second(0).unwrap_or(candidate) + Duration::minutes(1)
+            }
         }
     }
-    Utc.from_utc_datetime(&date.and_time(NaiveTime::MIN))
+    Utc.from_utc_datetime(&local)
 }
 
 impl fmt::Display for Period {

@@ -10,9 +10,12 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use anyhow::{Context as _, Result};
+
 use crate::catalog::Article;
 use crate::config::{Digest, Scoring};
-use crate::period::Window;
+use crate::period::{Period, Window};
+use crate::store::Store;
 
 /// The parts of one candidate's score.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -86,6 +89,19 @@ pub fn score(article: &Article, scoring: &Scoring, window: &Window) -> Score {
         decay,
         total: (upvotes + comments) * decay,
     }
+}
+
+/// Ranks the stored candidates of `period` for `digest`.
+pub fn rank_period(store: &Store, digest: &Digest, period: Period) -> Result<Ranking> {
+    let window = period.window(digest.timezone);
+    let candidates = store
+        .candidates(&digest.tags, &window)
+        .with_context(|| format!("selecting candidates for {} {period}", digest.id))?;
+    Ok(rank(
+        digest,
+        window,
+        candidates.into_iter().map(|s| s.article).collect(),
+    ))
 }
 
 /// Ranks the `articles` published in `window` for `digest`.
@@ -206,6 +222,9 @@ mod tests {
             lists: Vec::new(),
             from: None,
             reply_to: None,
+            schedule: None,
+            ingest_before: false,
+            max_lateness: chrono::Duration::hours(6),
         }
     }
 

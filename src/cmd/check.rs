@@ -4,12 +4,15 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use chrono::{DateTime, Utc};
+
 use crate::clock::Clock;
-use crate::config::{Config, Problem};
+use crate::config::{Config, Digest, Problem};
+use crate::daemon::schedule::{format_duration, local_time};
 use crate::render::Theme;
 use crate::store::Store;
 
-pub(super) fn run(dir: &std::path::Path, _clock: &dyn Clock) -> Result<ExitCode> {
+pub(super) fn run(dir: &std::path::Path, clock: &dyn Clock) -> Result<ExitCode> {
     let config = match Config::load(dir) {
         Ok(config) => config,
         Err(invalid) => {
@@ -55,9 +58,37 @@ pub(super) fn run(dir: &std::path::Path, _clock: &dyn Clock) -> Result<ExitCode>
             d.min_score,
             d.min_items
         );
+        print!("{}", schedule(d, clock.now()));
     }
     for s in config.sources.values() {
         println!("  source {}: {:?} {}", s.name, s.kind, s.path.display());
     }
+    println!("  daemon web server: http://{}/", config.web.listen);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The digest's schedule and its next runs in its time zone, indented under its summary line.
+fn schedule(d: &Digest, now: DateTime<Utc>) -> String {
+    let Some(schedule) = &d.schedule else {
+        return "    no schedule: the daemon does not run it\n".into();
+    };
+    let mut out = format!(
+        "    schedule {:?} (cron: {}), max lateness {}{}; next runs:\n",
+        schedule.as_written(),
+        schedule.cron_expression(),
+        format_duration(d.max_lateness),
+        if d.ingest_before {
+            ", ingests first"
+        } else {
+            ""
+        },
+    );
+    let next = schedule.upcoming(now, d.timezone, 3);
+    for t in &next {
+        out.push_str(&format!("      {}\n", local_time(*t, d.timezone)));
+    }
+    if next.is_empty() {
+        out.push_str("      none: the schedule has no date after today\n");
+    }
+    out
 }

@@ -1,54 +1,70 @@
 //! Drivers: each command composes library stages and prints what happened.
 
+mod archive;
 mod build;
 mod check;
+mod daemon;
 mod ingest;
 mod preview;
 mod send;
 mod status;
 mod suppress;
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
-use crate::cli::{Cli, Command, Target};
+use crate::cli::{Cli, Command, LogFormat, Target};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Digest};
 use crate::period::Period;
-use crate::select::{self, Ranking};
 use crate::store::Store;
 
 /// Runs a parsed command line with the system clock.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    run_with(cli, &SystemClock)
+    run_with(cli, Arc::new(SystemClock))
 }
 
 /// Runs a parsed command line with the given clock.
-pub fn run_with(cli: Cli, clock: &dyn Clock) -> Result<ExitCode> {
+pub fn run_with(cli: Cli, clock: Arc<dyn Clock>) -> Result<ExitCode> {
     if let Command::Check = cli.command {
-        return check::run(&cli.config, clock);
+        return check::run(&cli.config, &*clock);
     }
     let config = Config::load(&cli.config)?;
     match cli.command {
         Command::Check => unreachable!("handled above"),
-        Command::Ingest(args) => ingest::run(&config, &args, clock),
-        Command::Build(args) => build::run(&config, &args, clock),
-        Command::Preview(args) => preview::run(&config, &args, clock),
-        Command::Send(args) => send::run(&config, &args, clock),
-        Command::Status(args) => status::run(&config, &args, clock),
-        Command::Suppress(args) => suppress::run(&config, &args.action, clock),
+        Command::Ingest(args) => ingest::run(&config, &args, &*clock),
+        Command::Build(args) => build::run(&config, &args, &*clock),
+        Command::Preview(args) => preview::run(&config, &args, &*clock),
+        Command::Send(args) => send::run(&config, &args, &*clock),
+        Command::Status(args) => status::run(&config, &args, &*clock),
+        Command::Suppress(args) => suppress::run(&config, &args.action, &*clock),
+        Command::Daemon(_) => daemon::run(&cli.config, config, clock),
+        Command::Archive(args) => archive::run(&config, &args),
     }
 }
 
-/// Logs go to stderr, filtered by `DIGEST_LOG` (e.g. `info`, `digest=debug`), default `warn`.
-pub fn init_logging() {
+/// Logs go to stderr, filtered by `DIGEST_LOG` (e.g. `info`, `digest=debug`); the default is `info`
+/// for the daemon and `warn` for the other commands. The daemon can log JSON lines instead.
+pub fn init_logging(cli: &Cli) {
+    let (default, format) = match &cli.command {
+        Command::Daemon(args) => ("info", args.log_format),
+        _ => ("warn", LogFormat::Human),
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("DIGEST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Human => {
+            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            builder.with_ansi(colour).try_init()
+        }
+    };
 }
 
 /// The digest and period a command names; the period defaults to the last closed one.
@@ -73,17 +89,4 @@ fn open_store(config: &Config, clock: &dyn Clock) -> Result<Store> {
         ingest::all(config, &mut store, None, clock)?;
     }
     Ok(store)
-}
-
-/// Ranks the candidates of `period` for `digest`.
-fn rank(store: &Store, digest: &Digest, period: Period) -> Result<Ranking> {
-    let window = period.window(digest.timezone);
-    let candidates = store
-        .candidates(&digest.tags, &window)
-        .with_context(|| format!("selecting candidates for {} {period}", digest.id))?;
-    Ok(select::rank(
-        digest,
-        window,
-        candidates.into_iter().map(|s| s.article).collect(),
-    ))
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 
-use super::{open_store, rank, target};
+use super::{open_store, target};
 use crate::cli::PreviewArgs;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -20,7 +20,11 @@ pub(super) fn run(config: &Config, args: &PreviewArgs, clock: &dyn Clock) -> Res
     let frozen = issue::find(digests, &digest.id, period)?;
     let ranking = match (&frozen, args.explain) {
         (Some(_), false) => None,
-        _ => Some(rank(&open_store(config, clock)?, digest, period)?),
+        _ => Some(select::rank_period(
+            &open_store(config, clock)?,
+            digest,
+            period,
+        )?),
     };
     if let (Some(r), true) = (&ranking, args.explain) {
         print!("{}", select::explain(digest, r));

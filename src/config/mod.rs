@@ -16,12 +16,13 @@ use ::config::{Environment, File, FileFormat, Map, Value};
 use chrono_tz::Tz;
 use serde::de::DeserializeOwned;
 
+use crate::daemon::schedule::Schedule;
 use crate::period::PeriodKind;
 pub use mail::{
     Credentials, Dkim, DkimAlgorithm, List, Mail, Member, RateLimits, Secret, Sending, Smtp, Tls,
     is_loopback,
 };
-pub use raw::{Scoring, SourceKind};
+pub use raw::{DEFAULT_LISTEN, DEFAULT_MAX_LATENESS, Scoring, SourceKind};
 
 /// Prefix of environment overrides: `DIGEST__SITE__BASE_URL` sets `site.base_url`.
 pub const ENV_PREFIX: &str = "DIGEST";
@@ -43,6 +44,26 @@ pub struct Config {
     pub digests: BTreeMap<String, Digest>,
     /// Mail, SMTP, lists and keys.
     pub sending: Sending,
+    /// Daemon defaults.
+    pub daemon: Daemon,
+    /// The daemon's web server.
+    pub web: Web,
+}
+
+/// `[daemon]`: defaults for scheduled runs.
+#[derive(Debug, Clone)]
+pub struct Daemon {
+    /// Default `max_lateness` of every digest (6 hours unless set).
+    pub max_lateness: chrono::Duration,
+}
+
+/// `[web]`: where the daemon serves the archive, status and health pages.
+#[derive(Debug, Clone)]
+pub struct Web {
+    /// Address to listen on; loopback unless `public`.
+    pub listen: std::net::SocketAddr,
+    /// Whether a non-loopback `listen` address was explicitly allowed.
+    pub public: bool,
 }
 
 /// `[site]`: the publisher's identity.
@@ -107,6 +128,12 @@ pub struct Digest {
     pub from: Option<lettre::message::Mailbox>,
     /// Reply-To for this digest (default `mail.reply_to`).
     pub reply_to: Option<lettre::message::Mailbox>,
+    /// When the daemon builds (and sends) the issue of the period that just closed; `None`: never.
+    pub schedule: Option<Schedule>,
+    /// Whether a scheduled run ingests the configured sources first.
+    pub ingest_before: bool,
+    /// How late a scheduled run may start (after downtime) before it is skipped instead.
+    pub max_lateness: chrono::Duration,
 }
 
 impl Digest {
@@ -207,10 +234,10 @@ impl Config {
         let mut checker = raw::Checker::new(&root);
         let config = checker.config(dir, table);
         let mut problems = checker.into_problems();
-        if problems.is_empty() {
-            if let Some(config) = config {
-                return Ok(config);
-            }
+        if problems.is_empty()
+            && let Some(config) = config
+        {
+            return Ok(config);
         }
         locate::lines(&mut problems);
         Err(Invalid(problems))
@@ -243,6 +270,15 @@ impl Config {
             )
         })
     }
+}
+
+/// A configuration of a test `[site]` followed by `rest`, loaded from a temporary folder.
+#[cfg(test)]
+pub(crate) fn for_test(rest: &str) -> Config {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!("[site]\nname = \"S\"\nbase_url = \"https://s.example\"\n\n{rest}");
+    std::fs::write(dir.path().join("digest.toml"), toml).unwrap();
+    Config::load(dir.path()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Deserializes one value, turning a failure into a [`Problem`] at `key`.

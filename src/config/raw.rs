@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use ::config::{Map, Value};
 use serde::Deserialize;
 
-use super::{Config, Digest, Paths, Problem, Site, Source, typed};
+use super::{Config, Daemon, Digest, Paths, Problem, Site, Source, Web, typed};
 use crate::catalog::tag;
+use crate::daemon::schedule::{self, Schedule};
 use crate::period::PeriodKind;
 
 /// Top-level sections this version understands.
@@ -21,6 +22,8 @@ const SECTIONS: &[&str] = &[
     "lists",
     "unsubscribe",
     "dkim",
+    "daemon",
+    "web",
 ];
 
 /// Placeholders a title template may use.
@@ -28,6 +31,12 @@ const TITLE_PLACEHOLDERS: &[&str] = &["tag", "period", "number"];
 
 /// Default title template.
 pub const DEFAULT_TITLE: &str = "Best of {tag} — {period}";
+
+/// Default `max_lateness`: how late a missed run may still be caught up.
+pub const DEFAULT_MAX_LATENESS: chrono::Duration = chrono::Duration::hours(6);
+
+/// Default `[web] listen` address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8026";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,6 +62,19 @@ pub enum SourceKind {
 
 impl SourceKind {
     const NAMES: &[(&str, SourceKind)] = &[("jsonl", SourceKind::Jsonl)];
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct RawDaemon {
+    max_lateness: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct RawWeb {
+    listen: Option<String>,
+    public: bool,
 }
 
 #[derive(Deserialize)]
@@ -85,6 +107,10 @@ struct RawDigest {
     lists: Vec<String>,
     from: Option<String>,
     reply_to: Option<String>,
+    schedule: Option<String>,
+    #[serde(default)]
+    ingest_before: bool,
+    max_lateness: Option<String>,
 }
 
 fn utc() -> String {
@@ -127,6 +153,8 @@ pub(super) struct Checker {
     problems: Vec<Problem>,
     /// Names under `[lists]`, for checking the lists digests name.
     lists: Vec<String>,
+    /// `[daemon] max_lateness`, the default of every digest's.
+    max_lateness: chrono::Duration,
 }
 
 impl Checker {
@@ -135,6 +163,7 @@ impl Checker {
             root: root.to_path_buf(),
             problems: Vec::new(),
             lists: Vec::new(),
+            max_lateness: DEFAULT_MAX_LATENESS,
         }
     }
 
@@ -195,6 +224,16 @@ impl Checker {
         }
     }
 
+    /// The table at `key` and its typed form.
+    fn section<T: serde::de::DeserializeOwned>(
+        &mut self,
+        key: &str,
+        value: Value,
+    ) -> Option<(Map<String, Value>, T)> {
+        let table = self.table(key, value.clone())?;
+        Some((table, self.typed(key, value)?))
+    }
+
     pub(super) fn config(&mut self, dir: &Path, mut top: Map<String, Value>) -> Option<Config> {
         let mut unknown: Vec<_> = top
             .iter()
@@ -222,6 +261,8 @@ impl Checker {
             }
         };
         let paths = self.paths(top.remove("paths"));
+        let daemon = self.daemon(top.remove("daemon"));
+        let web = self.web(top.remove("web"));
         let sources = self.named("sources", top.remove("sources"), Self::source);
         let sending = self.sending(&mut top);
         self.lists = sending.lists.keys().cloned().collect();
@@ -234,12 +275,13 @@ impl Checker {
             sources,
             digests,
             sending,
+            daemon,
+            web: web?,
         })
     }
 
     fn site(&mut self, value: Value) -> Option<Site> {
-        let table = self.table("site", value.clone())?;
-        let raw: RawSite = self.typed("site", value)?;
+        let (table, raw): (_, RawSite) = self.section("site", value)?;
         let name = crate::text::one_line(&raw.name, 200);
         if name.is_empty() {
             self.field_problem(&table, "site", "name", "must not be empty");
@@ -271,6 +313,54 @@ impl Checker {
         }
     }
 
+    fn daemon(&mut self, value: Option<Value>) -> Daemon {
+        let section = value.and_then(|v| self.section::<RawDaemon>("daemon", v));
+        if let Some((
+            table,
+            RawDaemon {
+                max_lateness: Some(written),
+            },
+        )) = section
+        {
+            match lateness(&written) {
+                Ok(d) => self.max_lateness = d,
+                Err(msg) => self.field_problem(&table, "daemon", "max_lateness", msg),
+            }
+        }
+        Daemon {
+            max_lateness: self.max_lateness,
+        }
+    }
+
+    fn web(&mut self, value: Option<Value>) -> Option<Web> {
+        let (table, raw) = match value {
+            Some(v) => self.section::<RawWeb>("web", v)?,
+            None => Default::default(),
+        };
+        let written = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listen: std::net::SocketAddr = match written.trim().parse() {
+            Ok(addr) => addr,
+            Err(_) => {
+                let msg = format!(
+                    "{written:?} is not an address: write an IP and a port, e.g. {DEFAULT_LISTEN}"
+                );
+                self.field_problem(&table, "web", "listen", msg);
+                return None;
+            }
+        };
+        if !listen.ip().is_loopback() && !raw.public {
+            let msg = format!(
+                "{listen} is reachable from other machines; set `public = true` in [web] to \
+                 serve the archive, status and unsubscribe pages there (or listen on {DEFAULT_LISTEN})"
+            );
+            self.field_problem(&table, "web", "listen", msg);
+        }
+        Some(Web {
+            listen,
+            public: raw.public,
+        })
+    }
+
     /// Validates a `[section.<name>]` table of entries with `each`.
     pub(super) fn named<T>(
         &mut self,
@@ -298,8 +388,7 @@ impl Checker {
     }
 
     fn source(&mut self, key: &str, name: &str, value: Value) -> Option<Source> {
-        let table = self.table(key, value.clone())?;
-        let raw: RawSource = self.typed(key, value)?;
+        let (table, raw): (_, RawSource) = self.section(key, value)?;
         let kind = match one_of(&raw.kind, SourceKind::NAMES) {
             Ok(kind) => kind,
             Err(msg) => {
@@ -315,8 +404,7 @@ impl Checker {
     }
 
     fn digest(&mut self, key: &str, id: &str, value: Value) -> Option<Digest> {
-        let table = self.table(key, value.clone())?;
-        let raw: RawDigest = self.typed(key, value)?;
+        let (table, raw): (_, RawDigest) = self.section(key, value)?;
         let mut errors: Vec<(&str, String)> = Vec::new();
         let period = one_of(&raw.period, PERIODS).unwrap_or_else(|msg| {
             errors.push(("period", msg));
@@ -398,6 +486,20 @@ impl Checker {
                 format!("must be > 0 hours, not {h}"),
             ));
         }
+        let schedule = raw.schedule.and_then(|written| {
+            written
+                .parse::<Schedule>()
+                .map_err(|msg| errors.push(("schedule", msg)))
+                .ok()
+        });
+        let max_lateness = match raw.max_lateness.as_deref().map(lateness) {
+            None => self.max_lateness,
+            Some(Ok(d)) => d,
+            Some(Err(msg)) => {
+                errors.push(("max_lateness", msg));
+                self.max_lateness
+            }
+        };
         for list in raw.lists.iter().filter(|l| !self.lists.contains(l)) {
             errors.push(("lists", format!("no list `{list}` under [lists]")));
         }
@@ -428,6 +530,9 @@ impl Checker {
             lists: raw.lists,
             from,
             reply_to,
+            schedule,
+            ingest_before: raw.ingest_before,
+            max_lateness,
         })
     }
 }
@@ -448,6 +553,15 @@ pub(super) fn one_of<T: Copy>(name: &str, choices: &[(&str, T)]) -> Result<T, St
             let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
             format!("unknown value {name:?} (use one of: {})", names.join(", "))
         })
+}
+
+/// A `max_lateness` value: a duration from one minute to a year.
+fn lateness(written: &str) -> Result<chrono::Duration, String> {
+    let d = schedule::parse_duration(written)?;
+    if d < chrono::Duration::minutes(1) || d > chrono::Duration::days(365) {
+        return Err(format!("must be between 1m and 365d, not {written:?}"));
+    }
+    Ok(d)
 }
 
 /// Where a value came from; a table takes the origin of its first entry (tables made by a
@@ -497,6 +611,21 @@ mod tests {
         assert!(!is_id("Best"));
         assert!(!is_id(""));
         assert!(!is_id("-x"));
+    }
+
+    #[test]
+    fn max_lateness_defaults_to_the_daemon_section_and_digests_override_it() {
+        let config = super::super::for_test(
+            "[daemon]\nmax_lateness = \"2h\"\n\n[digests.a]\ntag = \"t\"\nperiod = \"daily\"\n\n\
+             [digests.b]\ntag = \"t\"\nperiod = \"daily\"\nmax_lateness = \"1d30m\"\n",
+        );
+        let lateness = |id: &str| config.digests[id].max_lateness;
+        assert_eq!(lateness("a"), chrono::Duration::hours(2));
+        assert_eq!(lateness("b"), chrono::Duration::minutes(24 * 60 + 30));
+        assert_eq!(config.web.listen.to_string(), DEFAULT_LISTEN);
+        let plain = super::super::for_test("[digests.a]\ntag = \"t\"\nperiod = \"daily\"\n");
+        assert_eq!(plain.digests["a"].max_lateness, DEFAULT_MAX_LATENESS);
+        assert!(plain.digests["a"].schedule.is_none());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The HTML email as small Maud components. Maud escapes every string it is given; links are only
+//! The HTML email (and the archive's page frame) as small Maud components. Maud escapes every string it is given; links are only
 //! emitted for http(s) URLs and images only for https ones. Layout follows email-client rules:
 //! presentation tables, a 600px container with an Outlook fixed-width fallback, styles inlined from
 //! the theme's stylesheet by css-inline (only media queries stay in `<style>`).
@@ -17,6 +17,24 @@ const MSO_CLOSE: &str = "<!--[if mso]></td></tr></table><![endif]-->";
 
 /// The whole email document, before inlining.
 pub fn email(issue: &Issue, ctx: &Context<'_>) -> Markup {
+    let rows = html! {
+        (masthead(ctx))
+        tr { td.heading { (heading(issue)) } }
+        (items(issue))
+        (footer(issue, ctx))
+    };
+    document(ctx, &issue.title, html! {}, preheader(issue), rows)
+}
+
+/// The page around the content, shared by the email and the archive: `head_extra` goes in `<head>`,
+/// `preheader` first in `<body>`, and `rows` (table rows) in the 600px container.
+pub fn document(
+    ctx: &Context<'_>,
+    title: &str,
+    head_extra: Markup,
+    preheader: Markup,
+    rows: Markup,
+) -> Markup {
     let theme = ctx.theme;
     html! {
         (DOCTYPE)
@@ -27,28 +45,33 @@ pub fn email(issue: &Issue, ctx: &Context<'_>) -> Markup {
                 meta name="x-apple-disable-message-reformatting";
                 meta name="color-scheme" content="light dark";
                 meta name="supported-color-schemes" content="light dark";
-                title { (clean(&issue.title, MAX_TITLE)) }
+                title { (clean(title, MAX_TITLE)) }
+                (head_extra)
                 style { (PreEscaped(&theme.css)) }
             }
             body.body bgcolor=(theme.color("page")) {
-                (preheader(issue))
+                (preheader)
                 table.page role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" bgcolor=(theme.color("page")) {
                     tr {
                         td.page-cell align="center" {
                             (PreEscaped(MSO_OPEN))
                             table.container role="presentation" width="600" cellpadding="0" cellspacing="0" border="0" bgcolor=(theme.color("card")) {
-                                (masthead(ctx))
-                                tr { td.heading { (heading(issue)) } }
-                                @for item in &issue.items {
-                                    tr { td.item { (self::item(item)) } }
-                                }
-                                (footer(issue, ctx))
+                                (rows)
                             }
                             (PreEscaped(MSO_CLOSE))
                         }
                     }
                 }
             }
+        }
+    }
+}
+
+/// One container row per item of `issue`.
+pub fn items(issue: &Issue) -> Markup {
+    html! {
+        @for item in &issue.items {
+            tr { td.item { (self::item(item)) } }
         }
     }
 }
@@ -64,8 +87,8 @@ pub fn preheader(issue: &Issue) -> Markup {
     }
 }
 
-/// Site name (and logo) above the title.
-fn masthead(ctx: &Context<'_>) -> Markup {
+/// Site name (and logo) above the title, as a row of the container table.
+pub fn masthead(ctx: &Context<'_>) -> Markup {
     html! {
         tr {
             td.masthead {
@@ -82,6 +105,13 @@ fn masthead(ctx: &Context<'_>) -> Markup {
 pub fn heading(issue: &Issue) -> Markup {
     html! {
         h1.title { (clean(&issue.title, MAX_TITLE)) }
+        (issue_meta(issue))
+    }
+}
+
+/// "Issue #3 · July 2024 · 14 picks".
+pub fn issue_meta(issue: &Issue) -> Markup {
+    html! {
         p.issue-meta {
             "Issue #" (issue.number) " · " (clean(&issue.period_label, 100)) " · "
             (issue.items.len()) (if issue.items.len() == 1 { " pick" } else { " picks" })

@@ -1,6 +1,7 @@
 //! Stage 5, render: a frozen issue becomes a subject line, an HTML body and a plain-text body,
 //! rendered once per issue with holes for per-recipient values (see [`splice`]).
 
+pub mod archive;
 pub mod html;
 pub mod splice;
 pub mod text;

@@ -1,9 +1,10 @@
-//! Stage 2, store: one embedded SQLite file holding articles (and, in later stages, deliveries,
-//! suppressions and schedule state). Created on first use; the schema is migrated by
+//! Stage 2, store: one embedded SQLite file holding articles and the daemon's runs (and, in later
+//! stages, deliveries and suppressions). Created on first use; the schema is migrated by
 //! `PRAGMA user_version`.
 
 mod articles;
 mod ledger;
+mod runs;
 mod suppressions;
 
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use rusqlite::Connection;
 
 pub use articles::{Stored, UpsertStats};
 pub use ledger::{Counts, Enqueued, Pending, Row, State};
+pub use runs::{Run, RunStatus};
 pub use suppressions::{ALL_DIGESTS, Reason, Suppression};
 
 /// Schema migrations, applied in order; index + 1 is the `user_version` after applying it.
@@ -67,6 +69,19 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL,
         PRIMARY KEY (address, scope)
     ) WITHOUT ROWID;",
+    // 3: the daemon's scheduled runs, one per (digest, period).
+    "CREATE TABLE runs (
+        digest       TEXT NOT NULL,
+        period       TEXT NOT NULL,
+        scheduled_at INTEGER NOT NULL,
+        status       TEXT NOT NULL,
+        attempts     INTEGER NOT NULL,
+        started_at   INTEGER,
+        finished_at  INTEGER,
+        detail       TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (digest, period)
+    ) WITHOUT ROWID;
+    CREATE INDEX runs_by_digest_time ON runs (digest, scheduled_at);",
 ];
 
 /// An open store.
@@ -143,6 +158,13 @@ impl Store {
     /// Where the store lives.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Answers a query on the runs table: the store is open, readable and migrated.
+    pub fn ping(&self) -> Result<()> {
+        self.conn
+            .query_row("SELECT count(*) FROM runs", [], |r| r.get::<_, i64>(0))?;
+        Ok(())
     }
 
     /// `PRAGMA integrity_check`: "ok" for a sound file.

@@ -167,3 +167,117 @@ impl Project {
             .collect()
     }
 }
+
+/// `[web]` on a free loopback port, for tests that start the daemon.
+pub const WEB_ANY_PORT: &str = "\n[web]\nlisten = \"127.0.0.1:0\"\n";
+
+/// A running `digest daemon`, killed on drop if a test fails before stopping it.
+pub struct Daemon {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+    /// Index in `seen` of the first line `wait_for` has not matched past.
+    cursor: usize,
+    addr: String,
+}
+
+/// How long to wait for a log line before calling the daemon stuck (a guard against hanging
+/// tests, far above any expected delay).
+const STUCK: std::time::Duration = std::time::Duration::from_secs(120);
+
+impl Daemon {
+    /// Starts `digest daemon` with `args` in the project and waits until its web server listens.
+    pub fn start(p: &Project, args: &[&str], log: &str) -> Daemon {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_digest"))
+            .arg("daemon")
+            .args(args)
+            .current_dir(p.root())
+            .env_remove("DIGEST_CONFIG")
+            .env("NO_COLOR", "1")
+            .env("DIGEST_LOG", log)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting digest daemon");
+        let stderr = child.stderr.take().unwrap();
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr).lines() {
+                if send.send(line.unwrap_or_default()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut d = Daemon {
+            child,
+            lines,
+            seen: Vec::new(),
+            cursor: 0,
+            addr: String::new(),
+        };
+        // Found without moving the cursor: what the scheduler logged first is still there to find.
+        let (_, line) = d.find("listening on http://", 0);
+        d.addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap()
+            .to_string();
+        d
+    }
+
+    /// The web server's `host:port`.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// Returns the next log line (after those already matched) containing `text`, waiting for it;
+    /// fails if the daemon exits first.
+    pub fn wait_for(&mut self, text: &str) -> String {
+        let (at, line) = self.find(text, self.cursor);
+        self.cursor = at + 1;
+        line
+    }
+
+    /// The first log line from index `from` on that contains `text`, and its index.
+    fn find(&mut self, text: &str, from: usize) -> (usize, String) {
+        let mut at = from;
+        loop {
+            while at < self.seen.len() {
+                if self.seen[at].contains(text) {
+                    return (at, self.seen[at].clone());
+                }
+                at += 1;
+            }
+            match self.lines.recv_timeout(STUCK) {
+                Ok(line) => self.seen.push(line),
+                Err(e) => panic!("no log line with {text:?} ({e}):\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
+    /// Sends `signal` (e.g. "TERM") to the daemon.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal}");
+    }
+
+    /// Waits for the daemon to exit; its exit code and every log line it wrote.
+    pub fn wait(mut self) -> (i32, String) {
+        let status = self.child.wait().unwrap();
+        self.seen.extend(self.lines.iter());
+        (status.code().unwrap_or(-1), self.seen.join("\n"))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

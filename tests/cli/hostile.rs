@@ -4,9 +4,9 @@ use scraper::{Html, Selector};
 
 use crate::common::{Project, config};
 
-const TITLE: &str = "<script>alert(\"x\")</script> Fish & \"Chips\"\r\nBcc: victim@example.com";
+pub const TITLE: &str = "<script>alert(\"x\")</script> Fish & \"Chips\"\r\nBcc: victim@example.com";
 
-fn hostile_project() -> Project {
+pub fn hostile_project() -> Project {
     let p = Project::new(&config("d", ""));
     let line = |url: &str, avatar: &str| {
         serde_json::json!({

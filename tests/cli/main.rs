@@ -1,8 +1,10 @@
 //! End-to-end tests of the `digest` binary and its library, one module per feature.
 
+mod archive;
 mod catalogue;
 mod common;
 mod config;
+mod daemon;
 mod freeze;
 mod golden;
 mod hostile;

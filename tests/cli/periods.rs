@@ -200,6 +200,6 @@ fn without_a_period_the_last_closed_one_is_built() {
     let now = chrono::DateTime::parse_from_rfc3339("2024-08-03T09:00:00Z")
         .unwrap()
         .to_utc();
-    digest::cmd::run_with(cli, &FixedClock(now)).unwrap();
+    digest::cmd::run_with(cli, std::sync::Arc::new(FixedClock(now))).unwrap();
     assert_eq!(p.titles("d", "2024-07"), ["July"]);
 }

@@ -1,0 +1,17 @@
+//! `digest daemon`: the scheduler and the web server, until stopped.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::daemon::{self, Build};
+
+pub(super) fn run(dir: &Path, config: Config, clock: Arc<dyn Clock>) -> Result<ExitCode> {
+    let runner = Arc::new(Build::new(clock.clone()));
+    daemon::run(dir, config, clock, runner)?;
+    Ok(ExitCode::SUCCESS)
+}

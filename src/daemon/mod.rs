@@ -1,0 +1,745 @@
+//! The daemon: runs every scheduled digest once per period ([`due`] decides, [`Scheduler`] acts and
+//! records), serves the web side, holds the one-daemon-per-store [`lock`] and answers signals.
+//!
+//! Threads: the scheduler runs on its own thread and is plain blocking code, so a run (ingest,
+//! freeze and, later, send) never stalls the web server; tokio runs the web server and the signal
+//! handlers. SIGTERM/SIGINT: no new run starts, the run in progress finishes (it sees [`Stop`]), the
+//! web server stops, exit 0. SIGHUP: the configuration is read again; if invalid, the old one stays.
+
+pub mod due;
+pub mod lock;
+pub mod runner;
+pub mod schedule;
+
+use std::path::Path;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, RwLock};
+
+use anyhow::{Context as _, Result, anyhow};
+use chrono::{DateTime, Utc};
+use tokio::signal::unix::{SignalKind, signal};
+use tracing::{debug, error, info, warn};
+
+pub use runner::{Build, Job, RunOutcome, Runner, Stop};
+
+use crate::clock::Clock;
+use crate::config::{Config, Digest};
+use crate::store::{RunStatus, Store};
+use due::{Action, Due};
+use schedule::{format_duration, local_time};
+
+/// The configuration in force, replaced as a whole on SIGHUP.
+#[derive(Debug, Clone)]
+pub struct SharedConfig(Arc<RwLock<Arc<Config>>>);
+
+impl SharedConfig {
+    /// Shares `config`.
+    pub fn new(config: Config) -> SharedConfig {
+        SharedConfig(Arc::new(RwLock::new(Arc::new(config))))
+    }
+
+    /// The configuration in force now.
+    pub fn get(&self) -> Arc<Config> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the configuration.
+    pub fn set(&self, config: Config) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+    }
+}
+
+/// Acts on the decisions of [`due::due`]: claims each run in the store, runs it and records how it
+/// ended.
+pub struct Scheduler {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    runner: Arc<dyn Runner>,
+    stop: Stop,
+}
+
+impl Scheduler {
+    /// A scheduler recording in `store`, telling time by `clock`, running with `runner` and
+    /// starting nothing once `stop` is requested.
+    pub fn new(store: Store, clock: Arc<dyn Clock>, runner: Arc<dyn Runner>, stop: Stop) -> Self {
+        Scheduler {
+            store,
+            clock,
+            runner,
+            stop,
+        }
+    }
+
+    /// Does everything due now, one run at a time, and says when to look again.
+    pub fn tick(&mut self, config: &Config) -> Result<DateTime<Utc>> {
+        let runs = self.store.open_and_latest_runs()?;
+        for decision in due::due(self.clock.now(), config, &runs) {
+            if self.stop.requested() {
+                break;
+            }
+            let Some(digest) = config.digests.get(&decision.digest) else {
+                continue;
+            };
+            match decision.action {
+                Action::SkipLate => self.skip_late(digest, &decision)?,
+                Action::Run | Action::Resume | Action::Retry => {
+                    self.execute(config, digest, &decision)?
+                }
+            }
+        }
+        let runs = self.store.open_and_latest_runs()?;
+        Ok(due::next_wake(self.clock.now(), config, &runs))
+    }
+
+    fn skip_late(&mut self, digest: &Digest, decision: &Due) -> Result<()> {
+        let now = self.clock.now();
+        let detail = format!(
+            "due at {}, {} late (max_lateness {})",
+            local_time(decision.scheduled_at, digest.timezone),
+            format_duration(now - decision.scheduled_at),
+            format_duration(digest.max_lateness)
+        );
+        let (id, period) = (&digest.id, decision.period);
+        let status = RunStatus::SkippedLate;
+        if self
+            .store
+            .skip_run(id, period, decision.scheduled_at, status, &detail, now)?
+        {
+            warn!(digest = %id, period = %period, %status, "run skipped: {detail}");
+        }
+        Ok(())
+    }
+
+    fn execute(&mut self, config: &Config, digest: &Digest, decision: &Due) -> Result<()> {
+        let (id, period) = (&digest.id, decision.period);
+        if !self
+            .store
+            .claim_run(id, period, decision.scheduled_at, self.clock.now())?
+        {
+            return Ok(());
+        }
+        let action = format!("{:?}", decision.action).to_lowercase();
+        info!(digest = %id, period = %period, %action, "run started");
+        let job = Job {
+            digest,
+            period,
+            scheduled_at: decision.scheduled_at,
+        };
+        let (status, detail) = match self.runner.run(config, &job, &self.stop) {
+            Ok(outcome) => (outcome.status(), outcome.detail()),
+            Err(e) => (RunStatus::Failed, format!("{e:#}")),
+        };
+        self.store
+            .finish_run(id, period, status, &detail, self.clock.now())?;
+        match status {
+            RunStatus::Failed => {
+                error!(digest = %id, period = %period, %status, "run failed: {detail}")
+            }
+            RunStatus::Running => {
+                warn!(digest = %id, period = %period, %status, "run interrupted: {detail}")
+            }
+            _ => info!(digest = %id, period = %period, %status, "run finished: {detail}"),
+        }
+        Ok(())
+    }
+}
+
+/// Messages to the scheduler thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// The configuration changed: look again now.
+    Reload,
+    /// Finish the run in progress and return.
+    Stop,
+}
+
+/// Runs the scheduler on the calling thread until [`Control::Stop`] arrives (or every sender is
+/// gone), reading the configuration in force before each look.
+pub fn schedule_loop(mut scheduler: Scheduler, config: SharedConfig, control: Receiver<Control>) {
+    loop {
+        let wake = match scheduler.tick(&config.get()) {
+            Ok(wake) => wake,
+            Err(e) => {
+                error!("scheduler: {e:#}; trying again shortly");
+                scheduler.clock.now() + due::MAX_SLEEP
+            }
+        };
+        if scheduler.stop.requested() {
+            break;
+        }
+        debug!(until = %wake, "waiting");
+        let wait = (wake - scheduler.clock.now())
+            .clamp(chrono::Duration::zero(), due::MAX_SLEEP)
+            .to_std()
+            .unwrap_or_default();
+        match control.recv_timeout(wait) {
+            Ok(Control::Reload) | Err(RecvTimeoutError::Timeout) => {}
+            Ok(Control::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    info!("scheduler stopped");
+}
+
+/// Runs `digest daemon` until SIGTERM or SIGINT: takes the store's lock, starts the scheduler and
+/// the web server, and reloads the configuration from `dir` on SIGHUP.
+pub fn run(
+    dir: &Path,
+    config: Config,
+    clock: Arc<dyn Clock>,
+    runner: Arc<dyn Runner>,
+) -> Result<()> {
+    let lock = lock::Lock::acquire(&config.paths.store)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(dir, config, clock, runner))?;
+    drop(lock);
+    Ok(())
+}
+
+async fn serve(
+    dir: &Path,
+    config: Config,
+    clock: Arc<dyn Clock>,
+    runner: Arc<dyn Runner>,
+) -> Result<()> {
+    // Handlers first, so a signal at start-up is handled rather than fatal.
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+
+    let listen = config.web.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen} ([web] listen)"))?;
+    let store = Store::open(&config.paths.store)?;
+    let web_store = Store::open(&config.paths.store)?;
+    let scheduled = config
+        .digests
+        .values()
+        .filter(|d| d.schedule.is_some())
+        .count();
+    info!(
+        pid = std::process::id(),
+        store = %config.paths.store.display(),
+        digests = config.digests.len(),
+        scheduled,
+        "daemon started"
+    );
+    let now = clock.now();
+    for d in config.digests.values() {
+        if let Some(next) = d
+            .schedule
+            .as_ref()
+            .and_then(|s| s.next_after(now, d.timezone))
+        {
+            info!(digest = %d.id, schedule = %d.schedule.as_ref().map_or("", |s| s.as_written()), next = %local_time(next, d.timezone), "scheduled");
+        }
+    }
+
+    let shared = SharedConfig::new(config);
+    let stop = Stop::default();
+    let (control, inbox) = std::sync::mpsc::channel();
+    let scheduler = Scheduler::new(store, clock.clone(), runner, stop.clone());
+    let thread_config = shared.clone();
+    let scheduler = std::thread::Builder::new()
+        .name("scheduler".into())
+        .spawn(move || schedule_loop(scheduler, thread_config, inbox))?;
+    let mut scheduler = tokio::task::spawn_blocking(move || scheduler.join());
+
+    let app = crate::web::router(crate::web::AppState {
+        config: shared.clone(),
+        store: Arc::new(Mutex::new(web_store)),
+        clock,
+    });
+    let (web_stop, web_stopped) = tokio::sync::oneshot::channel::<()>();
+    info!("web server listening on http://{}/", listener.local_addr()?);
+    let web = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = web_stopped.await;
+            })
+            .await
+    });
+
+    let ended = loop {
+        tokio::select! {
+            _ = terminate.recv() => break None,
+            _ = interrupt.recv() => break None,
+            _ = hangup.recv() => reload(dir, &shared, &control),
+            joined = &mut scheduler => break Some(joined),
+        }
+    };
+    let result = match ended {
+        None => {
+            info!("stopping: no new runs; a run in progress finishes first");
+            stop.request();
+            let _ = control.send(Control::Stop);
+            scheduler.await
+        }
+        Some(joined) => joined,
+    };
+    let _ = web_stop.send(());
+    web.await?.context("web server")?;
+    match result {
+        Ok(Ok(())) if stop.requested() => {
+            info!("stopped");
+            Ok(())
+        }
+        _ => Err(anyhow!(
+            "the scheduler stopped unexpectedly (see the log above)"
+        )),
+    }
+}
+
+/// Reads the configuration in `dir` again and puts it in force, or keeps the current one if the new
+/// one is invalid or moves the store.
+fn reload(dir: &Path, shared: &SharedConfig, control: &Sender<Control>) {
+    let current = shared.get();
+    match Config::load(dir) {
+        Err(invalid) => {
+            let problems: Vec<String> = invalid.0.iter().map(ToString::to_string).collect();
+            error!(
+                "configuration not reloaded, keeping the current one: {}",
+                problems.join("; ")
+            );
+        }
+        Ok(new) if new.paths.store != current.paths.store => error!(
+            "configuration not reloaded, keeping the current one: paths.store changed; restart the daemon to move the store"
+        ),
+        Ok(new) => {
+            if new.web.listen != current.web.listen {
+                warn!(
+                    "web.listen changed: the web server keeps {} until a restart",
+                    current.web.listen
+                );
+            }
+            let scheduled = new
+                .digests
+                .values()
+                .filter(|d| d.schedule.is_some())
+                .count();
+            shared.set(new);
+            let _ = control.send(Control::Reload);
+            info!(scheduled, "configuration reloaded");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::period::Period;
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+    }
+
+    /// A project folder with one catalogue source and the given `[digests.*]` tables.
+    struct Project {
+        dir: tempfile::TempDir,
+    }
+
+    impl Project {
+        fn new(digests: &str) -> Project {
+            let dir = tempfile::tempdir().unwrap();
+            let toml = format!(
+                "[site]\nname = \"S\"\nbase_url = \"https://s.example\"\n\n[sources.main]\n\
+                 kind = \"jsonl\"\npath = \"catalog.jsonl\"\n\n{digests}"
+            );
+            std::fs::create_dir(dir.path().join("config")).unwrap();
+            std::fs::write(dir.path().join("config/digest.toml"), toml).unwrap();
+            std::fs::write(dir.path().join("catalog.jsonl"), "").unwrap();
+            Project { dir }
+        }
+
+        fn config(&self) -> Config {
+            Config::load(&self.dir.path().join("config")).unwrap()
+        }
+
+        /// Appends articles tagged `t` published at the given RFC 3339 times.
+        fn articles(&self, published: &[&str]) {
+            let mut text = std::fs::read_to_string(self.dir.path().join("catalog.jsonl")).unwrap();
+            for (i, at) in published.iter().enumerate() {
+                text.push_str(&format!(
+                    "{{\"url\": \"https://a.example/{at}/{i}\", \"title\": \"At {at}\", \
+                     \"source\": {{\"id\": \"a\", \"name\": \"A\"}}, \"tags\": [\"t\"], \
+                     \"published_at\": \"{at}\", \"upvotes\": 5}}\n"
+                ));
+            }
+            std::fs::write(self.dir.path().join("catalog.jsonl"), text).unwrap();
+        }
+
+        fn store(&self) -> Store {
+            Store::open(&self.config().paths.store).unwrap()
+        }
+
+        fn run(&self, digest: &str, period: &str) -> Option<crate::store::Run> {
+            self.store().run(digest, period.parse().unwrap()).unwrap()
+        }
+    }
+
+    /// One call of a runner: digest, period, scheduled time, and the clock's time when it ran.
+    type Call = (String, String, DateTime<Utc>, DateTime<Utc>);
+
+    /// Records its calls; fails the first `failures` of them.
+    struct Fake {
+        clock: Arc<ManualClock>,
+        calls: Mutex<Vec<Call>>,
+        failures: AtomicUsize,
+    }
+
+    impl Fake {
+        fn new(clock: &Arc<ManualClock>) -> Arc<Fake> {
+            Arc::new(Fake {
+                clock: clock.clone(),
+                calls: Mutex::new(Vec::new()),
+                failures: AtomicUsize::new(0),
+            })
+        }
+
+        fn calls(&self) -> Vec<Call> {
+            self.calls.lock().unwrap().clone()
+        }
+    }
+
+    impl Runner for Fake {
+        fn run(&self, _: &Config, job: &Job<'_>, _: &Stop) -> Result<RunOutcome> {
+            let call = (
+                job.digest.id.clone(),
+                job.period.to_string(),
+                job.scheduled_at,
+                self.clock.now(),
+            );
+            self.calls.lock().unwrap().push(call);
+            if self.failures.load(Ordering::SeqCst) > 0 {
+                self.failures.fetch_sub(1, Ordering::SeqCst);
+                anyhow::bail!("the relay is down");
+            }
+            Ok(RunOutcome::Built {
+                number: 1,
+                items: 1,
+            })
+        }
+    }
+
+    fn scheduler(p: &Project, clock: &Arc<ManualClock>, runner: Arc<dyn Runner>) -> Scheduler {
+        Scheduler::new(p.store(), clock.clone(), runner, Stop::default())
+    }
+
+    /// Ticks at every `step` from the clock's time until `until`.
+    fn walk(
+        s: &mut Scheduler,
+        clock: &ManualClock,
+        config: &Config,
+        until: DateTime<Utc>,
+        step: Duration,
+    ) {
+        while clock.now() <= until {
+            s.tick(config).unwrap();
+            clock.advance(step);
+        }
+    }
+
+    #[test]
+    fn monthly_weekly_and_daily_digests_build_the_period_that_just_closed() {
+        let p = Project::new(
+            "[digests.m]\ntag = \"t\"\nperiod = \"monthly\"\nschedule = \"@monthly\"\n\n\
+             [digests.w]\ntag = \"t\"\nperiod = \"weekly\"\nschedule = \"0 8 * * 1\"\n\n\
+             [digests.d]\ntag = \"t\"\nperiod = \"daily\"\nschedule = \"@daily\"\n",
+        );
+        p.articles(&["2024-07-31T10:00:00Z", "2024-08-02T10:00:00Z"]);
+        let clock = Arc::new(ManualClock::new(utc(2024, 7, 31, 23, 0)));
+        let mut s = scheduler(&p, &clock, Arc::new(Build::new(clock.clone())));
+        let config = p.config();
+        walk(
+            &mut s,
+            &clock,
+            &config,
+            utc(2024, 8, 5, 9, 0),
+            Duration::minutes(10),
+        );
+
+        let outcome = |d: &str, period: &str| {
+            let run = p
+                .run(d, period)
+                .unwrap_or_else(|| panic!("no run {d} {period}"));
+            (run.status, run.detail, run.scheduled_at)
+        };
+        assert_eq!(
+            outcome("m", "2024-07"),
+            (
+                RunStatus::Built,
+                "issue #1, 1 items".into(),
+                utc(2024, 8, 1, 0, 0)
+            )
+        );
+        assert_eq!(outcome("w", "2024-W31").0, RunStatus::Built);
+        assert_eq!(outcome("w", "2024-W31").2, utc(2024, 8, 5, 8, 0));
+        assert_eq!(outcome("d", "2024-08-02").0, RunStatus::Built);
+        for day in ["2024-07-31", "2024-08-01", "2024-08-03", "2024-08-04"] {
+            let (status, detail, _) = outcome("d", day);
+            let built = day == "2024-07-31";
+            assert_eq!(status == RunStatus::Built, built, "{day}: {detail}");
+            if !built {
+                assert_eq!(status, RunStatus::SkippedTooFew, "{day}");
+                assert!(detail.contains("fewer than min_items = 1"), "{detail}");
+            }
+        }
+        let issue = crate::issue::find(&config.paths.digests, "m", "2024-07".parse().unwrap());
+        assert_eq!(issue.unwrap().unwrap().items.len(), 1);
+        // Before the first fire the daemon had nothing recorded: the periods of the fires it missed
+        // are logged as skipped, not run.
+        assert_eq!(outcome("m", "2024-06").0, RunStatus::SkippedLate);
+        assert_eq!(outcome("w", "2024-W30").0, RunStatus::SkippedLate);
+    }
+
+    #[test]
+    fn a_restart_after_a_run_does_not_run_it_again() {
+        let p = Project::new(
+            "[digests.m]\ntag = \"t\"\nperiod = \"monthly\"\nschedule = \"0 6 1 * *\"\n",
+        );
+        let config = p.config();
+        let clock = Arc::new(ManualClock::new(utc(2024, 8, 1, 6, 0)));
+        let fake = Fake::new(&clock);
+        scheduler(&p, &clock, fake.clone()).tick(&config).unwrap();
+        assert_eq!(fake.calls().len(), 1);
+        clock.advance(Duration::minutes(5));
+        let mut restarted = scheduler(&p, &clock, fake.clone());
+        walk(
+            &mut restarted,
+            &clock,
+            &config,
+            utc(2024, 8, 1, 12, 0),
+            Duration::minutes(5),
+        );
+        assert_eq!(fake.calls().len(), 1, "{:?}", fake.calls());
+    }
+
+    #[test]
+    fn a_run_interrupted_by_a_crash_is_resumed_on_restart() {
+        let p = Project::new(
+            "[digests.m]\ntag = \"t\"\nperiod = \"monthly\"\nschedule = \"0 6 1 * *\"\n",
+        );
+        p.articles(&["2024-07-10T10:00:00Z"]);
+        let july: Period = "2024-07".parse().unwrap();
+        let fire = utc(2024, 8, 1, 6, 0);
+        // The previous process claimed the run and died.
+        p.store().claim_run("m", july, fire, fire).unwrap();
+        let clock = Arc::new(ManualClock::new(fire + Duration::days(2)));
+        let mut s = scheduler(&p, &clock, Arc::new(Build::new(clock.clone())));
+        s.tick(&p.config()).unwrap();
+        let run = p.run("m", "2024-07").unwrap();
+        assert_eq!((run.status, run.attempts), (RunStatus::Built, 2));
+        assert_eq!(run.scheduled_at, fire);
+    }
+
+    #[test]
+    fn downtime_within_max_lateness_is_caught_up_and_beyond_it_skipped() {
+        let p = Project::new(
+            "[digests.a]\ntag = \"t\"\nperiod = \"monthly\"\nschedule = \"0 6 1 * *\"\n\
+             max_lateness = \"6h\"\n\n\
+             [digests.b]\ntag = \"t\"\nperiod = \"monthly\"\nschedule = \"0 6 1 * *\"\n\
+             max_lateness = \"4h\"\n",
+        );
+        let config = p.config();
+        let clock = Arc::new(ManualClock::new(utc(2024, 7, 31, 20, 0)));
+        let fake = Fake::new(&clock);
+        scheduler(&p, &clock, fake.clone()).tick(&config).unwrap();
+        let before = fake.calls().len();
+        // Down from 31 July 20:00 to 1 August 11:00: the 06:00 run is 5 hours late.
+        clock.set(utc(2024, 8, 1, 11, 0));
+        let mut s = scheduler(&p, &clock, fake.clone());
+        s.tick(&config).unwrap();
+        s.tick(&config).unwrap();
+        let new: Vec<_> = fake.calls()[before..].to_vec();
+        assert_eq!(
+            new,
+            [(
+                "a".into(),
+                "2024-07".into(),
+                utc(2024, 8, 1, 6, 0),
+                utc(2024, 8, 1, 11, 0)
+            )]
+        );
+        let b = p.run("b", "2024-07").unwrap();
+        assert_eq!(b.status, RunStatus::SkippedLate);
+        assert_eq!(
+            b.detail,
+            "due at Thu 2024-08-01 06:00:00 UTC, 5h late (max_lateness 4h)"
+        );
+    }
+
+    #[test]
+    fn a_failed_run_is_retried_after_a_backoff() {
+        let p = Project::new(
+            "[digests.m]\ntag = \"t\"\nperiod = \"monthly\"\nschedule = \"0 6 1 * *\"\n",
+        );
+        let config = p.config();
+        let fire = utc(2024, 8, 1, 6, 0);
+        let clock = Arc::new(ManualClock::new(fire));
+        let fake = Fake::new(&clock);
+        fake.failures.store(1, Ordering::SeqCst);
+        let mut s = scheduler(&p, &clock, fake.clone());
+        assert_eq!(s.tick(&config).unwrap(), fire + Duration::minutes(1));
+        let run = p.run("m", "2024-07").unwrap();
+        assert_eq!(
+            (run.status, run.detail.as_str()),
+            (RunStatus::Failed, "the relay is down")
+        );
+        walk(
+            &mut s,
+            &clock,
+            &config,
+            fire + Duration::seconds(59),
+            Duration::seconds(10),
+        );
+        assert_eq!(fake.calls().len(), 1);
+        clock.set(fire + Duration::minutes(1));
+        s.tick(&config).unwrap();
+        let run = p.run("m", "2024-07").unwrap();
+        assert_eq!((run.status, run.attempts), (RunStatus::Built, 2));
+    }
+
+    /// Walks a day of five-minute ticks from `from` with a daily digest on `schedule` in `tz`,
+    /// and checks it ran once, for `period`, at `at` (as scheduled).
+    fn runs_once(schedule: &str, tz: &str, from: DateTime<Utc>, period: &str, at: DateTime<Utc>) {
+        let p = Project::new(&format!(
+            "[digests.d]\ntag = \"t\"\nperiod = \"daily\"\ntimezone = \"{tz}\"\n\
+             schedule = \"{schedule}\"\nmax_lateness = \"1h\"\n"
+        ));
+        let clock = Arc::new(ManualClock::new(from));
+        let fake = Fake::new(&clock);
+        let mut s = scheduler(&p, &clock, fake.clone());
+        walk(
+            &mut s,
+            &clock,
+            &p.config(),
+            from + Duration::hours(24),
+            Duration::minutes(5),
+        );
+        assert_eq!(
+            fake.calls(),
+            [("d".into(), period.into(), at, at)],
+            "{schedule} in {tz}"
+        );
+    }
+
+    #[test]
+    fn across_dst_changes_a_daily_run_runs_once_at_the_policy_instant() {
+        let t = |s: &str| format!("2024-{s}:00Z").parse::<DateTime<Utc>>().unwrap();
+        // (schedule, zone, walk from, period built, when it ran = its scheduled time), in 2024
+        let cases = [
+            // Berlin, 31 March: 02:00 CET (01:00 UTC) jumps to 03:00 CEST: 02:30 runs at 03:00.
+            (
+                "30 2 * * *",
+                "Europe/Berlin",
+                "03-30T12:00",
+                "03-30",
+                "03-31T01:00",
+            ),
+            // New York, 10 March: 02:00 EST (07:00 UTC) jumps to 03:00 EDT.
+            (
+                "30 2 * * *",
+                "America/New_York",
+                "03-09T18:00",
+                "03-09",
+                "03-10T07:00",
+            ),
+            // Berlin, 27 October: 02:30 is 00:30 UTC (CEST), then 01:30 UTC (CET).
+            (
+                "30 2 * * *",
+                "Europe/Berlin",
+                "10-26T12:00",
+                "10-26",
+                "10-27T00:30",
+            ),
+            // New York, 3 November: 01:30 is 05:30 UTC (EDT), then 06:30 UTC (EST).
+            (
+                "30 1 * * *",
+                "America/New_York",
+                "11-02T18:00",
+                "11-02",
+                "11-03T05:30",
+            ),
+        ];
+        for (schedule, tz, from, day, at) in cases {
+            runs_once(schedule, tz, t(from), &format!("2024-{day}"), t(at));
+        }
+    }
+
+    #[test]
+    fn ingest_before_loads_the_sources_before_building() {
+        for (ingest_before, want) in [(true, RunStatus::Built), (false, RunStatus::SkippedTooFew)] {
+            let p = Project::new(&format!(
+                "[digests.m]\ntag = \"t\"\nperiod = \"monthly\"\nschedule = \"0 6 1 * *\"\n\
+                 ingest_before = {ingest_before}\n"
+            ));
+            p.articles(&["2024-07-10T10:00:00Z"]);
+            let config = p.config();
+            let clock = Arc::new(ManualClock::new(utc(2024, 8, 1, 6, 0)));
+            let mut s = scheduler(&p, &clock, Arc::new(Build::new(clock.clone())));
+            s.tick(&config).unwrap();
+            assert_eq!(p.run("m", "2024-07").unwrap().status, RunStatus::Built);
+            // An August article arrives in the catalogue after the store was filled.
+            p.articles(&["2024-08-10T10:00:00Z"]);
+            clock.set(utc(2024, 9, 1, 6, 0));
+            s.tick(&config).unwrap();
+            assert_eq!(
+                p.run("m", "2024-08").unwrap().status,
+                want,
+                "ingest_before = {ingest_before}"
+            );
+        }
+    }
+
+    /// Blocks in its first run until released.
+    struct Blocking {
+        started: Mutex<std::sync::mpsc::Sender<()>>,
+        release: Mutex<Receiver<()>>,
+    }
+
+    impl Runner for Blocking {
+        fn run(&self, _: &Config, _: &Job<'_>, _: &Stop) -> Result<RunOutcome> {
+            self.started.lock().unwrap().send(()).unwrap();
+            self.release.lock().unwrap().recv().unwrap();
+            Ok(RunOutcome::Built {
+                number: 1,
+                items: 1,
+            })
+        }
+    }
+
+    #[test]
+    fn a_stop_lets_the_run_in_progress_finish_and_starts_no_other() {
+        let p = Project::new(
+            "[digests.a]\ntag = \"t\"\nperiod = \"monthly\"\nschedule = \"0 6 1 * *\"\n\n\
+             [digests.b]\ntag = \"t\"\nperiod = \"monthly\"\nschedule = \"0 6 1 * *\"\n",
+        );
+        let (started, on_start) = std::sync::mpsc::channel();
+        let (release, on_release) = std::sync::mpsc::channel();
+        let runner = Arc::new(Blocking {
+            started: Mutex::new(started),
+            release: Mutex::new(on_release),
+        });
+        let clock = Arc::new(ManualClock::new(utc(2024, 8, 1, 6, 0)));
+        let stop = Stop::default();
+        let s = Scheduler::new(p.store(), clock, runner, stop.clone());
+        let (control, inbox) = std::sync::mpsc::channel();
+        let shared = SharedConfig::new(p.config());
+        let thread = std::thread::spawn(move || schedule_loop(s, shared, inbox));
+        on_start.recv().unwrap();
+        stop.request();
+        control.send(Control::Stop).unwrap();
+        release.send(()).unwrap();
+        thread.join().unwrap();
+        assert_eq!(p.run("a", "2024-07").unwrap().status, RunStatus::Built);
+        assert_eq!(p.run("b", "2024-07"), None);
+    }
+}
