@@ -15,7 +15,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, clock: &dyn Clock) -> Resul
     let digests = &config.paths.digests;
     let (issue, outcome) =
         issue::freeze(digests, digest, period, args.rebuild, clock.now(), || {
-            rank(&open_store(config, clock)?, digest, period)
+            rank(config, &open_store(config, clock)?, digest, period)
         })?;
     let path = issue::path(digests, &digest.id, period);
     let (n, items) = (issue.number, issue.items.len());

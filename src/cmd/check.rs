@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::clock::Clock;
-use crate::config::{Config, Problem};
+use crate::config::{Config, Location, Problem};
 use crate::render::Theme;
 use crate::store::Store;
 
@@ -19,8 +19,10 @@ pub(super) fn run(dir: &std::path::Path, _clock: &dyn Clock) -> Result<ExitCode>
     };
     let mut problems: Vec<Problem> = Vec::new();
     for source in config.sources.values() {
-        if !source.path.is_file() {
-            let message = format!("file not found: {}", source.path.display());
+        if let Location::File(path) = &source.location
+            && !path.is_file()
+        {
+            let message = format!("file not found: {}", path.display());
             problems.push(config.problem_at(&format!("sources.{}.path", source.name), message));
         }
     }
@@ -57,7 +59,7 @@ pub(super) fn run(dir: &std::path::Path, _clock: &dyn Clock) -> Result<ExitCode>
         );
     }
     for s in config.sources.values() {
-        println!("  source {}: {:?} {}", s.name, s.kind, s.path.display());
+        println!("  source {}: {:?} {}", s.name, s.kind, s.location);
     }
     Ok(ExitCode::SUCCESS)
 }

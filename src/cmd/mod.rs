@@ -69,15 +69,26 @@ fn open_store(config: &Config, clock: &dyn Clock) -> Result<Store> {
     Ok(store)
 }
 
-/// Ranks the candidates of `period` for `digest`.
-fn rank(store: &Store, digest: &Digest, period: Period) -> Result<Ranking> {
+/// Ranks the candidates of `period` for `digest`, each weighted by the source that stored it.
+fn rank(config: &Config, store: &Store, digest: &Digest, period: Period) -> Result<Ranking> {
     let window = period.window(digest.timezone);
     let candidates = store
         .candidates(&digest.tags, &window)
         .with_context(|| format!("selecting candidates for {} {period}", digest.id))?;
+    let weight = |origin: Option<&str>| {
+        origin
+            .and_then(|o| config.sources.get(o))
+            .map_or(1.0, |s| s.weight)
+    };
     Ok(select::rank(
         digest,
         window,
-        candidates.into_iter().map(|s| s.article).collect(),
+        candidates
+            .into_iter()
+            .map(|s| {
+                let w = weight(s.origin.as_deref());
+                (s.article, w)
+            })
+            .collect(),
     ))
 }

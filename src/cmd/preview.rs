@@ -20,7 +20,7 @@ pub(super) fn run(config: &Config, args: &PreviewArgs, clock: &dyn Clock) -> Res
     let frozen = issue::find(digests, &digest.id, period)?;
     let ranking = match (&frozen, args.explain) {
         (Some(_), false) => None,
-        _ => Some(rank(&open_store(config, clock)?, digest, period)?),
+        _ => Some(rank(config, &open_store(config, clock)?, digest, period)?),
     };
     if let (Some(r), true) = (&ranking, args.explain) {
         print!("{}", select::explain(digest, r));

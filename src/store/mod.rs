@@ -1,8 +1,9 @@
-//! Stage 2, store: one embedded SQLite file holding articles (and, in later stages, deliveries,
-//! suppressions and schedule state). Created on first use; the schema is migrated by
+//! Stage 2, store: one embedded SQLite file holding articles and per-source fetch state (and, in
+//! later stages, deliveries, suppressions and schedule state). Created on first use; the schema is migrated by
 //! `PRAGMA user_version`.
 
 mod articles;
+mod sources;
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +11,7 @@ use anyhow::{Context, Result};
 use rusqlite::Connection;
 
 pub use articles::{Stored, UpsertStats};
+pub use sources::SourceHealth;
 
 /// Schema migrations, applied in order; index + 1 is the `user_version` after applying it.
 const MIGRATIONS: &[&str] = &[
@@ -37,6 +39,26 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (article_id, tag)
     ) WITHOUT ROWID;
     CREATE INDEX article_tags_by_tag_time ON article_tags (tag, published_at, article_id);",
+    // 2: feed sources: fetch state and health per source, GUID identity, which configured
+    // source stored an article first (it owns the text; others add tags and engagement).
+    "CREATE TABLE source_state (
+        name                 TEXT PRIMARY KEY,
+        location             TEXT,
+        etag                 TEXT,
+        last_modified        TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        last_error           TEXT,
+        last_attempt         INTEGER,
+        last_success         INTEGER
+    );
+    CREATE TABLE feed_guids (
+        source     TEXT NOT NULL,
+        guid       TEXT NOT NULL,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        PRIMARY KEY (source, guid)
+    ) WITHOUT ROWID;
+    ALTER TABLE articles ADD COLUMN origin TEXT;
+    ALTER TABLE articles ADD COLUMN extra_tags TEXT NOT NULL DEFAULT '';",
 ];
 
 /// An open store.
