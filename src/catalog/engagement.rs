@@ -2,7 +2,9 @@
 //! (Atom threading) and score-like extension fields named in a source's configuration.
 //!
 //! feed-rs does not keep extension elements, so this is a second, tolerant pass over the same
-//! bytes that returns one [`Counts`] per item in document order.
+//! bytes that returns, per item in document order, where it is and the [`Counts`] it carries.
+
+use std::ops::Range;
 
 use quick_xml::events::{BytesStart, Event};
 
@@ -68,6 +70,15 @@ pub struct Counts {
     pub comments: Option<u64>,
 }
 
+/// One `<item>` or `<entry>` of an XML feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scanned {
+    /// Its bytes in the document, from `<` to the end of its closing tag.
+    pub range: Range<usize>,
+    /// The counts it carries.
+    pub counts: Counts,
+}
+
 /// Built-in comment counts, used unless a configured field gives one.
 const COMMENTS: [&str; 2] = ["slash:comments", "thr:total"];
 
@@ -96,9 +107,9 @@ enum Slot {
     Builtin,
 }
 
-/// The counts of every `<item>` / `<entry>` of an XML feed, in document order. Stops quietly at
+/// Every `<item>` / `<entry>` of an XML feed with its counts, in document order. Stops quietly at
 /// malformed XML (feed-rs reports that); the result then has fewer items than the feed.
-pub fn scan_xml(bytes: &[u8], wanted: &Engagement) -> Vec<Counts> {
+pub fn scan_xml(bytes: &[u8], wanted: &Engagement) -> Vec<Scanned> {
     let builtin: Vec<Field> = COMMENTS
         .iter()
         .filter_map(|f| Field::parse(f).ok())
@@ -107,8 +118,8 @@ pub fn scan_xml(bytes: &[u8], wanted: &Engagement) -> Vec<Counts> {
     reader.config_mut().check_end_names = false;
     let mut items = Vec::new();
     let mut depth = 0usize;
-    // (depth of the item element, its counts, its built-in comment count)
-    let mut item: Option<(usize, Counts, Option<u64>)> = None;
+    // (where the item starts, its depth, its counts, its built-in comment count)
+    let mut item: Option<(usize, usize, Counts, Option<u64>)> = None;
     // (depth of the captured element, where its text goes, text so far)
     let mut capture: Option<(usize, Slot, String)> = None;
     let slots = |e: &BytesStart<'_>| -> Vec<(Slot, &Field)> {
@@ -125,6 +136,7 @@ pub fn scan_xml(bytes: &[u8], wanted: &Engagement) -> Vec<Counts> {
             .collect()
     };
     loop {
+        let before = position(&reader);
         let (start, empty) = match reader.read_event() {
             Ok(Event::Start(e)) => (e, false),
             Ok(Event::Empty(e)) => (e, true),
@@ -142,12 +154,15 @@ pub fn scan_xml(bytes: &[u8], wanted: &Engagement) -> Vec<Counts> {
             }
             Ok(Event::End(_)) => {
                 if let Some((_, slot, text)) = capture.take_if(|(d, _, _)| *d == depth)
-                    && let Some((_, counts, builtin)) = &mut item
+                    && let Some((_, _, counts, builtin)) = &mut item
                 {
                     set(counts, builtin, slot, count(&text));
                 }
-                if let Some((_, counts, builtin)) = item.take_if(|(d, _, _)| *d == depth) {
-                    items.push(finish(counts, builtin));
+                if let Some((from, _, counts, builtin)) = item.take_if(|(_, d, _, _)| *d == depth) {
+                    items.push(Scanned {
+                        range: from..position(&reader),
+                        counts: finish(counts, builtin),
+                    });
                 }
                 depth = depth.saturating_sub(1);
                 continue;
@@ -160,12 +175,15 @@ pub fn scan_xml(bytes: &[u8], wanted: &Engagement) -> Vec<Counts> {
         if item.is_none() {
             if matches!(local.as_ref(), "item" | "entry") {
                 if empty {
-                    items.push(Counts::default());
+                    items.push(Scanned {
+                        range: before..position(&reader),
+                        counts: Counts::default(),
+                    });
                 } else {
-                    item = Some((depth, Counts::default(), None));
+                    item = Some((before, depth, Counts::default(), None));
                 }
             }
-        } else if let Some((_, counts, builtin)) = &mut item {
+        } else if let Some((_, _, counts, builtin)) = &mut item {
             for (slot, field) in slots(&start) {
                 match &field.attribute {
                     Some(attr) => {
@@ -188,6 +206,11 @@ pub fn scan_xml(bytes: &[u8], wanted: &Engagement) -> Vec<Counts> {
         }
     }
     items
+}
+
+/// The reader's byte offset in the document.
+fn position(reader: &quick_xml::Reader<&[u8]>) -> usize {
+    usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX)
 }
 
 /// Records `value` in `slot`; the first value found for a slot wins.
@@ -266,11 +289,14 @@ mod tests {
             <item><title>c</title><slash:comments> 1,234 </slash:comments></item>
             </channel></rss>"#;
         let got = scan_xml(rss, &Engagement::default());
-        let comments: Vec<_> = got.iter().map(|c| c.comments).collect();
+        let comments: Vec<_> = got.iter().map(|c| c.counts.comments).collect();
         assert_eq!(comments, [Some(12), None, Some(1234)]);
         let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:thr="http://purl.org/syndication/thread/1.0">
             <entry><id>1</id><thr:total>7</thr:total></entry></feed>"#;
-        assert_eq!(scan_xml(atom, &Engagement::default())[0].comments, Some(7));
+        assert_eq!(
+            scan_xml(atom, &Engagement::default())[0].counts.comments,
+            Some(7)
+        );
     }
 
     #[test]
@@ -284,8 +310,9 @@ mod tests {
             atom,
             &wanted(Some("media:starRating@count"), Some("my:comments")),
         );
+        let counts: Vec<Counts> = got.iter().map(|s| s.counts).collect();
         assert_eq!(
-            got,
+            counts,
             [
                 Counts {
                     upvotes: Some(15020),
@@ -295,8 +322,12 @@ mod tests {
             ]
         );
         let got = scan_xml(atom, &wanted(Some("score"), None));
-        assert_eq!(got[0].upvotes, Some(88));
-        assert_eq!(got[0].comments, Some(3));
+        assert_eq!(got[0].counts.upvotes, Some(88));
+        assert_eq!(got[0].counts.comments, Some(3));
+        let text = std::str::from_utf8(atom).unwrap();
+        assert!(text[got[0].range.clone()].starts_with("<entry><id>1</id>"));
+        assert!(text[got[0].range.clone()].ends_with("</entry>"));
+        assert_eq!(&text[got[1].range.clone()], "<entry/>");
     }
 
     #[test]

@@ -7,13 +7,14 @@
 //! period selects it). The GUID is kept as identity only when the feed gave one and it is unique
 //! in the document; feed-rs's generated ids are never used.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use feed_rs::model::{self, Entry, FeedType};
 
 use super::engagement::{self, Counts};
-use super::{Article, Item, Kind, MAX_TITLE, Publisher, canonical, html, tag};
+use super::{Article, Item, Kind, MAX_TITLE, Publisher, canonical, charset, html, repair, tag};
 use crate::config::{Source, Unmapped};
 use crate::text::one_line;
 
@@ -38,27 +39,69 @@ pub struct Parsed {
 
 /// Why a document is not a usable feed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct FeedError(String);
+#[error("{message}")]
+pub struct FeedError {
+    message: String,
+    /// Whether the failure may lie in one item (a content problem, not broken XML).
+    per_item: bool,
+}
 
 /// Parses the feed document `bytes` of `source`; `base` (the URL it came from) resolves relative
-/// links.
+/// links. A document feed-rs refuses because of one item is read again item by item (see
+/// [`repair`]), so only that item is skipped.
 pub fn parse(bytes: &[u8], base: Option<&str>, source: &Source) -> Result<Parsed, FeedError> {
-    let feed = feed_rs::parser::Builder::new()
-        .base_uri(base)
-        .id_generator(|_, _, _| String::new())
-        .build()
-        .parse(bytes)
-        .map_err(|e| describe(e, bytes))?;
-    let counts = match feed.feed_type {
-        FeedType::JSON => engagement::scan_json(bytes, &source.feed.engagement),
-        _ => engagement::scan_xml(bytes, &source.feed.engagement),
+    let utf8 = charset::to_utf8(bytes);
+    let doc = match repair::rss_version(&utf8) {
+        Some(repaired) => Cow::Owned(repaired),
+        None => utf8,
     };
-    let counts_for = |i: usize| match counts.len() == feed.entries.len() {
-        true => counts[i],
-        false => Counts::default(),
+    let wanted = &source.feed.engagement;
+    let mut parsed = Parsed::default();
+    if doc.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        let feed = read(&doc, base)?;
+        let counts = engagement::scan_json(&doc, wanted);
+        add(&mut parsed, &feed, 0, &counts, source);
+        return Ok(parsed);
+    }
+    let scanned = engagement::scan_xml(&doc, wanted);
+    let counts: Vec<Counts> = scanned.iter().map(|s| s.counts).collect();
+    let error = match read(&doc, base) {
+        Ok(feed) => {
+            add(&mut parsed, &feed, 0, &counts, source);
+            return Ok(parsed);
+        }
+        Err(e) => e,
     };
-    let publisher = publisher(&feed, source);
+    let ranges: Vec<_> = scanned.into_iter().map(|s| s.range).collect();
+    let Some((skeleton, singles)) = error
+        .per_item
+        .then(|| repair::split(&doc, &ranges))
+        .flatten()
+    else {
+        return Err(error);
+    };
+    let Ok(channel) = read(&skeleton, base) else {
+        return Err(error);
+    };
+    for (i, single) in singles.iter().enumerate() {
+        match read(single, base) {
+            Ok(feed) => {
+                let feed = model::Feed {
+                    entries: feed.entries,
+                    ..channel.clone()
+                };
+                add(&mut parsed, &feed, i, &counts[i..=i], source);
+            }
+            Err(e) => parsed.skipped.push(format!("item {}: {e}", i + 1)),
+        }
+    }
+    Ok(parsed)
+}
+
+/// Adds the entries of `feed`, the first being item `first` of the document (0-based), with
+/// their `counts` (ignored unless there is one per entry).
+fn add(parsed: &mut Parsed, feed: &model::Feed, first: usize, counts: &[Counts], source: &Source) {
+    let publisher = publisher(feed, source);
     let rss = matches!(
         feed.feed_type,
         FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2
@@ -67,11 +110,16 @@ pub fn parse(bytes: &[u8], base: Option<&str>, source: &Source) -> Result<Parsed
     for e in &feed.entries {
         *ids.entry(e.id.trim()).or_default() += 1;
     }
-    let mut parsed = Parsed::default();
+    let aligned = counts.len() == feed.entries.len();
     for (i, entry) in feed.entries.iter().enumerate() {
         let id = entry.id.trim();
         let guid = (!id.is_empty() && id.len() <= MAX_GUID && ids[id] == 1).then(|| id.to_string());
-        match article(entry, rss, &publisher, source, counts_for(i)) {
+        let counts = if aligned {
+            counts[i]
+        } else {
+            Counts::default()
+        };
+        match article(entry, rss, &publisher, source, counts) {
             Ok(article) => {
                 parsed.undated += usize::from(article.published_at.is_none());
                 parsed.items.push(Item { article, guid });
@@ -85,33 +133,63 @@ pub fn parse(bytes: &[u8], base: Option<&str>, source: &Source) -> Result<Parsed
                     .map_or(String::new(), |t| format!(" ({t:?})"));
                 parsed
                     .skipped
-                    .push(format!("item {}{title}: {reason}", i + 1));
+                    .push(format!("item {}{title}: {reason}", first + i + 1));
             }
         }
     }
-    Ok(parsed)
+}
+
+/// Runs feed-rs on a UTF-8 document. Its generated ids are disabled (an entry without one gets
+/// an empty id), and a panic inside it becomes an error, so one hostile document cannot stop an
+/// ingest.
+fn read(doc: &[u8], base: Option<&str>) -> Result<model::Feed, FeedError> {
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(base)
+        .id_generator(|_, _, _| String::new())
+        .build();
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(doc))) {
+        Ok(Ok(feed)) => Ok(feed),
+        Ok(Err(e)) => Err(describe(e, doc)),
+        Err(_) => Err(FeedError {
+            message: "the feed parser crashed on this document".into(),
+            per_item: false,
+        }),
+    }
 }
 
 /// A clear message for a feed-rs failure, saying what the document looks like.
-fn describe(e: feed_rs::parser::ParseFeedError, bytes: &[u8]) -> FeedError {
+fn describe(e: feed_rs::parser::ParseFeedError, doc: &[u8]) -> FeedError {
     use feed_rs::parser::{ParseErrorKind, ParseFeedError as E};
-    let start: String = String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
-        .trim_start_matches('\u{feff}')
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(40)
-        .collect();
-    FeedError(match e {
-        _ if bytes.iter().all(u8::is_ascii_whitespace) => "empty document".into(),
-        E::ParseError(ParseErrorKind::NoFeedRoot) => format!(
-            "not an RSS, Atom or JSON feed (it starts {:?})",
-            start.trim()
-        ),
+    let per_item = matches!(&e, E::ParseError(kind) if !matches!(kind, ParseErrorKind::NoFeedRoot));
+    let message = match e {
+        _ if doc.iter().all(u8::is_ascii_whitespace) => "empty document".into(),
+        E::ParseError(ParseErrorKind::NoFeedRoot) => {
+            format!("no RSS, Atom or JSON feed found ({})", looks_like(doc))
+        }
         E::XmlReader(x) => format!("malformed XML: {x}"),
         E::JsonSerde(j) => format!("malformed JSON Feed: {j}"),
         E::JsonUnsupportedVersion(v) => format!("unsupported JSON Feed version {v:?}"),
-        other => format!("unreadable feed: {other}"),
-    })
+        E::ParseError(kind) => format!("unreadable content: {kind}"),
+        E::IoError(io) => format!("unreadable: {io}"),
+    };
+    FeedError { message, per_item }
+}
+
+/// What a document that is not a feed is: its root element, or how it starts.
+fn looks_like(doc: &[u8]) -> String {
+    let mut reader = quick_xml::Reader::from_reader(doc);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)) => {
+                return format!("root element <{}>", one_line(e.name().as_ref(), 40));
+            }
+            Ok(quick_xml::events::Event::Text(t)) if !t.trim().is_empty() => break,
+            Ok(quick_xml::events::Event::Eof) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    let start = String::from_utf8_lossy(&doc[..doc.len().min(200)]);
+    format!("it starts {:?}", one_line(&start, 40))
 }
 
 /// The publisher of every item: the configured name and avatar, else the feed's.
@@ -449,6 +527,68 @@ mod tests {
     }
 
     #[test]
+    fn hostile_declarations_do_not_crash_the_parser() {
+        let item = "<item><title>é</title><link>https://x.example/1</link></item>";
+        let long_decl = format!(
+            "<?xml version=\"1.0\"      encoding=\"ISO-8859-1\"     standalone=\"yes\"?>\n\
+             <rss version=\"2.0\"><channel><title>t</title>{item}</channel></rss>"
+        );
+        let latin1: Vec<u8> = long_decl.chars().map(|c| c as u8).collect();
+        assert_eq!(parse_ok_bytes(&latin1).items[0].article.title, "é");
+        let mid = format!(
+            "<rss version=\"2.0\"><channel><title>t</title>{}\
+             <?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>{item}</channel></rss>",
+            "<!-- padding -->".repeat(20)
+        );
+        assert_eq!(parse_ok_bytes(mid.as_bytes()).items.len(), 1);
+    }
+
+    #[test]
+    fn one_unreadable_item_is_skipped_and_the_others_load() {
+        let entry = |n: u32, extra: &str| {
+            format!(
+                "<entry><id>e{n}</id><title>T{n}</title><link href=\"https://a.example/{n}\"/>{extra}</entry>"
+            )
+        };
+        let doc = format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>A</title>{}{}{}{}</feed>",
+            entry(1, "<summary>ok</summary>"),
+            entry(2, "<summary type=\"application/xhtml+xml\">x</summary>"),
+            entry(3, "<title type=\"application/octet-stream\">eA==</title>"),
+            entry(4, ""),
+        );
+        let p = parse_ok_bytes(doc.as_bytes());
+        let urls: Vec<_> = p.items.iter().map(|i| i.article.url.as_str()).collect();
+        assert_eq!(urls, ["https://a.example/1", "https://a.example/4"]);
+        assert_eq!(p.items[0].article.publisher.name, "A");
+        assert_eq!(p.skipped.len(), 2, "{:?}", p.skipped);
+        assert!(
+            p.skipped[0].starts_with(
+                "item 2: unreadable content: unsupported content type application/xhtml+xml"
+            ),
+            "{:?}",
+            p.skipped
+        );
+        assert!(
+            p.skipped[1].starts_with(
+                "item 3: unreadable content: unsupported content type application/octet-stream"
+            ),
+            "{:?}",
+            p.skipped
+        );
+    }
+
+    #[test]
+    fn rss_without_a_known_version_is_read_as_rss_2() {
+        let doc = "<rss><channel><title>t</title><item><title>a</title><link>https://x.example/a</link></item></channel></rss>";
+        assert_eq!(parse_ok(doc).items[0].article.title, "a");
+    }
+
+    fn parse_ok_bytes(doc: &[u8]) -> Parsed {
+        parse(doc, None, &source(FeedSettings::default())).unwrap()
+    }
+
+    #[test]
     fn documents_that_are_not_feeds_are_named_as_such() {
         let source = source(FeedSettings::default());
         let err = |doc: &str| {
@@ -457,8 +597,12 @@ mod tests {
                 .to_string()
         };
         assert_eq!(
-            err("<!DOCTYPE html><html><body>Hi</body></html>"),
-            "not an RSS, Atom or JSON feed (it starts \"<!DOCTYPE html><html><body>Hi</body></ht\")"
+            err("<!DOCTYPE html>\n<html><body>Hi</body></html>"),
+            "no RSS, Atom or JSON feed found (root element <html>)"
+        );
+        assert_eq!(
+            err("Hello,\n world"),
+            "no RSS, Atom or JSON feed found (it starts \"Hello, world\")"
         );
         assert_eq!(err("  \n"), "empty document");
         assert!(

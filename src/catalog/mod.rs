@@ -6,11 +6,13 @@
 //! by the renderer.
 
 pub mod canonical;
+pub mod charset;
 pub mod engagement;
 pub mod feed;
 pub mod fetch;
 pub mod html;
 pub mod jsonl;
+pub mod repair;
 pub mod tag;
 
 use std::io::Read as _;

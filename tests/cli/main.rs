@@ -3,6 +3,7 @@
 mod catalogue;
 mod common;
 mod config;
+mod feeds;
 mod freeze;
 mod golden;
 mod hostile;
