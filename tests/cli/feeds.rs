@@ -8,6 +8,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use digest::catalog::{canonical, feed, html};
 use digest::config::{FeedSettings, Location, Source, SourceKind};
 
+use crate::common::Project;
+
 /// A feed source for parsing without a configuration.
 fn source(name: &str) -> Source {
     Source {
@@ -269,4 +271,748 @@ fn every_corpus_file_is_parsed_or_refused_with_its_name_and_a_sample_comes_out_r
         checked[0] >= 5 && checked[1] >= 100,
         "too few expectations checked: {checked:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A real HTTP server on loopback.
+
+mod server {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    /// One request as the server saw it: path and lower-cased headers.
+    #[derive(Debug, Clone)]
+    pub struct Request {
+        pub path: String,
+        pub headers: Vec<(String, String)>,
+    }
+
+    impl Request {
+        pub fn header(&self, name: &str) -> Option<&str> {
+            self.headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        }
+    }
+
+    /// What to answer.
+    pub struct Response {
+        pub status: &'static str,
+        pub headers: Vec<(&'static str, String)>,
+        pub body: Vec<u8>,
+        /// Wait this long before answering.
+        pub delay: Duration,
+    }
+
+    impl Response {
+        pub fn ok(content_type: &str, body: impl Into<Vec<u8>>) -> Response {
+            Response {
+                status: "200 OK",
+                headers: vec![("Content-Type", content_type.to_string())],
+                body: body.into(),
+                delay: Duration::ZERO,
+            }
+        }
+
+        pub fn status(status: &'static str) -> Response {
+            Response {
+                status,
+                headers: Vec::new(),
+                body: Vec::new(),
+                delay: Duration::ZERO,
+            }
+        }
+
+        pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Response {
+            self.headers.push((name, value.into()));
+            self
+        }
+    }
+
+    /// A server answering every connection on its own thread with `route`.
+    pub struct Server {
+        pub base: String,
+        log: Arc<Mutex<Vec<Request>>>,
+    }
+
+    impl Server {
+        pub fn start(route: fn(&Request) -> Response) -> Server {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let log = Arc::new(Mutex::new(Vec::new()));
+            let seen = Arc::clone(&log);
+            std::thread::spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    let seen = Arc::clone(&seen);
+                    std::thread::spawn(move || handle(stream, route, &seen));
+                }
+            });
+            Server { base, log }
+        }
+
+        /// Requests received so far for `path`.
+        pub fn requests(&self, path: &str) -> Vec<Request> {
+            let log = self.log.lock().unwrap();
+            log.iter().filter(|r| r.path == path).cloned().collect()
+        }
+    }
+
+    fn handle(stream: TcpStream, route: fn(&Request) -> Response, log: &Mutex<Vec<Request>>) {
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        if reader.read_line(&mut line).is_err() {
+            return;
+        }
+        let path = line.split(' ').nth(1).unwrap_or("/").to_string();
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.push((k.trim().to_lowercase(), v.trim().to_string()));
+            }
+        }
+        let request = Request { path, headers };
+        log.lock().unwrap().push(request.clone());
+        let response = route(&request);
+        std::thread::sleep(response.delay);
+        let mut stream = reader.into_inner();
+        let mut head = format!("HTTP/1.1 {}\r\nConnection: close\r\n", response.status);
+        for (k, v) in &response.headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if !response.headers.iter().any(|(k, _)| *k == "Content-Length") {
+            head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
+        }
+        head.push_str("\r\n");
+        // The client may hang up early (size cap, timeout): ignore write errors.
+        let _ = stream.write_all(head.as_bytes());
+        let _ = stream.write_all(&response.body);
+    }
+}
+
+use server::{Request, Response, Server};
+
+/// An RSS 2.0 feed with one item per (path, title, date) and `extra` elements in each item.
+fn rss(title: &str, items: &[(&str, &str, &str)], extra: &str) -> String {
+    let items: String = items
+        .iter()
+        .map(|(url, t, date)| {
+            format!(
+                "<item><title>{t}</title><link>{url}</link><guid isPermaLink=\"false\">{url}#guid</guid>\
+                 <description>&lt;p&gt;About {t}.&lt;/p&gt;</description>\
+                 <category>Distributed Systems</category><pubDate>{date}</pubDate>{extra}</item>"
+            )
+        })
+        .collect();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" \
+         xmlns:slash=\"http://purl.org/rss/1.0/modules/slash/\"><channel><title>{title}</title>\
+         <link>https://example.org/</link>{items}</channel></rss>"
+    )
+}
+
+const ATOM: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:thr="http://purl.org/syndication/thread/1.0">
+  <title>Atom Blog</title><id>urn:atom-blog</id><updated>2024-07-10T00:00:00Z</updated>
+  <entry><id>urn:atom-blog:raft</id><title type="html">Raft &lt;em&gt;explained&lt;/em&gt;</title>
+    <link rel="alternate" href="https://shared.example/raft?utm_source=atom&amp;utm_medium=feed"/>
+    <published>2024-07-10T08:00:00Z</published><updated>2024-07-11T08:00:00Z</updated>
+    <summary type="html">&lt;p&gt;Consensus, &lt;b&gt;step by step&lt;/b&gt;.&lt;/p&gt;</summary>
+    <category term="distributed-systems"/><thr:total>42</thr:total></entry>
+</feed>"#;
+
+/// A gzip-encoded response.
+fn gzip(body: &[u8]) -> Response {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(body).unwrap();
+    Response::ok("application/rss+xml", gz.finish().unwrap()).header("Content-Encoding", "gzip")
+}
+
+/// The feeds the test server publishes.
+fn route(r: &Request) -> Response {
+    let good = rss(
+        "Good RSS",
+        &[
+            (
+                "https://good.example/a",
+                "Alpha",
+                "Tue, 02 Jul 2024 10:00:00 GMT",
+            ),
+            (
+                "https://good.example/b",
+                "Beta",
+                "Wed, 03 Jul 2024 10:00:00 GMT",
+            ),
+        ],
+        "<slash:comments>3</slash:comments>",
+    );
+    match r.path.as_str() {
+        "/good.xml" if r.header("if-none-match") == Some("\"v1\"") => {
+            Response::status("304 Not Modified").header("ETag", "\"v1\"")
+        }
+        "/good.xml" => Response::ok("application/rss+xml", good).header("ETag", "\"v1\""),
+        "/atom.xml" => Response::ok("application/atom+xml", ATOM)
+            .header("Last-Modified", "Wed, 10 Jul 2024 08:00:00 GMT"),
+        "/gzip.xml" => gzip(
+            rss(
+                "Zipped",
+                &[(
+                    "https://zip.example/z",
+                    "Zipped item",
+                    "Thu, 04 Jul 2024 10:00:00 GMT",
+                )],
+                "",
+            )
+            .as_bytes(),
+        ),
+        // 10 MB of white space in a few kilobytes: the cap applies after decompression.
+        "/bomb" => gzip(&vec![b' '; 10_000_000]),
+        "/500" => Response::status("500 Internal Server Error"),
+        "/slow" => {
+            let mut slow = Response::ok("application/rss+xml", "<rss/>");
+            slow.delay = std::time::Duration::from_secs(5);
+            slow
+        }
+        "/huge" => Response::ok("application/rss+xml", vec![b' '; 10_000_000]),
+        "/loop" => Response::status("302 Found").header("Location", "/loop"),
+        "/html" => Response::ok(
+            "text/html",
+            "<!DOCTYPE html>\n<html><head><title>Blog</title></head><body>Hi</body></html>",
+        ),
+        _ => Response::status("404 Not Found"),
+    }
+}
+
+/// A configuration with one digest on distributed-systems and the given sources.
+fn feeds_config(sources: &str, extra: &str) -> String {
+    format!(
+        r#"[site]
+name = "Test Site"
+base_url = "https://news.example.org"
+{extra}
+[digests.d]
+tag = "distributed-systems"
+period = "monthly"
+size = 10
+
+{sources}"#
+    )
+}
+
+fn url_source(name: &str, url: &str) -> String {
+    format!("[sources.{name}]\nkind = \"feed\"\nurl = \"{url}\"\n\n")
+}
+
+#[test]
+fn http_sources_load_and_each_broken_one_fails_clearly_while_the_others_load() {
+    let server = Server::start(route);
+    let b = &server.base;
+    let sources: String = [
+        ("good", "/good.xml"),
+        ("atom", "/atom.xml"),
+        ("zipped", "/gzip.xml"),
+        ("down", "/500"),
+        ("slow", "/slow"),
+        ("huge", "/huge"),
+        ("bomb", "/bomb"),
+        ("loop", "/loop"),
+        ("page", "/html"),
+    ]
+    .iter()
+    .map(|(name, path)| url_source(name, &format!("{b}{path}")))
+    .collect();
+    let p = Project::new(&feeds_config(
+        &sources,
+        "[fetch]\ntimeout_seconds = 0.5\nunhealthy_after = 2\n",
+    ));
+    let out = p.run(&["ingest"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    for want in [
+        "good: 2 new, 0 updated, 0 unchanged, 0 skipped",
+        "atom: 1 new, 0 updated, 0 unchanged, 0 skipped",
+        "zipped: 1 new, 0 updated, 0 unchanged, 0 skipped",
+    ] {
+        assert!(
+            out.stdout.contains(want),
+            "missing {want:?} in\n{}",
+            out.all()
+        );
+    }
+    for want in [
+        format!("down: failed: fetching {b}/500: HTTP 500 Internal Server Error"),
+        format!("slow: failed: fetching {b}/slow: timed out after 500ms (fetch.timeout_seconds)"),
+        format!(
+            "huge: failed: fetching {b}/huge: body larger than 5242880 bytes (fetch.max_bytes)"
+        ),
+        format!(
+            "bomb: failed: fetching {b}/bomb: body larger than 5242880 bytes (fetch.max_bytes)"
+        ),
+        format!(
+            "loop: failed: fetching {b}/loop: too many redirects (more than 5; fetch.max_redirects)"
+        ),
+        format!("page: failed: {b}/html: no RSS, Atom or JSON feed found (root element <html>)"),
+    ] {
+        assert!(
+            out.stderr.contains(&want),
+            "missing {want:?} in\n{}",
+            out.stderr
+        );
+    }
+    assert!(!out.stderr.contains("unhealthy"), "{}", out.stderr);
+    let first = &server.requests("/good.xml")[0];
+    assert_eq!(
+        first.header("user-agent"),
+        Some("digest/0.1.0 (+https://news.example.org)")
+    );
+    assert!(
+        first
+            .header("accept-encoding")
+            .is_some_and(|e| e.contains("gzip"))
+    );
+    assert_eq!(first.header("if-none-match"), None);
+
+    // Second run: conditional GET; the unchanged feed is not re-read; failures add up.
+    let out = p.run(&["ingest"]);
+    assert!(
+        out.stdout
+            .contains("good: not modified since the last fetch (HTTP 304), nothing to load"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        server.requests("/good.xml")[1].header("if-none-match"),
+        Some("\"v1\"")
+    );
+    assert_eq!(
+        server.requests("/atom.xml")[1].header("if-modified-since"),
+        Some("Wed, 10 Jul 2024 08:00:00 GMT")
+    );
+    assert!(
+        out.stderr
+            .contains("down: unhealthy: 2 consecutive failures (never loaded)"),
+        "{}",
+        out.stderr
+    );
+
+    // The digest builds from the healthy sources; feed items rank by recency (no votes) after
+    // those with comments.
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    assert_eq!(
+        p.titles("d", "2024-07"),
+        ["Raft explained", "Beta", "Alpha", "Zipped item"]
+    );
+    let issue = p.issue("d", "2024-07");
+    let raft = &issue["items"][0];
+    assert_eq!(raft["url"], "https://shared.example/raft");
+    assert_eq!(raft["summary"], "Consensus, step by step.");
+    assert_eq!(raft["comments"], 42);
+    assert_eq!(raft["source"]["name"], "Atom Blog");
+}
+
+fn file_source(name: &str, path: &str, extra: &str) -> String {
+    format!("[sources.{name}]\nkind = \"feed\"\npath = \"{path}\"\n{extra}\n")
+}
+
+#[test]
+fn the_same_article_in_an_rss_and_an_atom_feed_is_stored_once_with_the_best_engagement() {
+    let rss_doc = rss(
+        "RSS Blog",
+        &[(
+            "https://shared.example/raft?utm_source=rss&amp;fbclid=x",
+            "Raft explained (RSS copy)",
+            "Wed, 10 Jul 2024 08:00:00 GMT",
+        )],
+        "<slash:comments>7</slash:comments><category>consensus</category>",
+    );
+    let p = Project::new(&feeds_config(
+        &(file_source("rss", "feeds/blog.rss", "")
+            + &file_source("atom", "feeds/blog.atom", "tags = [\"raft\"]")),
+        "",
+    ));
+    p.write("feeds/blog.rss", &rss_doc);
+    p.write("feeds/blog.atom", ATOM);
+    let out = p.ok(&["ingest"]);
+    // Sources load in name order: the Atom copy arrives first and owns the text; the RSS copy
+    // adds its tags and does not lower the comment count.
+    assert!(
+        out.stdout.contains("atom: 1 new, 0 updated"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("rss: 0 new, 1 updated"),
+        "{}",
+        out.stdout
+    );
+    let out = p.ok(&["ingest"]);
+    assert!(
+        out.stdout.contains("atom: 0 new, 0 updated, 1 unchanged"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("rss: 0 new, 0 updated, 1 unchanged"),
+        "{}",
+        out.stdout
+    );
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    let issue = p.issue("d", "2024-07");
+    let items = issue["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{issue:#}");
+    assert_eq!(items[0]["url"], "https://shared.example/raft");
+    assert_eq!(items[0]["title"], "Raft explained");
+    assert_eq!(items[0]["comments"], 42);
+    // A digest on a tag only the RSS copy carries finds the same article.
+    let p2 = Project::new(
+        &feeds_config(&file_source("rss", "feeds/blog.rss", ""), "")
+            .replace("tag = \"distributed-systems\"", "tag = \"consensus\""),
+    );
+    p2.write("feeds/blog.rss", &rss_doc);
+    p2.ok(&["build", "d", "--period", "2024-07"]);
+    assert_eq!(p2.titles("d", "2024-07"), ["Raft explained (RSS copy)"]);
+}
+
+#[test]
+fn iso_8859_1_and_windows_1252_feeds_come_out_as_utf8() {
+    let p = Project::new(&feeds_config(
+        &(file_source("latin", "feeds/latin.xml", "")
+            + &file_source("windows", "feeds/windows.xml", "")),
+        "",
+    ));
+    let feed = |encoding: &str, title: &[u8], link: &str| -> Vec<u8> {
+        [
+            format!(
+                "<?xml version=\"1.0\" encoding=\"{encoding}\"?>\n<rss version=\"2.0\"><channel>\
+                 <title>Enc</title><item><title>"
+            )
+            .as_bytes(),
+            title,
+            format!(
+                "</title><link>{link}</link><category>distributed systems</category>\
+                 <pubDate>Mon, 08 Jul 2024 00:00:00 GMT</pubDate></item></channel></rss>"
+            )
+            .as_bytes(),
+        ]
+        .concat()
+    };
+    // "Café Zürich ½" in ISO-8859-1; “Smart” quotes, an en dash and € in Windows-1252.
+    std::fs::create_dir_all(p.path("feeds")).unwrap();
+    std::fs::write(
+        p.path("feeds/latin.xml"),
+        feed(
+            "ISO-8859-1",
+            b"Caf\xe9 Z\xfcrich \xbd",
+            "https://enc.example/latin",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        p.path("feeds/windows.xml"),
+        feed(
+            "windows-1252",
+            b"\x93Smart\x94 \x96 5\x80",
+            "https://enc.example/windows",
+        ),
+    )
+    .unwrap();
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    let mut titles = p.titles("d", "2024-07");
+    titles.sort();
+    assert_eq!(
+        titles,
+        ["Café Zürich ½", "\u{201c}Smart\u{201d} \u{2013} 5€"]
+    );
+}
+
+#[test]
+fn a_guid_keeps_identity_when_the_link_changes_and_undated_items_are_counted_not_selected() {
+    let p = Project::new(&feeds_config(
+        &file_source("blog", "feeds/blog.xml", ""),
+        "",
+    ));
+    let doc = |link: &str| {
+        format!(
+            "<rss version=\"2.0\"><channel><title>Blog</title>\
+             <item><title>Post</title><link>{link}</link><guid>post-1</guid>\
+             <category>Distributed Systems</category><pubDate>Mon, 08 Jul 2024 00:00:00 GMT</pubDate></item>\
+             <item><title>Someday</title><link>https://blog.example/someday</link>\
+             <category>Distributed Systems</category><pubDate>the day after tomorrow</pubDate></item>\
+             </channel></rss>"
+        )
+    };
+    p.write("feeds/blog.xml", &doc("https://blog.example/p?id=1"));
+    let out = p.ok(&["ingest"]);
+    assert!(
+        out.stdout.contains(
+            "blog: 2 new, 0 updated, 0 unchanged, 0 skipped, 1 undated (kept, but no period selects them)"
+        ),
+        "{}",
+        out.stdout
+    );
+    p.write("feeds/blog.xml", &doc("https://blog.example/posts/post-1"));
+    let out = p.ok(&["ingest"]);
+    assert!(
+        out.stdout.contains("blog: 0 new, 1 updated, 1 unchanged"),
+        "{}",
+        out.stdout
+    );
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    let issue = p.issue("d", "2024-07");
+    let urls: Vec<&str> = issue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(urls, ["https://blog.example/posts/post-1"]);
+}
+
+#[test]
+fn bad_items_are_skipped_with_file_and_reason_and_a_missing_file_fails_that_source_only() {
+    let p = Project::new(&feeds_config(
+        &(file_source("blog", "feeds/blog.xml", "") + &file_source("gone", "feeds/gone.xml", "")),
+        "",
+    ));
+    p.write(
+        "feeds/blog.xml",
+        "<rss version=\"2.0\"><channel><title>Blog</title>\
+         <item><title>Good</title><link>https://blog.example/good</link></item>\
+         <item><title>Evil</title><link>javascript:alert(1)</link></item>\
+         <item><description>nothing to link to</description></item>\
+         </channel></rss>",
+    );
+    let out = p.run(&["ingest"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("blog: 1 new, 0 updated, 0 unchanged, 2 skipped"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("  skipped feeds/blog.xml: item 2 (\"Evil\"): link \"javascript:alert(1)\": only http and https links are allowed"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("  skipped feeds/blog.xml: item 3: no link"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("gone: failed: reading feeds/gone.xml: No such file or directory"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains('\u{1b}'),
+        "no progress bar off a terminal"
+    );
+    let out = p.ok(&["ingest", "--source", "blog"]);
+    assert!(
+        out.stdout
+            .contains("blog: 0 new, 0 updated, 1 unchanged, 2 skipped"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.all().contains("gone"), "{}", out.all());
+}
+
+#[test]
+fn source_weight_and_the_recency_fallback_rank_feed_items_and_explain_shows_them() {
+    let items = |host: &str| {
+        rss(
+            host,
+            &[
+                (
+                    &format!("https://{host}/early"),
+                    &format!("{host} early"),
+                    "Tue, 02 Jul 2024 00:00:00 GMT",
+                ),
+                (
+                    &format!("https://{host}/late"),
+                    &format!("{host} late"),
+                    "Sat, 27 Jul 2024 00:00:00 GMT",
+                ),
+            ],
+            "",
+        )
+    };
+    let p = Project::new(&feeds_config(
+        &(file_source("plain", "feeds/plain.xml", "")
+            + &file_source("favourite", "feeds/favourite.xml", "weight = 3")),
+        "",
+    ));
+    p.write("feeds/plain.xml", &items("plain.example"));
+    p.write("feeds/favourite.xml", &items("favourite.example"));
+    let out = p.ok(&[
+        "preview",
+        "d",
+        "--period",
+        "2024-07",
+        "--explain",
+        "--out",
+        "x.html",
+    ]);
+    assert!(
+        out.stdout.contains("without votes or comments: 1 × recency (0 at the window's start, 1 at its end) × source weight"),
+        "{}",
+        out.stdout
+    );
+    let kept: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("kept #"))
+        .collect();
+    // The late items (26 of 31 days in) beat the early ones (1 day in), the favourite's first.
+    let want = [
+        "favourite.example late",
+        "plain.example late",
+        "favourite.example early",
+        "plain.example early",
+    ];
+    assert_eq!(kept.len(), want.len(), "{}", out.stdout);
+    for (line, title) in kept.iter().zip(want) {
+        assert!(
+            line.ends_with(title),
+            "{line:?} should be {title:?}\n{}",
+            out.stdout
+        );
+    }
+    let first = out.stdout.lines().find(|l| l.contains("kept #1 ")).unwrap();
+    // score 3 × 26/31 = 2.5: recency 0.839, weight 3.
+    let columns: Vec<&str> = first.split_whitespace().collect();
+    assert_eq!(
+        columns[..7],
+        ["1", "2.5", "0.0", "0.0", "0.839", "1.000", "3.00"],
+        "{first}"
+    );
+}
+
+#[test]
+fn feed_source_settings_are_validated_with_file_line_and_key() {
+    let toml = feeds_config(
+        r#"[sources.nowhere]
+kind = "feed"
+
+[sources.both]
+kind = "feed"
+path = "a.xml"
+url = "https://a.example/feed"
+
+[sources.ftp]
+kind = "feed"
+url = "ftp://files.example/feed.xml"
+weight = -1
+
+[sources.lines]
+kind = "jsonl"
+path = "catalog/main.jsonl"
+tags = ["x"]
+
+[sources.odd]
+kind = "feed"
+url = "https://odd.example/feed"
+item_kind = "podcast"
+unmapped = "maybe"
+summary_length = 5
+
+[sources.odd.engagement]
+upvotes = "a b"
+"#,
+        "[fetch]\ntimeout_seconds = 0\n",
+    );
+    let p = Project::new(&toml);
+    let out = p.run(&["check"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    for want in [
+        "config/digest.toml:5: fetch.timeout_seconds: must be between 0 and 3600, not 0",
+        "config/digest.toml:12: sources.nowhere.url: missing: set `url` (or `path` for a local file)",
+        "config/digest.toml:18: sources.both.url: give either `path` or `url`, not both",
+        "config/digest.toml:22: sources.ftp.url: only http and https links are allowed, not `ftp:`",
+        "config/digest.toml:23: sources.ftp.weight: must be a number ≥ 0, not -1",
+        "config/digest.toml:28: sources.lines.tags: only for sources of kind = \"feed\"",
+        "config/digest.toml:33: sources.odd.item_kind: unknown value \"podcast\" (use one of: article, video)",
+        "config/digest.toml:34: sources.odd.unmapped: unknown value \"maybe\" (use one of: keep, drop)",
+        "config/digest.toml:35: sources.odd.summary_length: must be between 20 and 1200, not 5",
+        "config/digest.toml:38: sources.odd.engagement.upvotes: \"a b\" is not a field name",
+    ] {
+        assert!(
+            out.stderr.contains(want),
+            "missing {want:?} in:\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn tag_map_default_tags_engagement_fields_and_item_kind_shape_feed_items() {
+    let p = Project::new(&feeds_config(
+        &file_source(
+            "tube",
+            "feeds/tube.xml",
+            r#"name = "Tube"
+avatar = "https://tube.example/logo.png"
+tags = ["Talks"]
+unmapped = "drop"
+
+[sources.tube.tag_map]
+"Distributed Systems" = ["distributed-systems", "systems"]
+
+[sources.tube.engagement]
+upvotes = "media:starRating@count"
+"#,
+        ),
+        "",
+    ));
+    p.write(
+        "feeds/tube.xml",
+        r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">
+<title>Channel</title><id>c</id>
+<entry><id>yt:video:1</id><title>Consensus talk</title>
+<link rel="alternate" href="https://www.youtube.com/watch?v=abc&amp;feature=share"/>
+<published>2024-07-20T00:00:00Z</published>
+<category term="Distributed Systems"/><category term="Vlog"/>
+<media:group><media:title>Consensus talk</media:title>
+<media:content url="https://www.youtube.com/v/abc?version=3" type="application/x-shockwave-flash"/>
+<media:description>Paxos &amp; Raft, compared.</media:description>
+<media:community><media:starRating count="1500" average="4.9"/></media:community></media:group>
+</entry></feed>"#,
+    );
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    let issue = p.issue("d", "2024-07");
+    let item = &issue["items"][0];
+    assert_eq!(item["kind"], "video");
+    assert_eq!(item["upvotes"], 1500);
+    assert_eq!(item["summary"], "Paxos & Raft, compared.");
+    assert_eq!(item["source"]["name"], "Tube");
+    assert_eq!(item["source"]["avatar"], "https://tube.example/logo.png");
+    assert_eq!(
+        item["url"],
+        "https://www.youtube.com/watch?feature=share&v=abc"
+    );
+    // Tags: defaults plus mapped categories; "Vlog" is dropped.
+    let p2 = Project::new(
+        &p.read("config/digest.toml")
+            .replace("tag = \"distributed-systems\"", "tag = \"vlog\""),
+    );
+    p2.write("feeds/tube.xml", &p.read("feeds/tube.xml"));
+    let out = p2.run(&["build", "d", "--period", "2024-07"]);
+    assert!(out.stderr.contains("0 item(s) qualify"), "{}", out.all());
+    let p3 = Project::new(&p.read("config/digest.toml").replace(
+        "tag = \"distributed-systems\"",
+        "tags = [\"talks\", \"systems\"]",
+    ));
+    p3.write("feeds/tube.xml", &p.read("feeds/tube.xml"));
+    p3.ok(&["build", "d", "--period", "2024-07"]);
+    assert_eq!(p3.titles("d", "2024-07"), ["Consensus talk"]);
 }
