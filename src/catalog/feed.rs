@@ -1,7 +1,8 @@
 //! RSS 0.9x/1.0/2.0, Atom and JSON Feed documents → articles, with feed-rs.
 //!
-//! Parsing starts from the raw bytes, so the encoding declared in the XML prolog is honoured. Each
-//! item becomes an [`Item`] or a skip reason: an http(s) link is required (the item's alternate
+//! Parsing starts from the raw bytes, made UTF-8 by [`charset`] (so the encoding of the XML
+//! declaration is honoured) and repaired where feed-rs would refuse a readable document
+//! ([`repair`]). Each item becomes an [`Item`] or a skip reason: an http(s) link is required (the item's alternate
 //! link, else a GUID that is a URL); HTML titles and summaries are reduced to plain text; the
 //! publication date is `published`, else `updated`, else none (the item is stored undated and no
 //! period selects it). The GUID is kept as identity only when the feed gave one and it is unique
@@ -60,14 +61,21 @@ pub fn parse(bytes: &[u8], base: Option<&str>, source: &Source) -> Result<Parsed
     if doc.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
         let feed = read(&doc, base)?;
         let counts = engagement::scan_json(&doc, wanted);
-        add(&mut parsed, &feed, 0, &counts, source);
+        add(
+            &mut parsed,
+            &feed,
+            &(0..feed.entries.len()).collect::<Vec<_>>(),
+            &counts,
+            source,
+        );
         return Ok(parsed);
     }
     let scanned = engagement::scan_xml(&doc, wanted);
     let counts: Vec<Counts> = scanned.iter().map(|s| s.counts).collect();
     let error = match read(&doc, base) {
         Ok(feed) => {
-            add(&mut parsed, &feed, 0, &counts, source);
+            let positions: Vec<usize> = (0..feed.entries.len()).collect();
+            add(&mut parsed, &feed, &positions, &counts, source);
             return Ok(parsed);
         }
         Err(e) => e,
@@ -80,27 +88,33 @@ pub fn parse(bytes: &[u8], base: Option<&str>, source: &Source) -> Result<Parsed
     else {
         return Err(error);
     };
-    let Ok(channel) = read(&skeleton, base) else {
+    let Ok(mut feed) = read(&skeleton, base) else {
         return Err(error);
     };
+    let (mut positions, mut found) = (Vec::new(), Vec::new());
     for (i, single) in singles.iter().enumerate() {
         match read(single, base) {
-            Ok(feed) => {
-                let feed = model::Feed {
-                    entries: feed.entries,
-                    ..channel.clone()
-                };
-                add(&mut parsed, &feed, i, &counts[i..=i], source);
+            Ok(one) => {
+                positions.extend(std::iter::repeat_n(i, one.entries.len()));
+                found.extend(std::iter::repeat_n(counts[i], one.entries.len()));
+                feed.entries.extend(one.entries);
             }
             Err(e) => parsed.skipped.push(format!("item {}: {e}", i + 1)),
         }
     }
+    add(&mut parsed, &feed, &positions, &found, source);
     Ok(parsed)
 }
 
-/// Adds the entries of `feed`, the first being item `first` of the document (0-based), with
-/// their `counts` (ignored unless there is one per entry).
-fn add(parsed: &mut Parsed, feed: &model::Feed, first: usize, counts: &[Counts], source: &Source) {
+/// Adds the entries of `feed`, at these 0-based `positions` in the document, with their `counts`
+/// (ignored unless there is one per entry: the scan stopped early).
+fn add(
+    parsed: &mut Parsed,
+    feed: &model::Feed,
+    positions: &[usize],
+    counts: &[Counts],
+    source: &Source,
+) {
     let publisher = publisher(feed, source);
     let rss = matches!(
         feed.feed_type,
@@ -111,7 +125,7 @@ fn add(parsed: &mut Parsed, feed: &model::Feed, first: usize, counts: &[Counts],
         *ids.entry(e.id.trim()).or_default() += 1;
     }
     let aligned = counts.len() == feed.entries.len();
-    for (i, entry) in feed.entries.iter().enumerate() {
+    for ((i, entry), position) in feed.entries.iter().enumerate().zip(positions) {
         let id = entry.id.trim();
         let guid = (!id.is_empty() && id.len() <= MAX_GUID && ids[id] == 1).then(|| id.to_string());
         let counts = if aligned {
@@ -131,9 +145,8 @@ fn add(parsed: &mut Parsed, feed: &model::Feed, first: usize, counts: &[Counts],
                     .map(|t| one_line(&t.content, 60))
                     .filter(|t| !t.is_empty())
                     .map_or(String::new(), |t| format!(" ({t:?})"));
-                parsed
-                    .skipped
-                    .push(format!("item {}{title}: {reason}", first + i + 1));
+                let n = position + 1;
+                parsed.skipped.push(format!("item {n}{title}: {reason}"));
             }
         }
     }

@@ -343,12 +343,13 @@ impl Checker {
             .and_then(|v| self.typed("fetch", v))
             .unwrap_or_default();
         let mut errors: Vec<(&str, String)> = Vec::new();
-        let timeout = raw.timeout_seconds.unwrap_or(30.0);
+        let mut timeout = raw.timeout_seconds.unwrap_or(30.0);
         if !(timeout.is_finite() && timeout > 0.0 && timeout <= 3600.0) {
             errors.push((
                 "timeout_seconds",
                 format!("must be between 0 and 3600, not {timeout}"),
             ));
+            timeout = 30.0;
         }
         let max_bytes = raw.max_bytes.unwrap_or(Fetch::DEFAULT_MAX_BYTES);
         if max_bytes < 1024 {
@@ -369,8 +370,9 @@ impl Checker {
             errors.push(("unhealthy_after", "must be at least 1".into()));
         }
         let user_agent = match raw.user_agent.map(|u| crate::text::one_line(&u, 200)) {
-            Some(ua) if ua.is_empty() => {
-                errors.push(("user_agent", "must not be empty".into()));
+            Some(ua) if ua.is_empty() || !ua.bytes().all(|b| b.is_ascii_graphic() || b == b' ') => {
+                let msg = "must be printable ASCII, not empty";
+                errors.push(("user_agent", msg.into()));
                 ua
             }
             Some(ua) => ua,
@@ -386,7 +388,7 @@ impl Checker {
         }
         Fetch {
             user_agent,
-            timeout: std::time::Duration::from_secs_f64(timeout.clamp(0.001, 3600.0)),
+            timeout: std::time::Duration::from_secs_f64(timeout),
             max_bytes,
             max_redirects,
             unhealthy_after,
@@ -440,7 +442,7 @@ impl Checker {
             }
         };
         let feed = match kind {
-            SourceKind::Feed => self.feed_settings(&raw, &mut errors),
+            SourceKind::Feed => feed_settings(&raw, &mut errors),
             SourceKind::Jsonl => {
                 for k in raw.feed_keys() {
                     errors.push((k, "only for sources of kind = \"feed\"".into()));
@@ -462,93 +464,6 @@ impl Checker {
             weight: raw.weight,
             feed,
         })
-    }
-
-    /// Validates the keys only feed sources have.
-    fn feed_settings(
-        &mut self,
-        raw: &RawSource,
-        errors: &mut Vec<(&'static str, String)>,
-    ) -> FeedSettings {
-        let display_name = raw
-            .name
-            .as_deref()
-            .map(|n| crate::text::one_line(n, 100))
-            .filter(|n| !n.is_empty());
-        let avatar = raw
-            .avatar
-            .as_deref()
-            .and_then(|a| match canonical::parse_http(a) {
-                Ok(u) => Some(String::from(u)),
-                Err(e) => {
-                    errors.push(("avatar", e.to_string()));
-                    None
-                }
-            });
-        let tags = tag::normalize_all(raw.tags.iter().flatten().map(String::as_str));
-        if raw
-            .tags
-            .as_ref()
-            .is_some_and(|t| !t.is_empty() && tags.is_empty())
-        {
-            errors.push(("tags", "a tag must contain a letter or digit".into()));
-        }
-        let item_kind = raw.item_kind.as_deref().and_then(|k| {
-            one_of(k, ITEM_KINDS)
-                .map_err(|msg| errors.push(("item_kind", msg)))
-                .ok()
-        });
-        let unmapped = raw.unmapped.as_deref().map_or(Unmapped::Keep, |u| {
-            one_of(u, UNMAPPED).unwrap_or_else(|msg| {
-                errors.push(("unmapped", msg));
-                Unmapped::Keep
-            })
-        });
-        let mut tag_map = BTreeMap::new();
-        for (category, to) in raw.tag_map.iter().flatten() {
-            let from = tag::normalize(category);
-            if from.is_empty() {
-                errors.push((
-                    "tag_map",
-                    format!("category {category:?} has no letter or digit"),
-                ));
-                continue;
-            }
-            let to = match to {
-                OneOrMany::One(t) => tag::normalize_all([t.as_str()]),
-                OneOrMany::Many(ts) => tag::normalize_all(ts.iter().map(String::as_str)),
-            };
-            tag_map.insert(from, to);
-        }
-        let raw_engagement = raw.engagement.clone().unwrap_or_default();
-        let mut field = |name: &'static str, value: Option<String>| {
-            value.and_then(|v| {
-                Field::parse(&v)
-                    .map_err(|msg| errors.push((name, msg)))
-                    .ok()
-            })
-        };
-        let engagement = Engagement {
-            upvotes: field("engagement.upvotes", raw_engagement.upvotes),
-            comments: field("engagement.comments", raw_engagement.comments),
-        };
-        let summary_length = raw.summary_length.unwrap_or(DEFAULT_SUMMARY_LENGTH);
-        if !(20..=MAX_SUMMARY).contains(&summary_length) {
-            errors.push((
-                "summary_length",
-                format!("must be between 20 and {MAX_SUMMARY}, not {summary_length}"),
-            ));
-        }
-        FeedSettings {
-            display_name,
-            avatar,
-            tags,
-            item_kind,
-            tag_map,
-            unmapped,
-            engagement,
-            summary_length,
-        }
     }
 
     fn digest(&mut self, key: &str, id: &str, value: Value) -> Option<Digest> {
@@ -656,6 +571,89 @@ impl Checker {
             min_items: raw.min_items,
             scoring: raw.scoring,
         })
+    }
+}
+
+/// Validates the keys only feed sources have.
+fn feed_settings(raw: &RawSource, errors: &mut Vec<(&'static str, String)>) -> FeedSettings {
+    let display_name = raw
+        .name
+        .as_deref()
+        .map(|n| crate::text::one_line(n, 100))
+        .filter(|n| !n.is_empty());
+    let avatar = raw
+        .avatar
+        .as_deref()
+        .and_then(|a| match canonical::parse_http(a) {
+            Ok(u) => Some(String::from(u)),
+            Err(e) => {
+                errors.push(("avatar", e.to_string()));
+                None
+            }
+        });
+    let tags = tag::normalize_all(raw.tags.iter().flatten().map(String::as_str));
+    if raw
+        .tags
+        .as_ref()
+        .is_some_and(|t| !t.is_empty() && tags.is_empty())
+    {
+        errors.push(("tags", "a tag must contain a letter or digit".into()));
+    }
+    let item_kind = raw.item_kind.as_deref().and_then(|k| {
+        one_of(k, ITEM_KINDS)
+            .map_err(|msg| errors.push(("item_kind", msg)))
+            .ok()
+    });
+    let unmapped = raw.unmapped.as_deref().map_or(Unmapped::Keep, |u| {
+        one_of(u, UNMAPPED).unwrap_or_else(|msg| {
+            errors.push(("unmapped", msg));
+            Unmapped::Keep
+        })
+    });
+    let mut tag_map = BTreeMap::new();
+    for (category, to) in raw.tag_map.iter().flatten() {
+        let from = tag::normalize(category);
+        if from.is_empty() {
+            errors.push((
+                "tag_map",
+                format!("category {category:?} has no letter or digit"),
+            ));
+            continue;
+        }
+        let to = match to {
+            OneOrMany::One(t) => tag::normalize_all([t.as_str()]),
+            OneOrMany::Many(ts) => tag::normalize_all(ts.iter().map(String::as_str)),
+        };
+        tag_map.insert(from, to);
+    }
+    let raw_engagement = raw.engagement.clone().unwrap_or_default();
+    let mut field = |name: &'static str, value: Option<String>| {
+        value.and_then(|v| {
+            Field::parse(&v)
+                .map_err(|msg| errors.push((name, msg)))
+                .ok()
+        })
+    };
+    let engagement = Engagement {
+        upvotes: field("engagement.upvotes", raw_engagement.upvotes),
+        comments: field("engagement.comments", raw_engagement.comments),
+    };
+    let summary_length = raw.summary_length.unwrap_or(DEFAULT_SUMMARY_LENGTH);
+    if !(20..=MAX_SUMMARY).contains(&summary_length) {
+        errors.push((
+            "summary_length",
+            format!("must be between 20 and {MAX_SUMMARY}, not {summary_length}"),
+        ));
+    }
+    FeedSettings {
+        display_name,
+        avatar,
+        tags,
+        item_kind,
+        tag_map,
+        unmapped,
+        engagement,
+        summary_length,
     }
 }
 

@@ -541,7 +541,7 @@ fn http_sources_load_and_each_broken_one_fails_clearly_while_the_others_load() {
     .collect();
     let p = Project::new(&feeds_config(
         &sources,
-        "[fetch]\ntimeout_seconds = 0.5\nunhealthy_after = 2\n",
+        "[fetch]\ntimeout_seconds = 1\nunhealthy_after = 2\n",
     ));
     let out = p.fails(&["ingest"]);
     assert_contains(
@@ -554,7 +554,7 @@ fn http_sources_load_and_each_broken_one_fails_clearly_while_the_others_load() {
     );
     let failures = [
         format!("down: failed: fetching {b}/500: HTTP 500 Internal Server Error"),
-        format!("slow: failed: fetching {b}/slow: timed out after 500ms (fetch.timeout_seconds)"),
+        format!("slow: failed: fetching {b}/slow: timed out after 1s (fetch.timeout_seconds)"),
         format!(
             "huge: failed: fetching {b}/huge: body larger than 5242880 bytes (fetch.max_bytes)"
         ),
