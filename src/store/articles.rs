@@ -95,7 +95,8 @@ fn union(a: &[String], b: &[String]) -> Vec<String> {
 /// What the store holds after `incoming` from `origin` meets the stored row `old`, and the tags
 /// other sources contributed. The source that first stored an article owns its text: its
 /// corrections replace the text and its own tags. Another source only adds its tags, raises
-/// engagement and fills in a missing date. Engagement keeps the highest count either way.
+/// engagement and fills in a missing date. Engagement keeps the highest count and a known date
+/// stays, whoever sends the article.
 fn merge(
     origin: &str,
     incoming: &Article,
@@ -106,6 +107,7 @@ fn merge(
     let (mut merged, extra) = if owner {
         let mut a = incoming.clone();
         a.tags = union(&a.tags, old_extra);
+        a.published_at = a.published_at.or(old.article.published_at);
         (a, old_extra.to_vec())
     } else {
         let mut a = old.article.clone();
@@ -121,8 +123,8 @@ fn merge(
 impl Store {
     /// Stores the `items` of the configured source `origin` in one transaction. An item is the
     /// stored article with the same GUID from the same source (even if its link changed), else
-    /// the one with the same canonical URL (from any source), else new. See [`merge`] for what
-    /// an update keeps.
+    /// the one with the same canonical URL (from any source), else new. The source that stored
+    /// an article first owns its text; others add tags, engagement and a missing date.
     pub fn upsert(
         &mut self,
         origin: &str,
@@ -271,5 +273,110 @@ impl Store {
             [],
             |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
         )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn item(url: &str, title: &str, tags: &[&str], comments: u64, guid: Option<&str>) -> Item {
+        Item {
+            article: Article {
+                url: url.into(),
+                title: title.into(),
+                summary: String::new(),
+                kind: Kind::Article,
+                publisher: Publisher {
+                    id: "p".into(),
+                    name: "P".into(),
+                    avatar: None,
+                },
+                tags: tags.iter().map(|t| t.to_string()).collect(),
+                published_at: None,
+                upvotes: 0,
+                comments,
+            },
+            guid: guid.map(str::to_string),
+        }
+    }
+
+    fn stored(store: &Store) -> Vec<Stored> {
+        let mut stmt = store
+            .conn
+            .prepare(&format!("SELECT {COLUMNS} FROM articles ORDER BY id"))
+            .unwrap();
+        stmt.query_map([], from_row)
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_first_source_owns_the_text_and_others_add_tags_dates_and_engagement() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let now = Utc.with_ymd_and_hms(2024, 7, 1, 0, 0, 0).unwrap();
+        let url = "https://x.example/a";
+        store
+            .upsert("a", &[item(url, "A's title", &["x"], 1, None)], now)
+            .unwrap();
+        let mut other = item(url, "B's title", &["y"], 9, None);
+        other.article.published_at = Some(now);
+        let stats = store
+            .upsert("b", std::slice::from_ref(&other), now)
+            .unwrap();
+        assert_eq!(stats.updated, 1);
+        let s = &stored(&store)[0];
+        assert_eq!(s.origin.as_deref(), Some("a"));
+        assert_eq!(s.article.title, "A's title");
+        assert_eq!(s.article.tags, ["x", "y"]);
+        assert_eq!((s.article.comments, s.article.published_at), (9, Some(now)));
+        // The owner's correction replaces its text and keeps the other source's tag; nothing
+        // flips back and forth when both are read again.
+        let fixed = item(url, "A's better title", &["z"], 1, None);
+        store
+            .upsert("a", std::slice::from_ref(&fixed), now)
+            .unwrap();
+        let s = &stored(&store)[0];
+        assert_eq!(s.article.title, "A's better title");
+        assert_eq!(s.article.tags, ["y", "z"]);
+        assert_eq!(s.article.comments, 9);
+        assert_eq!(store.upsert("b", &[other], now).unwrap().unchanged, 1);
+        assert_eq!(store.upsert("a", &[fixed], now).unwrap().unchanged, 1);
+    }
+
+    #[test]
+    fn a_guid_follows_its_item_to_a_new_link_and_joins_an_article_already_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let now = Utc.with_ymd_and_hms(2024, 7, 1, 0, 0, 0).unwrap();
+        store
+            .upsert(
+                "a",
+                &[item("https://x.example/1", "T", &[], 0, Some("g"))],
+                now,
+            )
+            .unwrap();
+        let moved = item("https://x.example/one", "T", &[], 0, Some("g"));
+        let stats = store.upsert("a", &[moved], now).unwrap();
+        assert_eq!((stats.new, stats.updated), (0, 1));
+        let urls: Vec<String> = stored(&store).into_iter().map(|s| s.article.url).collect();
+        assert_eq!(urls, ["https://x.example/one"]);
+        // The same GUID from another source is another item: matched by URL only.
+        let stats = store
+            .upsert(
+                "b",
+                &[item("https://x.example/2", "T", &[], 0, Some("g"))],
+                now,
+            )
+            .unwrap();
+        assert_eq!(stats.new, 1);
+        // A link moving onto an article another source stored joins that article.
+        let joined = item("https://x.example/2", "T", &[], 5, Some("g"));
+        assert_eq!(store.upsert("a", &[joined], now).unwrap().updated, 1);
+        assert_eq!(stored(&store).len(), 2);
+        assert_eq!(stored(&store)[1].article.comments, 5);
     }
 }
