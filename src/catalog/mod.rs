@@ -1,15 +1,30 @@
-//! Stage 1, catalogue: reading article sources, cleaning their text, normalizing tags and URLs.
+//! Stage 1, catalogue: reading article sources (JSON Lines files; RSS, Atom and JSON Feed
+//! documents from files or HTTP), cleaning their text, normalizing tags and URLs.
 //!
 //! Everything downstream sees only [`Article`]s: canonical http(s) URL, one-line title, bounded
 //! summary, normalized tags. Untrusted text is cleaned here (see [`crate::text`]) and escaped later
 //! by the renderer.
 
 pub mod canonical;
+pub mod charset;
+pub mod engagement;
+pub mod feed;
+pub mod fetch;
+pub mod html;
 pub mod jsonl;
+pub mod repair;
 pub mod tag;
 
+use std::io::Read as _;
+use std::path::Path;
+
+use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::config::{Location, Source, SourceKind};
+use crate::store::Store;
+use fetch::{Fetched, Fetcher, Validators};
 
 /// Longest title kept, in characters.
 pub const MAX_TITLE: usize = 300;
@@ -87,6 +102,15 @@ pub struct Article {
     pub comments: u64,
 }
 
+/// An article and its identity within its source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// The article.
+    pub article: Article,
+    /// The source's stable id for it (a feed's GUID), if any; else the canonical URL is all.
+    pub guid: Option<String>,
+}
+
 /// Articles per store transaction while ingesting.
 const BATCH: usize = 5_000;
 
@@ -95,10 +119,19 @@ const BATCH: usize = 5_000;
 pub struct Report {
     /// Articles stored, by outcome.
     pub stats: crate::store::UpsertStats,
-    /// Lines or items that could not be loaded (the first [`Report::MAX_ERRORS`]).
+    /// Lines or items that could not be loaded, with their reasons (the first
+    /// [`Report::MAX_ERRORS`]).
     pub errors: Vec<String>,
-    /// All errors, including those not kept.
+    /// All skipped lines or items, including those not kept.
     pub error_count: usize,
+    /// Items stored without a date (no period selects them).
+    pub undated: usize,
+    /// The server said the feed has not changed (HTTP 304): nothing was read.
+    pub not_modified: bool,
+    /// Why the source as a whole could not be loaded (nothing was stored).
+    pub failure: Option<String>,
+    /// The source's health after this ingest.
+    pub health: Option<crate::store::SourceHealth>,
 }
 
 impl Report {
@@ -113,35 +146,140 @@ impl Report {
     }
 }
 
-/// Loads one configured source into `store`, streaming it in batches. Bad lines are reported in
-/// the [`Report`] and skipped; only an unreadable source or a store failure is an `Err`.
+/// Loads one configured source into `store` and records the outcome in its health record. Bad
+/// lines or items are reported in the [`Report`] and skipped; a source that cannot be read,
+/// fetched or parsed is reported in [`Report::failure`] and stores nothing. Only a store failure
+/// is an `Err`.
 pub fn ingest(
-    source: &crate::config::Source,
-    store: &mut crate::store::Store,
+    source: &Source,
+    store: &mut Store,
+    fetcher: &Fetcher,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Report> {
-    use anyhow::Context as _;
     let mut report = Report::default();
-    let lines = match source.kind {
-        crate::config::SourceKind::Jsonl => jsonl::open(&source.path).with_context(|| {
-            format!(
-                "source `{}`: opening {}",
-                source.name,
-                source.path.display()
-            )
-        })?,
+    let location = source.location.to_string();
+    let loaded = match (source.kind, &source.location) {
+        (SourceKind::Jsonl, Location::File(path)) => {
+            ingest_jsonl(source, path, store, &mut report, now)
+        }
+        (SourceKind::Jsonl, Location::Url(_)) => Err(Failure::Source(anyhow::anyhow!(
+            "JSON Lines sources are files"
+        ))),
+        (SourceKind::Feed, _) => ingest_feed(source, store, fetcher, &mut report, now),
     };
+    report.health = Some(match loaded {
+        Ok(validators) => {
+            store.record_success(&source.name, &location, validators.as_ref(), now)?
+        }
+        Err(Failure::Store(e)) => return Err(e),
+        Err(Failure::Source(e)) => {
+            let message = format!("{e:#}");
+            report.failure = Some(message.clone());
+            store.record_failure(&source.name, &message, now)?
+        }
+    });
+    Ok(report)
+}
+
+/// Why an ingest stopped: the source (reported, the others go on) or the store (fatal).
+enum Failure {
+    Source(anyhow::Error),
+    Store(anyhow::Error),
+}
+
+/// Streams a JSON Lines file into the store in batches.
+fn ingest_jsonl(
+    source: &Source,
+    path: &Path,
+    store: &mut Store,
+    report: &mut Report,
+    now: DateTime<Utc>,
+) -> Result<Option<Validators>, Failure> {
+    let lines = jsonl::open(path)
+        .with_context(|| format!("source `{}`: opening {}", source.name, path.display()))
+        .map_err(Failure::Source)?;
     let mut batch = Vec::with_capacity(BATCH);
     for line in lines {
         match line {
-            Ok(article) => batch.push(article),
+            Ok(article) => batch.push(Item {
+                article,
+                guid: None,
+            }),
             Err(e) => report.error(e.to_string()),
         }
         if batch.len() == BATCH {
-            report.stats += store.upsert(&batch, now)?;
+            report.stats += store
+                .upsert(&source.name, &batch, now)
+                .map_err(Failure::Store)?;
             batch.clear();
         }
     }
-    report.stats += store.upsert(&batch, now)?;
-    Ok(report)
+    report.stats += store
+        .upsert(&source.name, &batch, now)
+        .map_err(Failure::Store)?;
+    Ok(None)
+}
+
+/// Reads (or fetches, conditionally) a feed and stores its items; returns the validators of a
+/// fetched body.
+fn ingest_feed(
+    source: &Source,
+    store: &mut Store,
+    fetcher: &Fetcher,
+    report: &mut Report,
+    now: DateTime<Utc>,
+) -> Result<Option<Validators>, Failure> {
+    let (bytes, base, validators) = match &source.location {
+        Location::File(path) => {
+            let bytes = read_capped(path, fetcher.settings().max_bytes)
+                .with_context(|| format!("reading {}", path.display()))
+                .map_err(Failure::Source)?;
+            (bytes, None, None)
+        }
+        Location::Url(url) => {
+            let known = store
+                .validators(&source.name, url)
+                .map_err(Failure::Store)?;
+            match fetcher.fetch(url, &known) {
+                Ok(Fetched::NotModified) => {
+                    report.not_modified = true;
+                    return Ok(None);
+                }
+                Ok(Fetched::Body {
+                    bytes,
+                    validators,
+                    url,
+                }) => (bytes, Some(url), Some(validators)),
+                Err(e) => {
+                    let e = anyhow::Error::new(e).context(format!("fetching {url}"));
+                    return Err(Failure::Source(e));
+                }
+            }
+        }
+    };
+    let parsed = feed::parse(&bytes, base.as_deref(), source)
+        .with_context(|| base.clone().unwrap_or_else(|| source.location.to_string()))
+        .map_err(Failure::Source)?;
+    for reason in parsed.skipped {
+        report.error(format!("{}: {reason}", source.location));
+    }
+    report.undated = parsed.undated;
+    report.stats += store
+        .upsert(&source.name, &parsed.items, now)
+        .map_err(Failure::Store)?;
+    Ok(validators)
+}
+
+/// The bytes of a file, refusing one larger than `max` bytes.
+fn read_capped(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(max + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::other(format!(
+            "larger than {max} bytes (fetch.max_bytes)"
+        )));
+    }
+    Ok(bytes)
 }

@@ -16,7 +16,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, clock: &dyn Clock) -> Resul
     let digests = &config.paths.digests;
     let (issue, outcome) =
         issue::freeze(digests, digest, period, args.rebuild, clock.now(), || {
-            select::rank_period(&open_store(config, clock)?, digest, period)
+            select::rank_period(&config.sources, &open_store(config, clock)?, digest, period)
         })?;
     let path = issue::path(digests, &digest.id, period);
     let (n, items) = (issue.number, issue.items.len());

@@ -7,7 +7,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
-use crate::config::{Config, Digest, Problem};
+use crate::config::{Config, Digest, Location, Problem};
 use crate::daemon::schedule::{format_duration, local_time};
 use crate::render::Theme;
 use crate::store::Store;
@@ -22,8 +22,10 @@ pub(super) fn run(dir: &std::path::Path, clock: &dyn Clock) -> Result<ExitCode> 
     };
     let mut problems: Vec<Problem> = Vec::new();
     for source in config.sources.values() {
-        if !source.path.is_file() {
-            let message = format!("file not found: {}", source.path.display());
+        if let Location::File(path) = &source.location
+            && !path.is_file()
+        {
+            let message = format!("file not found: {}", path.display());
             problems.push(config.problem_at(&format!("sources.{}.path", source.name), message));
         }
     }
@@ -61,7 +63,7 @@ pub(super) fn run(dir: &std::path::Path, clock: &dyn Clock) -> Result<ExitCode> 
         print!("{}", schedule(d, clock.now()));
     }
     for s in config.sources.values() {
-        println!("  source {}: {:?} {}", s.name, s.kind, s.path.display());
+        println!("  source {}: {:?} {}", s.name, s.kind, s.location);
     }
     println!("  daemon web server: http://{}/", config.web.listen);
     Ok(ExitCode::SUCCESS)

@@ -21,6 +21,7 @@ pub(super) fn run(config: &Config, args: &PreviewArgs, clock: &dyn Clock) -> Res
     let ranking = match (&frozen, args.explain) {
         (Some(_), false) => None,
         _ => Some(select::rank_period(
+            &config.sources,
             &open_store(config, clock)?,
             digest,
             period,

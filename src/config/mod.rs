@@ -22,7 +22,10 @@ pub use mail::{
     Credentials, Dkim, DkimAlgorithm, List, Mail, Member, RateLimits, Secret, Sending, Smtp, Tls,
     is_loopback,
 };
-pub use raw::{DEFAULT_LISTEN, DEFAULT_MAX_LATENESS, Scoring, SourceKind};
+pub use raw::{DEFAULT_LISTEN, DEFAULT_MAX_LATENESS, DEFAULT_SUMMARY_LENGTH, Scoring, SourceKind};
+
+use crate::catalog::Kind;
+use crate::catalog::engagement::Field;
 
 /// Prefix of environment overrides: `DIGEST__SITE__BASE_URL` sets `site.base_url`.
 pub const ENV_PREFIX: &str = "DIGEST";
@@ -38,6 +41,8 @@ pub struct Config {
     pub site: Site,
     /// Where the store, built issues and templates live.
     pub paths: Paths,
+    /// How feeds are fetched over HTTP(S).
+    pub fetch: Fetch,
     /// Catalogue sources by name.
     pub sources: BTreeMap<String, Source>,
     /// Digest definitions by id.
@@ -86,15 +91,112 @@ pub struct Paths {
     pub templates: PathBuf,
 }
 
+/// `[fetch]`: how feeds are fetched over HTTP(S).
+#[derive(Debug, Clone)]
+pub struct Fetch {
+    /// `User-Agent` header; default `digest/<version> (+<site.base_url>)`.
+    pub user_agent: String,
+    /// Limit on connecting plus reading one feed.
+    pub timeout: std::time::Duration,
+    /// Largest body read (after decompression); a longer one is an error.
+    pub max_bytes: u64,
+    /// Redirects followed before giving up.
+    pub max_redirects: usize,
+    /// Consecutive failures after which a source is reported unhealthy.
+    pub unhealthy_after: u32,
+}
+
+impl Fetch {
+    /// Default [`Fetch::max_bytes`]: 5 MiB.
+    pub const DEFAULT_MAX_BYTES: u64 = 5 << 20;
+}
+
 /// `[sources.<name>]`: one catalogue input.
 #[derive(Debug, Clone)]
 pub struct Source {
-    /// The key under `[sources]`.
+    /// The key under `[sources]`; also the publisher id of a feed's items.
     pub name: String,
-    /// What the file holds.
+    /// What the source holds.
     pub kind: SourceKind,
-    /// Resolved path of the file.
-    pub path: PathBuf,
+    /// Where it is read from.
+    pub location: Location,
+    /// Ranking weight of its articles (default 1).
+    pub weight: f64,
+    /// How a feed's items become articles (defaults for other kinds).
+    pub feed: FeedSettings,
+}
+
+/// Where a source is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A local file (resolved path).
+    File(PathBuf),
+    /// An http(s) URL.
+    Url(String),
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::File(p) => write!(f, "{}", p.display()),
+            Location::Url(u) => f.write_str(u),
+        }
+    }
+}
+
+/// The settings of a feed source that shape its items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedSettings {
+    /// Publisher name shown in the email; default the feed's title, else the source key.
+    pub display_name: Option<String>,
+    /// Publisher avatar (http(s)); default the feed's icon, logo or image.
+    pub avatar: Option<String>,
+    /// Tags given to every item (normalized).
+    pub tags: Vec<String>,
+    /// Kind of every item; default: video when its media say so, else article.
+    pub item_kind: Option<Kind>,
+    /// Feed category (normalized) → digest tags.
+    pub tag_map: BTreeMap<String, Vec<String>>,
+    /// What becomes of categories missing from `tag_map`.
+    pub unmapped: Unmapped,
+    /// Extension fields read as engagement.
+    pub engagement: Engagement,
+    /// Longest summary, in characters (cut at a word).
+    pub summary_length: usize,
+}
+
+impl Default for FeedSettings {
+    fn default() -> Self {
+        FeedSettings {
+            display_name: None,
+            avatar: None,
+            tags: Vec::new(),
+            item_kind: None,
+            tag_map: BTreeMap::new(),
+            unmapped: Unmapped::Keep,
+            engagement: Engagement::default(),
+            summary_length: DEFAULT_SUMMARY_LENGTH,
+        }
+    }
+}
+
+/// What becomes of feed categories that `tag_map` does not name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unmapped {
+    /// They become tags as they are (normalized).
+    Keep,
+    /// They are ignored.
+    Drop,
+}
+
+/// `[sources.<name>.engagement]`: item fields holding counts, beyond the built-in
+/// `slash:comments` and `thr:total`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Engagement {
+    /// Field read as upvotes.
+    pub upvotes: Option<Field>,
+    /// Field read as comments.
+    pub comments: Option<Field>,
 }
 
 /// `[digests.<id>]`: one newsletter.

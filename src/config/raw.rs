@@ -6,8 +6,12 @@ use std::path::{Path, PathBuf};
 use ::config::{Map, Value};
 use serde::Deserialize;
 
-use super::{Config, Daemon, Digest, Paths, Problem, Site, Source, Web, typed};
-use crate::catalog::tag;
+use super::{
+    Config, Daemon, Digest, Engagement, FeedSettings, Fetch, Location, Paths, Problem, Site,
+    Source, Unmapped, Web, typed,
+};
+use crate::catalog::engagement::Field;
+use crate::catalog::{Kind, MAX_SUMMARY, canonical, tag};
 use crate::daemon::schedule::{self, Schedule};
 use crate::period::PeriodKind;
 
@@ -15,6 +19,7 @@ use crate::period::PeriodKind;
 const SECTIONS: &[&str] = &[
     "site",
     "paths",
+    "fetch",
     "sources",
     "digests",
     "mail",
@@ -53,15 +58,18 @@ struct RawPaths {
     templates: Option<String>,
 }
 
-/// What a source file holds.
+/// What a source holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceKind {
     /// JSON Lines catalogue, one article per line (see README "Catalogue format").
     Jsonl,
+    /// An RSS 0.9x/1.0/2.0, Atom or JSON Feed document, from a file or over HTTP(S).
+    Feed,
 }
 
 impl SourceKind {
-    const NAMES: &[(&str, SourceKind)] = &[("jsonl", SourceKind::Jsonl)];
+    const NAMES: &[(&str, SourceKind)] =
+        &[("jsonl", SourceKind::Jsonl), ("feed", SourceKind::Feed)];
 }
 
 #[derive(Deserialize, Default)]
@@ -81,8 +89,67 @@ struct RawWeb {
 #[serde(deny_unknown_fields)]
 struct RawSource {
     kind: String,
-    path: String,
+    path: Option<String>,
+    url: Option<String>,
+    #[serde(default = "one_f64")]
+    weight: f64,
+    // Feed sources only.
+    name: Option<String>,
+    avatar: Option<String>,
+    tags: Option<Vec<String>>,
+    item_kind: Option<String>,
+    tag_map: Option<BTreeMap<String, OneOrMany>>,
+    unmapped: Option<String>,
+    engagement: Option<RawEngagement>,
+    summary_length: Option<usize>,
 }
+
+/// A tag or a list of tags.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl RawSource {
+    /// The feed-only keys that are set, by name.
+    fn feed_keys(&self) -> Vec<&'static str> {
+        [
+            ("name", self.name.is_some()),
+            ("avatar", self.avatar.is_some()),
+            ("tags", self.tags.is_some()),
+            ("item_kind", self.item_kind.is_some()),
+            ("tag_map", self.tag_map.is_some()),
+            ("unmapped", self.unmapped.is_some()),
+            ("engagement", self.engagement.is_some()),
+            ("summary_length", self.summary_length.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect()
+    }
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default, deny_unknown_fields)]
+struct RawEngagement {
+    upvotes: Option<String>,
+    comments: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct RawFetch {
+    user_agent: Option<String>,
+    timeout_seconds: Option<f64>,
+    max_bytes: Option<u64>,
+    max_redirects: Option<usize>,
+    unhealthy_after: Option<u32>,
+}
+
+/// Default summary length of feed items, in characters.
+pub const DEFAULT_SUMMARY_LENGTH: usize = 400;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -122,10 +189,11 @@ fn default_size() -> usize {
 fn one() -> usize {
     1
 }
+fn one_f64() -> f64 {
+    1.0
+}
 
-/// `[digests.<id>.scoring]`: score = (upvotes × `upvotes` + comments × `comments`) × decay, where
-/// decay = 0.5^(age / `half_life_hours`) with age measured back from the end of the window, or 1
-/// when no half-life is set.
+/// `[digests.<id>.scoring]`: the weights of the ranking formula (see [`crate::select`]).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Scoring {
@@ -135,6 +203,9 @@ pub struct Scoring {
     pub comments: f64,
     /// Optional half-life of a score, in hours, for rolling windows.
     pub half_life_hours: Option<f64>,
+    /// Fallback for items without votes or comments: the score of one published at the very end
+    /// of the window (falling linearly to 0 at its start).
+    pub recency: f64,
 }
 
 impl Default for Scoring {
@@ -143,6 +214,7 @@ impl Default for Scoring {
             upvotes: 1.0,
             comments: 2.0,
             half_life_hours: None,
+            recency: 1.0,
         }
     }
 }
@@ -263,6 +335,7 @@ impl Checker {
         let paths = self.paths(top.remove("paths"));
         let daemon = self.daemon(top.remove("daemon"));
         let web = self.web(top.remove("web"));
+        let fetch = self.fetch(top.remove("fetch"), site.as_ref());
         let sources = self.named("sources", top.remove("sources"), Self::source);
         let sending = self.sending(&mut top);
         self.lists = sending.lists.keys().cloned().collect();
@@ -272,6 +345,7 @@ impl Checker {
             root: self.root.clone(),
             site: site?,
             paths,
+            fetch,
             sources,
             digests,
             sending,
@@ -387,6 +461,64 @@ impl Checker {
         out
     }
 
+    fn fetch(&mut self, value: Option<Value>, site: Option<&Site>) -> Fetch {
+        let table = value.as_ref().and_then(|v| v.clone().into_table().ok());
+        let raw: RawFetch = value
+            .and_then(|v| self.typed("fetch", v))
+            .unwrap_or_default();
+        let mut errors: Vec<(&str, String)> = Vec::new();
+        let mut timeout = raw.timeout_seconds.unwrap_or(30.0);
+        if !(timeout.is_finite() && timeout > 0.0 && timeout <= 3600.0) {
+            errors.push((
+                "timeout_seconds",
+                format!("must be between 0 and 3600, not {timeout}"),
+            ));
+            timeout = 30.0;
+        }
+        let max_bytes = raw.max_bytes.unwrap_or(Fetch::DEFAULT_MAX_BYTES);
+        if max_bytes < 1024 {
+            errors.push((
+                "max_bytes",
+                format!("must be at least 1024, not {max_bytes}"),
+            ));
+        }
+        let max_redirects = raw.max_redirects.unwrap_or(5);
+        if max_redirects > 20 {
+            errors.push((
+                "max_redirects",
+                format!("must be at most 20, not {max_redirects}"),
+            ));
+        }
+        let unhealthy_after = raw.unhealthy_after.unwrap_or(3);
+        if unhealthy_after == 0 {
+            errors.push(("unhealthy_after", "must be at least 1".into()));
+        }
+        let user_agent = match raw.user_agent.map(|u| crate::text::one_line(&u, 200)) {
+            Some(ua) if ua.is_empty() || !ua.bytes().all(|b| b.is_ascii_graphic() || b == b' ') => {
+                let msg = "must be printable ASCII, not empty";
+                errors.push(("user_agent", msg.into()));
+                ua
+            }
+            Some(ua) => ua,
+            None => {
+                let contact = site.map_or(String::new(), |s| format!(" (+{})", s.base_url));
+                format!("digest/{}{contact}", env!("CARGO_PKG_VERSION"))
+            }
+        };
+        if let Some(table) = &table {
+            for (field, msg) in errors {
+                self.field_problem(table, "fetch", field, msg);
+            }
+        }
+        Fetch {
+            user_agent,
+            timeout: std::time::Duration::from_secs_f64(timeout),
+            max_bytes,
+            max_redirects,
+            unhealthy_after,
+        }
+    }
+
     fn source(&mut self, key: &str, name: &str, value: Value) -> Option<Source> {
         let (table, raw): (_, RawSource) = self.section(key, value)?;
         let kind = match one_of(&raw.kind, SourceKind::NAMES) {
@@ -396,10 +528,64 @@ impl Checker {
                 return None;
             }
         };
+        let mut errors: Vec<(&str, String)> = Vec::new();
+        if !raw.weight.is_finite() || raw.weight < 0.0 {
+            errors.push((
+                "weight",
+                format!("must be a number ≥ 0, not {}", raw.weight),
+            ));
+        }
+        let location = match (kind, &raw.path, &raw.url) {
+            (_, Some(path), None) => Some(Location::File(self.root.join(path))),
+            (SourceKind::Feed, None, Some(url)) => match canonical::parse_http(url) {
+                Ok(u) => Some(Location::Url(u.into())),
+                Err(e) => {
+                    errors.push(("url", e.to_string()));
+                    None
+                }
+            },
+            (SourceKind::Jsonl, _, Some(_)) => {
+                errors.push(("url", "JSON Lines sources are files: use `path`".into()));
+                None
+            }
+            (SourceKind::Feed, Some(_), Some(_)) => {
+                errors.push(("url", "give either `path` or `url`, not both".into()));
+                None
+            }
+            (SourceKind::Feed, None, None) => {
+                errors.push((
+                    "url",
+                    "missing: set `url` (or `path` for a local file)".into(),
+                ));
+                None
+            }
+            (SourceKind::Jsonl, None, None) => {
+                errors.push(("path", "missing".into()));
+                None
+            }
+        };
+        let feed = match kind {
+            SourceKind::Feed => feed_settings(&raw, &mut errors),
+            SourceKind::Jsonl => {
+                for k in raw.feed_keys() {
+                    errors.push((k, "only for sources of kind = \"feed\"".into()));
+                }
+                FeedSettings::default()
+            }
+        };
+        let valid = errors.is_empty();
+        for (field, msg) in errors {
+            self.field_problem(&table, key, field, msg);
+        }
+        if !valid {
+            return None;
+        }
         Some(Source {
             name: name.to_string(),
             kind,
-            path: self.root.join(raw.path),
+            location: location?,
+            weight: raw.weight,
+            feed,
         })
     }
 
@@ -480,6 +666,10 @@ impl Checker {
                 errors.push((field, format!("must be a number ≥ 0, not {w}")));
             }
         }
+        if !s.recency.is_finite() || s.recency < 0.0 {
+            let msg = format!("must be a number ≥ 0, not {}", s.recency);
+            errors.push(("scoring.recency", msg));
+        }
         if let Some(h) = s.half_life_hours.filter(|h| !h.is_finite() || *h <= 0.0) {
             errors.push((
                 "scoring.half_life_hours",
@@ -536,6 +726,93 @@ impl Checker {
         })
     }
 }
+
+/// Validates the keys only feed sources have.
+fn feed_settings(raw: &RawSource, errors: &mut Vec<(&'static str, String)>) -> FeedSettings {
+    let display_name = raw
+        .name
+        .as_deref()
+        .map(|n| crate::text::one_line(n, 100))
+        .filter(|n| !n.is_empty());
+    let avatar = raw
+        .avatar
+        .as_deref()
+        .and_then(|a| match canonical::parse_http(a) {
+            Ok(u) => Some(String::from(u)),
+            Err(e) => {
+                errors.push(("avatar", e.to_string()));
+                None
+            }
+        });
+    let tags = tag::normalize_all(raw.tags.iter().flatten().map(String::as_str));
+    if raw
+        .tags
+        .as_ref()
+        .is_some_and(|t| !t.is_empty() && tags.is_empty())
+    {
+        errors.push(("tags", "a tag must contain a letter or digit".into()));
+    }
+    let item_kind = raw.item_kind.as_deref().and_then(|k| {
+        one_of(k, ITEM_KINDS)
+            .map_err(|msg| errors.push(("item_kind", msg)))
+            .ok()
+    });
+    let unmapped = raw.unmapped.as_deref().map_or(Unmapped::Keep, |u| {
+        one_of(u, UNMAPPED).unwrap_or_else(|msg| {
+            errors.push(("unmapped", msg));
+            Unmapped::Keep
+        })
+    });
+    let mut tag_map = BTreeMap::new();
+    for (category, to) in raw.tag_map.iter().flatten() {
+        let from = tag::normalize(category);
+        if from.is_empty() {
+            errors.push((
+                "tag_map",
+                format!("category {category:?} has no letter or digit"),
+            ));
+            continue;
+        }
+        let to = match to {
+            OneOrMany::One(t) => tag::normalize_all([t.as_str()]),
+            OneOrMany::Many(ts) => tag::normalize_all(ts.iter().map(String::as_str)),
+        };
+        tag_map.insert(from, to);
+    }
+    let raw_engagement = raw.engagement.clone().unwrap_or_default();
+    let mut field = |name: &'static str, value: Option<String>| {
+        value.and_then(|v| {
+            Field::parse(&v)
+                .map_err(|msg| errors.push((name, msg)))
+                .ok()
+        })
+    };
+    let engagement = Engagement {
+        upvotes: field("engagement.upvotes", raw_engagement.upvotes),
+        comments: field("engagement.comments", raw_engagement.comments),
+    };
+    let summary_length = raw.summary_length.unwrap_or(DEFAULT_SUMMARY_LENGTH);
+    if !(20..=MAX_SUMMARY).contains(&summary_length) {
+        errors.push((
+            "summary_length",
+            format!("must be between 20 and {MAX_SUMMARY}, not {summary_length}"),
+        ));
+    }
+    FeedSettings {
+        display_name,
+        avatar,
+        tags,
+        item_kind,
+        tag_map,
+        unmapped,
+        engagement,
+        summary_length,
+    }
+}
+
+const ITEM_KINDS: &[(&str, Kind)] = &[("article", Kind::Article), ("video", Kind::Video)];
+
+const UNMAPPED: &[(&str, Unmapped)] = &[("keep", Unmapped::Keep), ("drop", Unmapped::Drop)];
 
 const PERIODS: &[(&str, PeriodKind)] = &[
     ("daily", PeriodKind::Daily),

@@ -104,14 +104,21 @@ impl Build {
     fn store(&self, config: &Config, digest: &Digest) -> Result<Store> {
         let mut store = Store::open(&config.paths.store)?;
         if digest.ingest_before || store.article_counts()?.0 == 0 {
+            // The scheduler thread is not inside tokio, so the blocking HTTP client is fine here.
+            let fetcher = catalog::fetch::Fetcher::new(&config.fetch);
             for source in config.sources.values() {
-                match catalog::ingest(source, &mut store, self.clock.now()) {
-                    Ok(report) => tracing::info!(
+                match catalog::ingest(source, &mut store, &fetcher, self.clock.now()) {
+                    Ok(report) if report.failure.is_none() => tracing::info!(
                         source = %source.name,
                         new = report.stats.new,
                         updated = report.stats.updated,
                         skipped = report.error_count,
                         "ingested"
+                    ),
+                    Ok(report) => tracing::warn!(
+                        source = %source.name,
+                        "ingest failed: {}",
+                        report.failure.unwrap_or_default()
                     ),
                     Err(e) => tracing::warn!(source = %source.name, "ingest failed: {e:#}"),
                 }
@@ -133,7 +140,7 @@ impl Runner for Build {
             job.period,
             false,
             self.clock.now(),
-            || select::rank_period(&store, job.digest, job.period),
+            || select::rank_period(&config.sources, &store, job.digest, job.period),
         );
         let (issue, _) = match frozen {
             Ok(frozen) => frozen,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 
 use super::Store;
-use crate::catalog::{Article, Kind, Publisher};
+use crate::catalog::{Article, Item, Kind, Publisher};
 use crate::period::Window;
 
 /// What an upsert did.
@@ -35,10 +35,19 @@ pub struct Stored {
     pub id: i64,
     /// The article.
     pub article: Article,
+    /// The configured source that first stored it (`None` for rows older than that record).
+    pub origin: Option<String>,
 }
 
 const COLUMNS: &str = "id, url, title, summary, kind, source_id, source_name, source_avatar, \
-                       published_at, upvotes, comments, tags";
+                       published_at, upvotes, comments, tags, origin";
+
+fn split_tags(tags: &str) -> Vec<String> {
+    tags.split(' ')
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Stored> {
     let kind: String = r.get(4)?;
@@ -59,13 +68,15 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Stored> {
             published_at: published.and_then(|s| DateTime::from_timestamp(s, 0)),
             upvotes: r.get::<_, i64>(9)?.max(0) as u64,
             comments: r.get::<_, i64>(10)?.max(0) as u64,
-            tags: tags
-                .split(' ')
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            tags: split_tags(&tags),
         },
+        origin: r.get(12)?,
     })
+}
+
+/// A stored row as the upsert needs it: the article and the tags other sources added.
+fn with_extra(r: &Row<'_>) -> rusqlite::Result<(Stored, Vec<String>)> {
+    Ok((from_row(r)?, split_tags(&r.get::<_, String>(13)?)))
 }
 
 /// Counts stored as SQLite integers (saturating at i64::MAX).
@@ -73,49 +84,116 @@ fn count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// Sorted union of two normalized tag lists.
+fn union(a: &[String], b: &[String]) -> Vec<String> {
+    let mut all: Vec<String> = a.iter().chain(b).cloned().collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// What the store holds after `incoming` from `origin` meets the stored row `old`, and the tags
+/// other sources contributed. The source that first stored an article owns its text: its
+/// corrections replace the text and its own tags. Another source only adds its tags, raises
+/// engagement and fills in a missing date. Engagement keeps the highest count and a known date
+/// stays, whoever sends the article.
+fn merge(
+    origin: &str,
+    incoming: &Article,
+    old: &Stored,
+    old_extra: &[String],
+) -> (Article, Vec<String>) {
+    let owner = old.origin.as_deref().is_none_or(|o| o == origin);
+    let (mut merged, extra) = if owner {
+        let mut a = incoming.clone();
+        a.tags = union(&a.tags, old_extra);
+        a.published_at = a.published_at.or(old.article.published_at);
+        (a, old_extra.to_vec())
+    } else {
+        let mut a = old.article.clone();
+        a.tags = union(&a.tags, &incoming.tags);
+        a.published_at = a.published_at.or(incoming.published_at);
+        (a, union(old_extra, &incoming.tags))
+    };
+    merged.upvotes = incoming.upvotes.max(old.article.upvotes);
+    merged.comments = incoming.comments.max(old.article.comments);
+    (merged, extra)
+}
+
 impl Store {
-    /// Inserts new articles and updates known ones (same canonical URL) in one transaction.
-    /// Engagement keeps the highest count seen, so a re-ingest or a second source never lowers it;
-    /// text and tags take the latest values.
-    pub fn upsert(&mut self, articles: &[Article], now: DateTime<Utc>) -> Result<UpsertStats> {
+    /// Stores the `items` of the configured source `origin` in one transaction. An item is the
+    /// stored article with the same GUID from the same source (even if its link changed), else
+    /// the one with the same canonical URL (from any source), else new. The source that stored
+    /// an article first owns its text; others add tags, engagement and a missing date.
+    pub fn upsert(
+        &mut self,
+        origin: &str,
+        items: &[Item],
+        now: DateTime<Utc>,
+    ) -> Result<UpsertStats> {
         let mut stats = UpsertStats::default();
         let tx = self.conn.transaction()?;
         {
-            let mut find =
-                tx.prepare_cached(&format!("SELECT {COLUMNS} FROM articles WHERE url = ?1"))?;
+            let mut by_url = tx.prepare_cached(&format!(
+                "SELECT {COLUMNS}, extra_tags FROM articles WHERE url = ?1"
+            ))?;
+            let mut by_guid = tx.prepare_cached(&format!(
+                "SELECT {COLUMNS}, extra_tags FROM articles WHERE id =
+                 (SELECT article_id FROM feed_guids WHERE source = ?1 AND guid = ?2)"
+            ))?;
+            let mut find = |item: &Item| -> rusqlite::Result<Option<(Stored, Vec<String>)>> {
+                let url = by_url
+                    .query_row([&item.article.url], with_extra)
+                    .optional()?;
+                let Some(guid) = &item.guid else {
+                    return Ok(url);
+                };
+                let known = by_guid.query_row([origin, guid], with_extra).optional()?;
+                // A GUID whose link moved to a URL already stored as another article joins it.
+                Ok(url.or(known))
+            };
             let mut insert = tx.prepare_cached(
-                "INSERT INTO articles (url, title, summary, kind, source_id, source_name, source_avatar,
-                 published_at, upvotes, comments, tags, first_seen, updated_at)
-                 VALUES (?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+                "INSERT INTO articles (title, summary, kind, source_id, source_name, source_avatar,
+                 published_at, upvotes, comments, tags, extra_tags, updated_at, url, origin,
+                 first_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?12)",
             )?;
             let mut update = tx.prepare_cached(
                 "UPDATE articles SET title = ?1, summary = ?2, kind = ?3, source_id = ?4,
                  source_name = ?5, source_avatar = ?6, published_at = ?7, upvotes = ?8,
-                 comments = ?9, tags = ?10, updated_at = ?11 WHERE id = ?12",
+                 comments = ?9, tags = ?10, extra_tags = ?11, updated_at = ?12, url = ?13,
+                 origin = ?14 WHERE id = ?15",
             )?;
             let mut clear_tags =
                 tx.prepare_cached("DELETE FROM article_tags WHERE article_id = ?1")?;
             let mut add_tag = tx.prepare_cached(
                 "INSERT OR IGNORE INTO article_tags (article_id, tag, published_at) VALUES (?1, ?2, ?3)",
             )?;
-            for a in articles {
-                let old = find.query_row([&a.url], from_row).optional()?;
-                let mut merged = a.clone();
-                if let Some(old) = &old {
-                    merged.upvotes = merged.upvotes.max(old.article.upvotes);
-                    merged.comments = merged.comments.max(old.article.comments);
-                    if old.article == merged {
-                        stats.unchanged += 1;
-                        continue;
-                    }
-                }
+            // Rows stored before origins were recorded belong to the first source seen again.
+            let mut claim = tx.prepare_cached(
+                "UPDATE articles SET origin = ?1 WHERE id = ?2 AND origin IS NULL",
+            )?;
+            let mut map_guid = tx.prepare_cached(
+                "INSERT OR REPLACE INTO feed_guids (source, guid, article_id) VALUES (?1, ?2, ?3)",
+            )?;
+            for item in items {
+                let old = find(item)?;
+                let (merged, extra) = match &old {
+                    Some((old, old_extra)) => merge(origin, &item.article, old, old_extra),
+                    None => (item.article.clone(), Vec::new()),
+                };
                 let m = &merged;
                 let published = m.published_at.map(|t| t.timestamp());
-                // ?12 is the row id for an update, the URL for an insert.
-                let key: &dyn rusqlite::ToSql = match &old {
-                    Some(old) => &old.id,
-                    None => &m.url,
+                let mut add_tags = |id: i64| -> rusqlite::Result<()> {
+                    for t in &m.tags {
+                        add_tag.execute(params![id, t, published])?;
+                    }
+                    Ok(())
                 };
+                let owner = old
+                    .as_ref()
+                    .and_then(|(o, _)| o.origin.clone())
+                    .unwrap_or_else(|| origin.to_string());
                 let fields = params![
                     m.title,
                     m.summary,
@@ -127,24 +205,38 @@ impl Store {
                     count(m.upvotes),
                     count(m.comments),
                     m.tags.join(" "),
+                    extra.join(" "),
                     now.timestamp(),
-                    key
+                    m.url,
+                    owner,
                 ];
                 let id = match &old {
-                    Some(old) => {
-                        update.execute(fields)?;
+                    Some((old, old_extra)) if old.article == merged && *old_extra == extra => {
+                        if old.origin.is_none() {
+                            claim.execute(params![origin, old.id])?;
+                        }
+                        stats.unchanged += 1;
+                        old.id
+                    }
+                    Some((old, _)) => {
+                        let mut with_id = fields.to_vec();
+                        with_id.push(&old.id);
+                        update.execute(with_id.as_slice())?;
                         clear_tags.execute([old.id])?;
                         stats.updated += 1;
+                        add_tags(old.id)?;
                         old.id
                     }
                     None => {
                         insert.execute(fields)?;
                         stats.new += 1;
-                        tx.last_insert_rowid()
+                        let id = tx.last_insert_rowid();
+                        add_tags(id)?;
+                        id
                     }
                 };
-                for t in &m.tags {
-                    add_tag.execute(params![id, t, published])?;
+                if let Some(guid) = &item.guid {
+                    map_guid.execute(params![origin, guid, id])?;
                 }
             }
         }
@@ -181,5 +273,110 @@ impl Store {
             [],
             |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
         )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn item(url: &str, title: &str, tags: &[&str], comments: u64, guid: Option<&str>) -> Item {
+        Item {
+            article: Article {
+                url: url.into(),
+                title: title.into(),
+                summary: String::new(),
+                kind: Kind::Article,
+                publisher: Publisher {
+                    id: "p".into(),
+                    name: "P".into(),
+                    avatar: None,
+                },
+                tags: tags.iter().map(|t| t.to_string()).collect(),
+                published_at: None,
+                upvotes: 0,
+                comments,
+            },
+            guid: guid.map(str::to_string),
+        }
+    }
+
+    fn stored(store: &Store) -> Vec<Stored> {
+        let mut stmt = store
+            .conn
+            .prepare(&format!("SELECT {COLUMNS} FROM articles ORDER BY id"))
+            .unwrap();
+        stmt.query_map([], from_row)
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_first_source_owns_the_text_and_others_add_tags_dates_and_engagement() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let now = Utc.with_ymd_and_hms(2024, 7, 1, 0, 0, 0).unwrap();
+        let url = "https://x.example/a";
+        store
+            .upsert("a", &[item(url, "A's title", &["x"], 1, None)], now)
+            .unwrap();
+        let mut other = item(url, "B's title", &["y"], 9, None);
+        other.article.published_at = Some(now);
+        let stats = store
+            .upsert("b", std::slice::from_ref(&other), now)
+            .unwrap();
+        assert_eq!(stats.updated, 1);
+        let s = &stored(&store)[0];
+        assert_eq!(s.origin.as_deref(), Some("a"));
+        assert_eq!(s.article.title, "A's title");
+        assert_eq!(s.article.tags, ["x", "y"]);
+        assert_eq!((s.article.comments, s.article.published_at), (9, Some(now)));
+        // The owner's correction replaces its text and keeps the other source's tag; nothing
+        // flips back and forth when both are read again.
+        let fixed = item(url, "A's better title", &["z"], 1, None);
+        store
+            .upsert("a", std::slice::from_ref(&fixed), now)
+            .unwrap();
+        let s = &stored(&store)[0];
+        assert_eq!(s.article.title, "A's better title");
+        assert_eq!(s.article.tags, ["y", "z"]);
+        assert_eq!(s.article.comments, 9);
+        assert_eq!(store.upsert("b", &[other], now).unwrap().unchanged, 1);
+        assert_eq!(store.upsert("a", &[fixed], now).unwrap().unchanged, 1);
+    }
+
+    #[test]
+    fn a_guid_follows_its_item_to_a_new_link_and_joins_an_article_already_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let now = Utc.with_ymd_and_hms(2024, 7, 1, 0, 0, 0).unwrap();
+        store
+            .upsert(
+                "a",
+                &[item("https://x.example/1", "T", &[], 0, Some("g"))],
+                now,
+            )
+            .unwrap();
+        let moved = item("https://x.example/one", "T", &[], 0, Some("g"));
+        let stats = store.upsert("a", &[moved], now).unwrap();
+        assert_eq!((stats.new, stats.updated), (0, 1));
+        let urls: Vec<String> = stored(&store).into_iter().map(|s| s.article.url).collect();
+        assert_eq!(urls, ["https://x.example/one"]);
+        // The same GUID from another source is another item: matched by URL only.
+        let stats = store
+            .upsert(
+                "b",
+                &[item("https://x.example/2", "T", &[], 0, Some("g"))],
+                now,
+            )
+            .unwrap();
+        assert_eq!(stats.new, 1);
+        // A link moving onto an article another source stored joins that article.
+        let joined = item("https://x.example/2", "T", &[], 5, Some("g"));
+        assert_eq!(store.upsert("a", &[joined], now).unwrap().updated, 1);
+        assert_eq!(stored(&store).len(), 2);
+        assert_eq!(stored(&store)[1].article.comments, 5);
     }
 }

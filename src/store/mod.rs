@@ -1,10 +1,11 @@
-//! Stage 2, store: one embedded SQLite file holding articles and the daemon's runs (and, in later
-//! stages, deliveries and suppressions). Created on first use; the schema is migrated by
-//! `PRAGMA user_version`.
+//! Stage 2, store: one embedded SQLite file holding articles, per-source fetch state, the
+//! delivery ledger, suppressions and the daemon's runs. Created on first use; the schema is
+//! migrated by `PRAGMA user_version`.
 
 mod articles;
 mod ledger;
 mod runs;
+mod sources;
 mod suppressions;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use rusqlite::Connection;
 pub use articles::{Stored, UpsertStats};
 pub use ledger::{Counts, Enqueued, Pending, Row, State};
 pub use runs::{Run, RunStatus};
+pub use sources::SourceHealth;
 pub use suppressions::{ALL_DIGESTS, Reason, Suppression};
 
 /// Schema migrations, applied in order; index + 1 is the `user_version` after applying it.
@@ -82,6 +84,26 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (digest, period)
     ) WITHOUT ROWID;
     CREATE INDEX runs_by_digest_time ON runs (digest, scheduled_at);",
+    // 4: feed sources: fetch state and health per source, GUID identity, which configured
+    // source stored an article first (it owns the text; others add tags and engagement).
+    "CREATE TABLE source_state (
+        name                 TEXT PRIMARY KEY,
+        location             TEXT,
+        etag                 TEXT,
+        last_modified        TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        last_error           TEXT,
+        last_attempt         INTEGER,
+        last_success         INTEGER
+    );
+    CREATE TABLE feed_guids (
+        source     TEXT NOT NULL,
+        guid       TEXT NOT NULL,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        PRIMARY KEY (source, guid)
+    ) WITHOUT ROWID;
+    ALTER TABLE articles ADD COLUMN origin TEXT;
+    ALTER TABLE articles ADD COLUMN extra_tags TEXT NOT NULL DEFAULT '';",
 ];
 
 /// An open store.

@@ -67,6 +67,13 @@ pub fn article(
     .to_string()
 }
 
+/// Fails the test unless `text` contains every one of `wants`, showing `text`.
+pub fn assert_contains(text: &str, wants: &[&str]) {
+    for want in wants {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+}
+
 impl Project {
     /// A project with the given `digest.toml`, the repository's theme and an empty catalogue.
     pub fn new(digest_toml: &str) -> Project {
@@ -149,6 +156,13 @@ impl Project {
     pub fn ok(&self, args: &[&str]) -> Output {
         let out = self.run(args);
         assert_eq!(out.code, 0, "digest {args:?} failed:\n{}", out.all());
+        out
+    }
+
+    /// Runs `digest` and fails the test unless it exits 1.
+    pub fn fails(&self, args: &[&str]) -> Output {
+        let out = self.run(args);
+        assert_eq!(out.code, 1, "digest {args:?} should fail:\n{}", out.all());
         out
     }
 

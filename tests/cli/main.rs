@@ -5,6 +5,7 @@ mod catalogue;
 mod common;
 mod config;
 mod daemon;
+mod feeds;
 mod freeze;
 mod golden;
 mod hostile;

@@ -1,0 +1,632 @@
+//! RSS 0.9x/1.0/2.0, Atom and JSON Feed documents → articles, with feed-rs.
+//!
+//! Parsing starts from the raw bytes, made UTF-8 by [`charset`] (so the encoding of the XML
+//! declaration is honoured) and repaired where feed-rs would refuse a readable document
+//! ([`repair`]). Each item becomes an [`Item`] or a skip reason: an http(s) link is required (the item's alternate
+//! link, else a GUID that is a URL); HTML titles and summaries are reduced to plain text; the
+//! publication date is `published`, else `updated`, else none (the item is stored undated and no
+//! period selects it). The GUID is kept as identity only when the feed gave one and it is unique
+//! in the document; feed-rs's generated ids are never used.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use feed_rs::model::{self, Entry, FeedType};
+
+use super::engagement::{self, Counts};
+use super::{Article, Item, Kind, MAX_TITLE, Publisher, canonical, charset, html, repair, tag};
+use crate::config::{Source, Unmapped};
+use crate::text::one_line;
+
+/// Longest GUID kept as identity.
+const MAX_GUID: usize = 1000;
+/// Most tags kept per item (hostile feeds list hundreds of categories).
+const MAX_TAGS: usize = 50;
+/// Longest tag kept.
+const MAX_TAG: usize = 100;
+
+/// What a feed document yielded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parsed {
+    /// Items that became articles, with their GUID (RSS `guid`, Atom `id`, JSON Feed `id`)
+    /// when stable: given by the feed and unique in it.
+    pub items: Vec<Item>,
+    /// Items that did not, each with its position and reason.
+    pub skipped: Vec<String>,
+    /// How many of `items` have no date.
+    pub undated: usize,
+}
+
+/// Why a document is not a usable feed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct FeedError {
+    message: String,
+    /// Whether the failure may lie in one item (a content problem, not broken XML).
+    per_item: bool,
+}
+
+/// Parses the feed document `bytes` of `source`; `base` (the URL it came from) resolves relative
+/// links. A document feed-rs refuses because of one item is read again item by item (see
+/// [`repair`]), so only that item is skipped.
+pub fn parse(bytes: &[u8], base: Option<&str>, source: &Source) -> Result<Parsed, FeedError> {
+    let utf8 = charset::to_utf8(bytes);
+    let doc = match repair::rss_version(&utf8) {
+        Some(repaired) => Cow::Owned(repaired),
+        None => utf8,
+    };
+    let wanted = &source.feed.engagement;
+    let mut parsed = Parsed::default();
+    if doc.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        let feed = read(&doc, base)?;
+        let counts = engagement::scan_json(&doc, wanted);
+        add(
+            &mut parsed,
+            &feed,
+            &(0..feed.entries.len()).collect::<Vec<_>>(),
+            &counts,
+            source,
+        );
+        return Ok(parsed);
+    }
+    let scanned = engagement::scan_xml(&doc, wanted);
+    let counts: Vec<Counts> = scanned.iter().map(|s| s.counts).collect();
+    let error = match read(&doc, base) {
+        Ok(feed) => {
+            let positions: Vec<usize> = (0..feed.entries.len()).collect();
+            add(&mut parsed, &feed, &positions, &counts, source);
+            return Ok(parsed);
+        }
+        Err(e) => e,
+    };
+    let ranges: Vec<_> = scanned.into_iter().map(|s| s.range).collect();
+    let Some((skeleton, singles)) = error
+        .per_item
+        .then(|| repair::split(&doc, &ranges))
+        .flatten()
+    else {
+        return Err(error);
+    };
+    let Ok(mut feed) = read(&skeleton, base) else {
+        return Err(error);
+    };
+    let (mut positions, mut found) = (Vec::new(), Vec::new());
+    for (i, single) in singles.iter().enumerate() {
+        match read(single, base) {
+            Ok(one) => {
+                positions.extend(std::iter::repeat_n(i, one.entries.len()));
+                found.extend(std::iter::repeat_n(counts[i], one.entries.len()));
+                feed.entries.extend(one.entries);
+            }
+            Err(e) => parsed.skipped.push(format!("item {}: {e}", i + 1)),
+        }
+    }
+    add(&mut parsed, &feed, &positions, &found, source);
+    Ok(parsed)
+}
+
+/// Adds the entries of `feed`, at these 0-based `positions` in the document, with their `counts`
+/// (ignored unless there is one per entry: the scan stopped early).
+fn add(
+    parsed: &mut Parsed,
+    feed: &model::Feed,
+    positions: &[usize],
+    counts: &[Counts],
+    source: &Source,
+) {
+    let publisher = publisher(feed, source);
+    let rss = matches!(
+        feed.feed_type,
+        FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2
+    );
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    for e in &feed.entries {
+        *ids.entry(e.id.trim()).or_default() += 1;
+    }
+    let aligned = counts.len() == feed.entries.len();
+    for ((i, entry), position) in feed.entries.iter().enumerate().zip(positions) {
+        let id = entry.id.trim();
+        let guid = (!id.is_empty() && id.len() <= MAX_GUID && ids[id] == 1).then(|| id.to_string());
+        let counts = if aligned {
+            counts[i]
+        } else {
+            Counts::default()
+        };
+        match article(entry, rss, &publisher, source, counts) {
+            Ok(article) => {
+                parsed.undated += usize::from(article.published_at.is_none());
+                parsed.items.push(Item { article, guid });
+            }
+            Err(reason) => {
+                let title = entry
+                    .title
+                    .as_ref()
+                    .map(|t| one_line(&t.content, 60))
+                    .filter(|t| !t.is_empty())
+                    .map_or(String::new(), |t| format!(" ({t:?})"));
+                let n = position + 1;
+                parsed.skipped.push(format!("item {n}{title}: {reason}"));
+            }
+        }
+    }
+}
+
+/// Runs feed-rs on a UTF-8 document. Its generated ids are disabled (an entry without one gets
+/// an empty id), and a panic inside it becomes an error, so one hostile document cannot stop an
+/// ingest.
+fn read(doc: &[u8], base: Option<&str>) -> Result<model::Feed, FeedError> {
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(base)
+        .id_generator(|_, _, _| String::new())
+        .build();
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(doc))) {
+        Ok(Ok(feed)) => Ok(feed),
+        Ok(Err(e)) => Err(describe(e, doc)),
+        Err(_) => Err(FeedError {
+            message: "the feed parser crashed on this document".into(),
+            per_item: false,
+        }),
+    }
+}
+
+/// A clear message for a feed-rs failure, saying what the document looks like.
+fn describe(e: feed_rs::parser::ParseFeedError, doc: &[u8]) -> FeedError {
+    use feed_rs::parser::{ParseErrorKind, ParseFeedError as E};
+    let per_item = matches!(&e, E::ParseError(kind) if !matches!(kind, ParseErrorKind::NoFeedRoot));
+    let message = match e {
+        _ if doc.iter().all(u8::is_ascii_whitespace) => "empty document".into(),
+        E::ParseError(ParseErrorKind::NoFeedRoot) => {
+            format!("no RSS, Atom or JSON feed found ({})", looks_like(doc))
+        }
+        E::XmlReader(x) => format!("malformed XML: {x}"),
+        E::JsonSerde(j) => format!("malformed JSON Feed: {j}"),
+        E::JsonUnsupportedVersion(v) => format!("unsupported JSON Feed version {v:?}"),
+        E::ParseError(kind) => format!("unreadable content: {kind}"),
+        E::IoError(io) => format!("unreadable: {io}"),
+    };
+    FeedError { message, per_item }
+}
+
+/// What a document that is not a feed is: its root element, or how it starts.
+fn looks_like(doc: &[u8]) -> String {
+    let mut reader = quick_xml::Reader::from_reader(doc);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)) => {
+                return format!("root element <{}>", one_line(e.name().as_ref(), 40));
+            }
+            Ok(quick_xml::events::Event::Text(t)) if !t.trim().is_empty() => break,
+            Ok(quick_xml::events::Event::Eof) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    let start = String::from_utf8_lossy(&doc[..doc.len().min(200)]);
+    format!("it starts {:?}", one_line(&start, 40))
+}
+
+/// The publisher of every item: the configured name and avatar, else the feed's.
+fn publisher(feed: &model::Feed, source: &Source) -> Publisher {
+    let settings = &source.feed;
+    let name = settings.display_name.clone().or_else(|| {
+        feed.title
+            .as_ref()
+            .map(|t| one_line(&text(t), 100))
+            .filter(|t| !t.is_empty())
+    });
+    let avatar = settings.avatar.clone().or_else(|| {
+        [&feed.icon, &feed.logo]
+            .into_iter()
+            .flatten()
+            .find_map(|image| canonical::parse_http(&image.uri).ok().map(String::from))
+    });
+    Publisher {
+        id: source.name.clone(),
+        name: name.unwrap_or_else(|| source.name.clone()),
+        avatar,
+    }
+}
+
+/// The plain text of a feed text: HTML is reduced, plain text kept.
+fn text(t: &model::Text) -> String {
+    if t.content_type.as_str().contains("html") {
+        html::to_text(&t.content)
+    } else {
+        t.content.clone()
+    }
+}
+
+/// One entry as an article, or why not.
+fn article(
+    entry: &Entry,
+    rss: bool,
+    publisher: &Publisher,
+    source: &Source,
+    counts: Counts,
+) -> Result<Article, String> {
+    let settings = &source.feed;
+    let url = link(entry)?;
+    let summary = summary(entry, rss);
+    let title = entry
+        .title
+        .as_ref()
+        .map(|t| one_line(&text(t), MAX_TITLE))
+        .filter(|t| !t.is_empty())
+        .or_else(|| {
+            entry
+                .media
+                .iter()
+                .filter_map(|m| m.title.as_ref())
+                .map(|t| one_line(&text(t), MAX_TITLE))
+                .find(|t| !t.is_empty())
+        })
+        .or_else(|| Some(one_line(&summary, 100)).filter(|t| !t.is_empty()))
+        .ok_or("no title and no text")?;
+    let kind = settings.item_kind.unwrap_or_else(|| {
+        if is_video(entry, &url) {
+            Kind::Video
+        } else {
+            Kind::Article
+        }
+    });
+    Ok(Article {
+        summary: one_line(&summary, settings.summary_length),
+        title,
+        kind,
+        publisher: publisher.clone(),
+        tags: tags(entry, source),
+        published_at: date(entry),
+        upvotes: counts.upvotes.unwrap_or(0),
+        comments: counts.comments.unwrap_or(0),
+        url,
+    })
+}
+
+/// The canonical link of an entry: its first alternate link that is http(s), else its GUID if
+/// that is an http(s) URL.
+fn link(entry: &Entry) -> Result<String, String> {
+    let mut refused = None;
+    let alternates = entry.links.iter().filter(|l| {
+        l.target.is_none()
+            && l.rel
+                .as_deref()
+                .is_none_or(|r| r.eq_ignore_ascii_case("alternate"))
+    });
+    for l in alternates {
+        match canonical::canonicalize(&l.href) {
+            Ok(url) => return Ok(url),
+            Err(e) => refused = refused.or(Some(format!("link {:?}: {e}", one_line(&l.href, 80)))),
+        }
+    }
+    if let Ok(url) = canonical::canonicalize(&entry.id) {
+        return Ok(url);
+    }
+    Err(refused.unwrap_or_else(|| "no link".into()))
+}
+
+/// The entry's summary as plain text: its summary, else its content, else a media description.
+/// RSS descriptions are HTML by convention.
+fn summary(entry: &Entry, rss: bool) -> String {
+    let html_or_text = |t: &model::Text| {
+        if rss {
+            html::to_text(&t.content)
+        } else {
+            text(t)
+        }
+    };
+    let candidates = [
+        entry.summary.as_ref().map(html_or_text),
+        entry.content.as_ref().and_then(|c| {
+            let body = c.body.as_deref()?;
+            Some(match c.content_type.as_str().contains("html") {
+                true => html::to_text(body),
+                false => body.to_string(),
+            })
+        }),
+        entry
+            .media
+            .iter()
+            .find_map(|m| m.description.as_ref().map(text)),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .map(|s| one_line(&s, super::MAX_SUMMARY))
+        .find(|s| !s.is_empty())
+        .unwrap_or_default()
+}
+
+/// `published`, else `updated`; `None` when the feed gives no parseable date.
+fn date(entry: &Entry) -> Option<DateTime<Utc>> {
+    entry.published.or(entry.updated)
+}
+
+/// The source's default tags plus the entry's categories, mapped by `tag_map`.
+fn tags(entry: &Entry, source: &Source) -> Vec<String> {
+    let settings = &source.feed;
+    let mut out: Vec<String> = settings.tags.clone();
+    for category in entry.categories.iter().take(MAX_TAGS) {
+        let term = tag::normalize(&category.term);
+        match settings.tag_map.get(&term) {
+            Some(mapped) => out.extend(mapped.iter().cloned()),
+            None if settings.unmapped == Unmapped::Keep => out.push(term),
+            None => {}
+        }
+    }
+    out.retain(|t| t.chars().count() <= MAX_TAG);
+    let mut tags = tag::normalize_all(out.iter().map(String::as_str));
+    tags.truncate(MAX_TAGS);
+    tags
+}
+
+/// Hosts whose pages are videos.
+const VIDEO_HOSTS: &[&str] = &[
+    "youtube.com",
+    "www.youtube.com",
+    "m.youtube.com",
+    "youtu.be",
+    "vimeo.com",
+];
+
+/// Whether the entry is a video: a video enclosure or media content, or a video host's page.
+fn is_video(entry: &Entry, url: &str) -> bool {
+    let video_type = |t: &str| t.starts_with("video/") || t == "application/x-shockwave-flash";
+    let media = entry.media.iter().flat_map(|m| &m.content).any(|c| {
+        c.content_type
+            .as_ref()
+            .is_some_and(|t| video_type(t.as_str()))
+    });
+    let enclosure = entry.links.iter().any(|l| {
+        l.rel.as_deref() == Some("enclosure") && l.media_type.as_deref().is_some_and(video_type)
+    });
+    let host = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .is_some_and(|h| VIDEO_HOSTS.contains(&h.as_str()));
+    media || enclosure || host
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{FeedSettings, Location};
+
+    fn source(settings: FeedSettings) -> Source {
+        Source {
+            name: "blog".into(),
+            kind: crate::config::SourceKind::Feed,
+            location: Location::Url("https://blog.example/feed".into()),
+            weight: 1.0,
+            feed: settings,
+        }
+    }
+
+    fn parse_ok(doc: &str) -> Parsed {
+        parse(doc.as_bytes(), None, &source(FeedSettings::default())).unwrap()
+    }
+
+    const RSS: &str = r#"<?xml version="1.0"?>
+<rss version="2.0" xmlns:slash="http://purl.org/rss/1.0/modules/slash/">
+<channel><title>The &lt;Blog&gt;</title><link>https://blog.example/</link>
+<item><title>First &amp; best</title><link>https://blog.example/1?utm_source=rss</link>
+  <guid isPermaLink="false">post-1</guid>
+  <description>&lt;p&gt;Hello &lt;b&gt;there&lt;/b&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;/p&gt;</description>
+  <category>Distributed Systems</category><category>Rust</category>
+  <pubDate>Tue, 02 Jul 2024 10:00:00 GMT</pubDate><slash:comments>5</slash:comments></item>
+<item><title>No date</title><guid>https://blog.example/2</guid></item>
+<item><title>Evil</title><link>javascript:alert(1)</link></item>
+<item><description>no link at all</description></item>
+</channel></rss>"#;
+
+    #[test]
+    fn rss_items_map_to_articles_and_bad_ones_are_skipped_with_reasons() {
+        let p = parse_ok(RSS);
+        assert_eq!(p.items.len(), 2, "{p:?}");
+        let a = &p.items[0].article;
+        assert_eq!(a.url, "https://blog.example/1");
+        assert_eq!(a.title, "First & best");
+        assert_eq!(a.summary, "Hello there");
+        assert_eq!(a.tags, ["distributed-systems", "rust"]);
+        assert_eq!(
+            a.published_at.unwrap().to_rfc3339(),
+            "2024-07-02T10:00:00+00:00"
+        );
+        assert_eq!(a.comments, 5);
+        assert_eq!(a.publisher.id, "blog");
+        assert_eq!(a.publisher.name, "The <Blog>");
+        assert_eq!(p.items[0].guid.as_deref(), Some("post-1"));
+        // A GUID that is a URL stands in for a missing link; the item is undated.
+        let b = &p.items[1].article;
+        assert_eq!(b.url, "https://blog.example/2");
+        assert_eq!(b.published_at, None);
+        assert_eq!(p.undated, 1);
+        assert_eq!(
+            p.skipped,
+            [
+                "item 3 (\"Evil\"): link \"javascript:alert(1)\": only http and https links are allowed, not `javascript:`",
+                "item 4: no link",
+            ]
+        );
+    }
+
+    #[test]
+    fn settings_name_tag_kind_and_length() {
+        let mut settings = FeedSettings {
+            display_name: Some("Blog".into()),
+            tags: vec!["databases".into()],
+            item_kind: Some(Kind::Video),
+            unmapped: Unmapped::Drop,
+            summary_length: 20,
+            ..FeedSettings::default()
+        };
+        settings.tag_map.insert(
+            "distributed-systems".into(),
+            vec!["ds".into(), "systems".into()],
+        );
+        let doc = RSS.replace(
+            "Hello",
+            "A rather long first sentence of the post, then more",
+        );
+        let p = parse(doc.as_bytes(), None, &source(settings)).unwrap();
+        let a = &p.items[0].article;
+        assert_eq!(a.publisher.name, "Blog");
+        assert_eq!(a.tags, ["databases", "ds", "systems"]);
+        assert_eq!(a.kind, Kind::Video);
+        assert_eq!(a.summary, "A rather long…");
+    }
+
+    #[test]
+    fn generated_and_duplicate_ids_are_not_identity() {
+        let doc = r#"<rss version="2.0"><channel><title>t</title>
+            <item><title>a</title><link>https://x.example/a</link></item>
+            <item><title>b</title><link>https://x.example/b</link><guid>same</guid></item>
+            <item><title>c</title><link>https://x.example/c</link><guid>same</guid></item>
+            </channel></rss>"#;
+        let p = parse_ok(doc);
+        assert!(p.items.iter().all(|i| i.guid.is_none()), "{p:?}");
+    }
+
+    #[test]
+    fn atom_html_titles_alternate_links_and_updated_dates() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>f</id>
+            <icon>https://a.example/icon.png</icon>
+            <entry><id>tag:a,2024:1</id><title type="html">&lt;b&gt;Bold&lt;/b&gt; move</title>
+            <link rel="replies" href="https://a.example/1/comments"/>
+            <link rel="alternate" href="/1"/>
+            <updated>2024-07-03T00:00:00Z</updated>
+            <content type="html">&lt;p&gt;Body&lt;/p&gt;</content></entry></feed>"#;
+        let p = parse(
+            doc.as_bytes(),
+            Some("https://a.example/feed.atom"),
+            &source(FeedSettings::default()),
+        )
+        .unwrap();
+        let a = &p.items[0].article;
+        assert_eq!(a.title, "Bold move");
+        assert_eq!(a.url, "https://a.example/1");
+        assert_eq!(a.summary, "Body");
+        assert_eq!(
+            a.published_at.unwrap().to_rfc3339(),
+            "2024-07-03T00:00:00+00:00"
+        );
+        assert_eq!(
+            a.publisher.avatar.as_deref(),
+            Some("https://a.example/icon.png")
+        );
+        assert_eq!(p.items[0].guid.as_deref(), Some("tag:a,2024:1"));
+    }
+
+    #[test]
+    fn videos_are_recognized_by_media_and_host() {
+        let doc = r#"<rss version="2.0"><channel><title>t</title>
+            <item><title>clip</title><link>https://x.example/clip</link>
+              <enclosure url="https://x.example/clip.mp4" type="video/mp4" length="1"/></item>
+            <item><title>yt</title><link>https://www.youtube.com/watch?v=abc</link></item>
+            <item><title>post</title><link>https://x.example/post</link></item>
+            </channel></rss>"#;
+        let kinds: Vec<Kind> = parse_ok(doc).items.iter().map(|i| i.article.kind).collect();
+        assert_eq!(kinds, [Kind::Video, Kind::Video, Kind::Article]);
+    }
+
+    #[test]
+    fn json_feed_items_map_too() {
+        let doc = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J",
+            "items":[{"id":"1","url":"https://j.example/1","content_html":"<p>Hi</p>",
+            "date_published":"2024-07-04T00:00:00Z","tags":["Rust"]}]}"#;
+        let p = parse_ok(doc);
+        let a = &p.items[0].article;
+        assert_eq!((a.title.as_str(), a.summary.as_str()), ("Hi", "Hi"));
+        assert_eq!(a.tags, ["rust"]);
+    }
+
+    #[test]
+    fn hostile_declarations_do_not_crash_the_parser() {
+        let item = "<item><title>é</title><link>https://x.example/1</link></item>";
+        let long_decl = format!(
+            "<?xml version=\"1.0\"      encoding=\"ISO-8859-1\"     standalone=\"yes\"?>\n\
+             <rss version=\"2.0\"><channel><title>t</title>{item}</channel></rss>"
+        );
+        let latin1: Vec<u8> = long_decl.chars().map(|c| c as u8).collect();
+        assert_eq!(parse_ok_bytes(&latin1).items[0].article.title, "é");
+        let mid = format!(
+            "<rss version=\"2.0\"><channel><title>t</title>{}\
+             <?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>{item}</channel></rss>",
+            "<!-- padding -->".repeat(20)
+        );
+        assert_eq!(parse_ok_bytes(mid.as_bytes()).items.len(), 1);
+    }
+
+    #[test]
+    fn one_unreadable_item_is_skipped_and_the_others_load() {
+        let entry = |n: u32, extra: &str| {
+            format!(
+                "<entry><id>e{n}</id><title>T{n}</title><link href=\"https://a.example/{n}\"/>{extra}</entry>"
+            )
+        };
+        let doc = format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>A</title>{}{}{}{}</feed>",
+            entry(1, "<summary>ok</summary>"),
+            entry(2, "<summary type=\"application/xhtml+xml\">x</summary>"),
+            entry(3, "<title type=\"application/octet-stream\">eA==</title>"),
+            entry(4, ""),
+        );
+        let p = parse_ok_bytes(doc.as_bytes());
+        let urls: Vec<_> = p.items.iter().map(|i| i.article.url.as_str()).collect();
+        assert_eq!(urls, ["https://a.example/1", "https://a.example/4"]);
+        assert_eq!(p.items[0].article.publisher.name, "A");
+        assert_eq!(p.skipped.len(), 2, "{:?}", p.skipped);
+        assert!(
+            p.skipped[0].starts_with(
+                "item 2: unreadable content: unsupported content type application/xhtml+xml"
+            ),
+            "{:?}",
+            p.skipped
+        );
+        assert!(
+            p.skipped[1].starts_with(
+                "item 3: unreadable content: unsupported content type application/octet-stream"
+            ),
+            "{:?}",
+            p.skipped
+        );
+    }
+
+    #[test]
+    fn rss_without_a_known_version_is_read_as_rss_2() {
+        let doc = "<rss><channel><title>t</title><item><title>a</title><link>https://x.example/a</link></item></channel></rss>";
+        assert_eq!(parse_ok(doc).items[0].article.title, "a");
+    }
+
+    fn parse_ok_bytes(doc: &[u8]) -> Parsed {
+        parse(doc, None, &source(FeedSettings::default())).unwrap()
+    }
+
+    #[test]
+    fn documents_that_are_not_feeds_are_named_as_such() {
+        let source = source(FeedSettings::default());
+        let err = |doc: &str| {
+            parse(doc.as_bytes(), None, &source)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err("<!DOCTYPE html>\n<html><body>Hi</body></html>"),
+            "no RSS, Atom or JSON feed found (root element <html>)"
+        );
+        assert_eq!(
+            err("Hello,\n world"),
+            "no RSS, Atom or JSON feed found (it starts \"Hello, world\")"
+        );
+        assert_eq!(err("  \n"), "empty document");
+        assert!(
+            err("{\"version\": 3").starts_with("malformed JSON Feed"),
+            "{}",
+            err("{")
+        );
+        assert!(
+            err("<rss version=\"2.0\"><channel><item></rss>").starts_with("malformed XML"),
+            "{}",
+            err("<rss version=\"2.0\"><channel><item></rss>")
+        );
+    }
+}

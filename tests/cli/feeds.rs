@@ -1,0 +1,954 @@
+//! Feed sources: the third-party corpora, encodings, identity and dedupe across feeds, and HTTP
+//! fetching against a real local server.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::{DateTime, TimeZone, Utc};
+use digest::catalog::{canonical, feed, html};
+use digest::config::{FeedSettings, Location, Source, SourceKind};
+
+use crate::common::{Project, assert_contains};
+
+/// A feed source for parsing without a configuration.
+fn source(name: &str) -> Source {
+    Source {
+        name: name.into(),
+        kind: SourceKind::Feed,
+        location: Location::File(PathBuf::from(name)),
+        weight: 1.0,
+        feed: FeedSettings::default(),
+    }
+}
+
+/// `../shared/corpora`, or `None` (test skipped) when missing outside CI.
+fn corpora() -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora");
+    if root.is_dir() {
+        return Some(root);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but the feed corpora are missing at {}",
+        root.display()
+    );
+    eprintln!("skipped: no feed corpora at {}", root.display());
+    None
+}
+
+/// Every file under `dir`, sorted.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A Python string literal at the start of `s` (`'…'`, `"…"`, `u'…'`), and the rest.
+fn py_str(s: &str) -> Option<(String, &str)> {
+    let s = s.strip_prefix('u').unwrap_or(s);
+    let quote = s.chars().next().filter(|c| matches!(c, '\'' | '"'))?;
+    let mut out = String::new();
+    let mut chars = s[1..].char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            c if c == quote => return Some((out, &s[i + 2..])),
+            '\\' => {
+                let (_, e) = chars.next()?;
+                match e {
+                    'n' => out.push('\n'),
+                    't' => out.push('\t'),
+                    'r' => out.push('\r'),
+                    'u' | 'x' => {
+                        let n = if e == 'u' { 4 } else { 2 };
+                        let hex: String = (0..n)
+                            .filter_map(|_| chars.next().map(|(_, h)| h))
+                            .collect();
+                        out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                    }
+                    other => out.push(other),
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+/// What a feedparser `Expect:` line says about the first entry, where it translates simply.
+#[derive(Debug)]
+enum Expect {
+    Title(String),
+    Link(String),
+    Summary(String),
+    Date(DateTime<Utc>),
+}
+
+/// The expectations for the first entry of the document at `path`: feedparser's `Expect:` line,
+/// or feed-rs's `<name>.serde.json` next to it (title, alternate link, published or updated).
+fn expectations(path: &Path, text: &str) -> Vec<Expect> {
+    let serde = path.with_extension("serde.json");
+    if !path.to_string_lossy().ends_with(".serde.json") && serde.is_file() {
+        let expected: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&serde).unwrap()).unwrap();
+        let e = &expected["entries"][0];
+        let mut out = Vec::new();
+        if let Some(t) = e["title"]["content"].as_str() {
+            out.push(Expect::Title(t.to_string()));
+        }
+        let link = e["links"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| l["rel"].is_null() || l["rel"] == "alternate");
+        if let Some(href) = link.and_then(|l| l["href"].as_str()) {
+            out.push(Expect::Link(href.to_string()));
+        }
+        let date = e["published"].as_str().or(e["updated"].as_str());
+        if let Some(t) = date.and_then(|d| DateTime::parse_from_rfc3339(d).ok()) {
+            out.push(Expect::Date(t.with_timezone(&Utc)));
+        }
+        return out;
+    }
+    expectation(text).into_iter().collect()
+}
+
+fn expectation(text: &str) -> Option<Expect> {
+    let line = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Expect:"))?
+        .trim();
+    let rest = line.strip_prefix("not bozo and ").unwrap_or(line);
+    let (key, value) = rest.split_once(" == ")?;
+    if key.ends_with("_parsed']") {
+        // (year, month, day, hour, minute, second, weekday, yearday, dst)
+        let nums: Vec<u32> = value
+            .trim()
+            .strip_prefix('(')?
+            .strip_suffix(')')?
+            .split(',')
+            .map(|n| n.trim().parse().ok())
+            .collect::<Option<_>>()?;
+        let t = Utc
+            .with_ymd_and_hms(nums[0] as i32, nums[1], nums[2], nums[3], nums[4], nums[5])
+            .single()?;
+        return matches!(
+            key,
+            "entries[0]['published_parsed']" | "entries[0]['updated_parsed']"
+        )
+        .then_some(Expect::Date(t));
+    }
+    let (value, tail) = py_str(value.trim())?;
+    if !tail.trim().is_empty() {
+        return None; // concatenations and further conditions
+    }
+    match key {
+        "entries[0]['title']" => Some(Expect::Title(value)),
+        "entries[0]['link']" => Some(Expect::Link(value)),
+        "entries[0]['description']" | "entries[0]['summary']" => Some(Expect::Summary(value)),
+        _ => None,
+    }
+}
+
+/// Whether our first article agrees with feedparser's expectation. Our titles and summaries are
+/// plain text, so HTML in the expected value is reduced the same way; links are canonical.
+fn agrees(expect: &Expect, a: &digest::catalog::Article) -> bool {
+    let text = |s: &str| digest::text::one_line(s, 100_000);
+    match expect {
+        Expect::Title(t) => a.title == text(t) || a.title == text(&html::to_text(t)),
+        Expect::Summary(s) => a.summary == text(&html::to_text(s)) || a.summary == text(s),
+        Expect::Link(l) => canonical::canonicalize(l).is_ok_and(|l| a.url == l),
+        Expect::Date(t) => a.published_at == Some(*t),
+    }
+}
+
+#[test]
+fn every_corpus_file_is_parsed_or_refused_with_its_name_and_a_sample_comes_out_right() {
+    let Some(root) = corpora() else { return };
+    let started = Instant::now();
+    let all: Vec<PathBuf> = ["feedparser", "feed-rs/fixture"]
+        .iter()
+        .flat_map(|d| files(&root.join(d)))
+        .collect();
+    assert!(all.len() > 2_000, "only {} corpus files", all.len());
+    let src = source("corpus");
+    let (mut parsed, mut items, mut skipped, mut undated) = (0, 0, 0, 0);
+    let mut failed: Vec<String> = Vec::new();
+    let mut panicked: Vec<String> = Vec::new();
+    let (mut checked, mut wrong, mut not_comparable) = ([0, 0], Vec::<String>::new(), 0);
+    for path in &all {
+        let name = path.strip_prefix(&root).unwrap().display().to_string();
+        let bytes = std::fs::read(path).unwrap();
+        let result = std::panic::catch_unwind(|| feed::parse(&bytes, None, &src));
+        let p = match result {
+            Err(_) => {
+                panicked.push(name);
+                continue;
+            }
+            Ok(Err(e)) => {
+                let message = e.to_string();
+                assert!(!message.is_empty(), "{name}: empty error");
+                if message.contains("crashed") {
+                    panicked.push(name.clone());
+                }
+                failed.push(format!("{name}: {message}"));
+                continue;
+            }
+            Ok(Ok(p)) => p,
+        };
+        parsed += 1;
+        items += p.items.len();
+        skipped += p.skipped.len();
+        undated += p.undated;
+        for a in p.items.iter().map(|i| &i.article) {
+            assert!(canonical::is_http(&a.url), "{name}: {}", a.url);
+            assert!(
+                !a.title.is_empty() && !a.title.contains(['\n', '\r']),
+                "{name}"
+            );
+            assert!(
+                !a.summary.to_lowercase().contains("<script"),
+                "{name}: {}",
+                a.summary
+            );
+        }
+        // Our first article is the document's first entry only if that entry was not skipped.
+        let first_skipped = p
+            .skipped
+            .iter()
+            .any(|s| s.starts_with("item 1:") || s.starts_with("item 1 "));
+        for expect in expectations(path, &String::from_utf8_lossy(&bytes)) {
+            match p.items.first() {
+                Some(first) if !first_skipped => {
+                    checked[usize::from(name.starts_with("feed-rs"))] += 1;
+                    if !agrees(&expect, &first.article) {
+                        wrong.push(format!(
+                            "{name}: expected {expect:?}, got {:?}",
+                            first.article
+                        ));
+                    }
+                }
+                _ => not_comparable += 1,
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "corpus: {} files in {elapsed:.2?}: {parsed} parsed ({items} items, {skipped} skipped, \
+         {undated} undated), {} refused, {} panicked; expectations checked: {} feedparser + {} \
+         feed-rs, {} wrong, {not_comparable} not comparable (first entry skipped)",
+        all.len(),
+        failed.len(),
+        panicked.len(),
+        checked[0],
+        checked[1],
+        wrong.len()
+    );
+    for f in &failed {
+        println!("  refused {f}");
+    }
+    assert!(
+        panicked.is_empty(),
+        "parsing panicked or crashed on: {panicked:#?}"
+    );
+    assert!(
+        wrong.is_empty(),
+        "{} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    assert!(
+        checked[0] >= 5 && checked[1] >= 100,
+        "too few expectations checked: {checked:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A real HTTP server on loopback.
+
+mod server {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    /// One request as the server saw it: path and lower-cased headers.
+    #[derive(Debug, Clone)]
+    pub struct Request {
+        pub path: String,
+        pub headers: Vec<(String, String)>,
+    }
+
+    impl Request {
+        pub fn header(&self, name: &str) -> Option<&str> {
+            self.headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        }
+    }
+
+    /// What to answer.
+    pub struct Response {
+        pub status: &'static str,
+        pub headers: Vec<(&'static str, String)>,
+        pub body: Vec<u8>,
+        /// Wait this long before answering.
+        pub delay: Duration,
+    }
+
+    impl Response {
+        pub fn ok(content_type: &str, body: impl Into<Vec<u8>>) -> Response {
+            Response {
+                status: "200 OK",
+                headers: vec![("Content-Type", content_type.to_string())],
+                body: body.into(),
+                delay: Duration::ZERO,
+            }
+        }
+
+        pub fn status(status: &'static str) -> Response {
+            Response {
+                status,
+                headers: Vec::new(),
+                body: Vec::new(),
+                delay: Duration::ZERO,
+            }
+        }
+
+        pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Response {
+            self.headers.push((name, value.into()));
+            self
+        }
+    }
+
+    /// A server answering every connection on its own thread with `route`.
+    pub struct Server {
+        pub base: String,
+        log: Arc<Mutex<Vec<Request>>>,
+    }
+
+    impl Server {
+        pub fn start(route: fn(&Request) -> Response) -> Server {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let log = Arc::new(Mutex::new(Vec::new()));
+            let seen = Arc::clone(&log);
+            std::thread::spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    let seen = Arc::clone(&seen);
+                    std::thread::spawn(move || handle(stream, route, &seen));
+                }
+            });
+            Server { base, log }
+        }
+
+        /// Requests received so far for `path`.
+        pub fn requests(&self, path: &str) -> Vec<Request> {
+            let log = self.log.lock().unwrap();
+            log.iter().filter(|r| r.path == path).cloned().collect()
+        }
+    }
+
+    fn handle(stream: TcpStream, route: fn(&Request) -> Response, log: &Mutex<Vec<Request>>) {
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        if reader.read_line(&mut line).is_err() {
+            return;
+        }
+        let path = line.split(' ').nth(1).unwrap_or("/").to_string();
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.push((k.trim().to_lowercase(), v.trim().to_string()));
+            }
+        }
+        let request = Request { path, headers };
+        log.lock().unwrap().push(request.clone());
+        let response = route(&request);
+        std::thread::sleep(response.delay);
+        let mut stream = reader.into_inner();
+        let mut head = format!("HTTP/1.1 {}\r\nConnection: close\r\n", response.status);
+        for (k, v) in &response.headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if !response.headers.iter().any(|(k, _)| *k == "Content-Length") {
+            head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
+        }
+        head.push_str("\r\n");
+        // The client may hang up early (size cap, timeout): ignore write errors.
+        let _ = stream.write_all(head.as_bytes());
+        let _ = stream.write_all(&response.body);
+    }
+}
+
+use server::{Request, Response, Server};
+
+/// An RSS 2.0 feed with one item per (path, title, date) and `extra` elements in each item.
+fn rss(title: &str, items: &[(&str, &str, &str)], extra: &str) -> String {
+    let items: String = items
+        .iter()
+        .map(|(url, t, date)| {
+            format!(
+                "<item><title>{t}</title><link>{url}</link><guid isPermaLink=\"false\">{url}#guid</guid>\
+                 <description>&lt;p&gt;About {t}.&lt;/p&gt;</description>\
+                 <category>Distributed Systems</category><pubDate>{date}</pubDate>{extra}</item>"
+            )
+        })
+        .collect();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" \
+         xmlns:slash=\"http://purl.org/rss/1.0/modules/slash/\"><channel><title>{title}</title>\
+         <link>https://example.org/</link>{items}</channel></rss>"
+    )
+}
+
+const ATOM: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:thr="http://purl.org/syndication/thread/1.0">
+  <title>Atom Blog</title><id>urn:atom-blog</id><updated>2024-07-10T00:00:00Z</updated>
+  <entry><id>urn:atom-blog:raft</id><title type="html">Raft &lt;em&gt;explained&lt;/em&gt;</title>
+    <link rel="alternate" href="https://shared.example/raft?utm_source=atom&amp;utm_medium=feed"/>
+    <published>2024-07-10T08:00:00Z</published><updated>2024-07-11T08:00:00Z</updated>
+    <summary type="html">&lt;p&gt;Consensus, &lt;b&gt;step by step&lt;/b&gt;.&lt;/p&gt;</summary>
+    <category term="distributed-systems"/><thr:total>42</thr:total></entry>
+</feed>"#;
+
+/// A gzip-encoded response.
+fn gzip(body: &[u8]) -> Response {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(body).unwrap();
+    Response::ok("application/rss+xml", gz.finish().unwrap()).header("Content-Encoding", "gzip")
+}
+
+/// The feeds the test server publishes.
+fn route(r: &Request) -> Response {
+    let good = rss(
+        "Good RSS",
+        &[
+            (
+                "https://good.example/a",
+                "Alpha",
+                "Tue, 02 Jul 2024 10:00:00 GMT",
+            ),
+            (
+                "https://good.example/b",
+                "Beta",
+                "Wed, 03 Jul 2024 10:00:00 GMT",
+            ),
+        ],
+        "<slash:comments>3</slash:comments>",
+    );
+    match r.path.as_str() {
+        "/good.xml" if r.header("if-none-match") == Some("\"v1\"") => {
+            Response::status("304 Not Modified").header("ETag", "\"v1\"")
+        }
+        "/good.xml" => Response::ok("application/rss+xml", good).header("ETag", "\"v1\""),
+        "/atom.xml" => Response::ok("application/atom+xml", ATOM)
+            .header("Last-Modified", "Wed, 10 Jul 2024 08:00:00 GMT"),
+        "/gzip.xml" => gzip(
+            rss(
+                "Zipped",
+                &[(
+                    "https://zip.example/z",
+                    "Zipped item",
+                    "Thu, 04 Jul 2024 10:00:00 GMT",
+                )],
+                "",
+            )
+            .as_bytes(),
+        ),
+        // 10 MB of white space in a few kilobytes: the cap applies after decompression.
+        "/bomb" => gzip(&vec![b' '; 10_000_000]),
+        "/500" => Response::status("500 Internal Server Error"),
+        "/slow" => {
+            let mut slow = Response::ok("application/rss+xml", "<rss/>");
+            slow.delay = std::time::Duration::from_secs(5);
+            slow
+        }
+        "/huge" => Response::ok("application/rss+xml", vec![b' '; 10_000_000]),
+        "/loop" => Response::status("302 Found").header("Location", "/loop"),
+        "/html" => Response::ok(
+            "text/html",
+            "<!DOCTYPE html>\n<html><head><title>Blog</title></head><body>Hi</body></html>",
+        ),
+        _ => Response::status("404 Not Found"),
+    }
+}
+
+/// A configuration with one digest on distributed-systems and the given sources.
+fn feeds_config(sources: &str, extra: &str) -> String {
+    format!(
+        r#"[site]
+name = "Test Site"
+base_url = "https://news.example.org"
+{extra}
+[digests.d]
+tag = "distributed-systems"
+period = "monthly"
+size = 10
+
+{sources}"#
+    )
+}
+
+/// Points the digest of `p` at other tags (`line` replaces `tag = "distributed-systems"`) and
+/// rebuilds July 2024 from the stored articles.
+fn select(p: &Project, line: &str) {
+    let config = p.read("config/digest.toml");
+    p.write(
+        "config/digest.toml",
+        &config.replace("tag = \"distributed-systems\"", line),
+    );
+    p.ok(&["build", "d", "--period", "2024-07", "--rebuild"]);
+}
+
+fn url_source(name: &str, url: &str) -> String {
+    format!("[sources.{name}]\nkind = \"feed\"\nurl = \"{url}\"\n\n")
+}
+
+#[test]
+fn http_sources_load_and_each_broken_one_fails_clearly_while_the_others_load() {
+    let server = Server::start(route);
+    let b = &server.base;
+    let sources: String = [
+        ("good", "/good.xml"),
+        ("atom", "/atom.xml"),
+        ("zipped", "/gzip.xml"),
+        ("down", "/500"),
+        ("slow", "/slow"),
+        ("huge", "/huge"),
+        ("bomb", "/bomb"),
+        ("loop", "/loop"),
+        ("page", "/html"),
+    ]
+    .iter()
+    .map(|(name, path)| url_source(name, &format!("{b}{path}")))
+    .collect();
+    let p = Project::new(&feeds_config(
+        &sources,
+        "[fetch]\ntimeout_seconds = 1\nunhealthy_after = 2\n",
+    ));
+    let out = p.fails(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &[
+            "good: 2 new, 0 updated, 0 unchanged, 0 skipped",
+            "atom: 1 new, 0 updated, 0 unchanged, 0 skipped",
+            "zipped: 1 new, 0 updated, 0 unchanged, 0 skipped",
+        ],
+    );
+    let failures = [
+        format!("down: failed: fetching {b}/500: HTTP 500 Internal Server Error"),
+        format!("slow: failed: fetching {b}/slow: timed out after 1s (fetch.timeout_seconds)"),
+        format!(
+            "huge: failed: fetching {b}/huge: body larger than 5242880 bytes (fetch.max_bytes)"
+        ),
+        format!(
+            "bomb: failed: fetching {b}/bomb: body larger than 5242880 bytes (fetch.max_bytes)"
+        ),
+        format!(
+            "loop: failed: fetching {b}/loop: too many redirects (more than 5; fetch.max_redirects)"
+        ),
+        format!("page: failed: {b}/html: no RSS, Atom or JSON feed found (root element <html>)"),
+    ];
+    assert_contains(&out.stderr, &failures.each_ref().map(String::as_str));
+    assert!(!out.stderr.contains("unhealthy"), "{}", out.stderr);
+    let first = &server.requests("/good.xml")[0];
+    assert_eq!(
+        first.header("user-agent"),
+        Some("digest/0.1.0 (+https://news.example.org)")
+    );
+    assert!(
+        first
+            .header("accept-encoding")
+            .is_some_and(|e| e.contains("gzip"))
+    );
+    assert_eq!(first.header("if-none-match"), None);
+
+    // Second run: conditional GET; the unchanged feed is not re-read; failures add up.
+    let out = p.run(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["good: not modified since the last fetch (HTTP 304), nothing to load"],
+    );
+    assert_eq!(
+        server.requests("/good.xml")[1].header("if-none-match"),
+        Some("\"v1\"")
+    );
+    assert_eq!(
+        server.requests("/atom.xml")[1].header("if-modified-since"),
+        Some("Wed, 10 Jul 2024 08:00:00 GMT")
+    );
+    assert_contains(
+        &out.stderr,
+        &["down: unhealthy: 2 consecutive failures (never loaded)"],
+    );
+
+    // The digest builds from the healthy sources; feed items rank by recency (no votes) after
+    // those with comments.
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    assert_eq!(
+        p.titles("d", "2024-07"),
+        ["Raft explained", "Beta", "Alpha", "Zipped item"]
+    );
+    let issue = p.issue("d", "2024-07");
+    let raft = &issue["items"][0];
+    assert_eq!(raft["url"], "https://shared.example/raft");
+    assert_eq!(raft["summary"], "Consensus, step by step.");
+    assert_eq!(raft["comments"], 42);
+    assert_eq!(raft["source"]["name"], "Atom Blog");
+}
+
+/// A project whose sources are the feed files `feeds/<name>.xml`, given as (name, document,
+/// more settings of the source).
+fn feed_files(feeds: &[(&str, &[u8], &str)]) -> Project {
+    let sources: String = feeds
+        .iter()
+        .map(|(name, _, extra)| {
+            format!("[sources.{name}]\nkind = \"feed\"\npath = \"feeds/{name}.xml\"\n{extra}\n")
+        })
+        .collect();
+    let p = Project::new(&feeds_config(&sources, ""));
+    std::fs::create_dir_all(p.path("feeds")).unwrap();
+    for (name, doc, _) in feeds {
+        std::fs::write(p.path(&format!("feeds/{name}.xml")), doc).unwrap();
+    }
+    p
+}
+
+#[test]
+fn the_same_article_in_an_rss_and_an_atom_feed_is_stored_once_with_the_best_engagement() {
+    let rss_doc = rss(
+        "RSS Blog",
+        &[(
+            "https://shared.example/raft?utm_source=rss&amp;fbclid=x",
+            "Raft explained (RSS copy)",
+            "Wed, 10 Jul 2024 08:00:00 GMT",
+        )],
+        "<slash:comments>7</slash:comments><category>consensus</category>",
+    );
+    let p = feed_files(&[
+        ("rss", rss_doc.as_bytes(), ""),
+        ("atom", ATOM.as_bytes(), "tags = [\"raft\"]"),
+    ]);
+    let out = p.ok(&["ingest"]);
+    // Sources load in name order: the Atom copy arrives first and owns the text; the RSS copy
+    // adds its tags and does not lower the comment count.
+    assert_contains(&out.stdout, &["atom: 1 new, 0 updated"]);
+    assert_contains(&out.stdout, &["rss: 0 new, 1 updated"]);
+    let out = p.ok(&["ingest"]);
+    assert_contains(&out.stdout, &["atom: 0 new, 0 updated, 1 unchanged"]);
+    assert_contains(&out.stdout, &["rss: 0 new, 0 updated, 1 unchanged"]);
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    let issue = p.issue("d", "2024-07");
+    let items = issue["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{issue:#}");
+    assert_eq!(items[0]["url"], "https://shared.example/raft");
+    assert_eq!(items[0]["title"], "Raft explained");
+    assert_eq!(items[0]["comments"], 42);
+    // A digest on a tag only the RSS copy carries finds the same article.
+    select(&p, "tag = \"consensus\"");
+    assert_eq!(p.titles("d", "2024-07"), ["Raft explained"]);
+}
+
+#[test]
+fn iso_8859_1_and_windows_1252_feeds_come_out_as_utf8() {
+    let feed = |encoding: &str, title: &[u8], link: &str| -> Vec<u8> {
+        [
+            format!(
+                "<?xml version=\"1.0\" encoding=\"{encoding}\"?>\n<rss version=\"2.0\"><channel>\
+                 <title>Enc</title><item><title>"
+            )
+            .as_bytes(),
+            title,
+            format!(
+                "</title><link>{link}</link><category>distributed systems</category>\
+                 <pubDate>Mon, 08 Jul 2024 00:00:00 GMT</pubDate></item></channel></rss>"
+            )
+            .as_bytes(),
+        ]
+        .concat()
+    };
+    // "Café Zürich ½" in ISO-8859-1; “Smart” quotes, an en dash and € in Windows-1252.
+    let latin = feed(
+        "ISO-8859-1",
+        b"Caf\xe9 Z\xfcrich \xbd",
+        "https://enc.example/l",
+    );
+    let windows = feed(
+        "windows-1252",
+        b"\x93Smart\x94 \x96 5\x80",
+        "https://enc.example/w",
+    );
+    let p = feed_files(&[("latin", &latin, ""), ("windows", &windows, "")]);
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    let mut titles = p.titles("d", "2024-07");
+    titles.sort();
+    assert_eq!(
+        titles,
+        ["Café Zürich ½", "\u{201c}Smart\u{201d} \u{2013} 5€"]
+    );
+}
+
+#[test]
+fn a_guid_keeps_identity_when_the_link_changes_and_undated_items_are_counted_not_selected() {
+    let doc = |link: &str| {
+        format!(
+            "<rss version=\"2.0\"><channel><title>Blog</title>\
+             <item><title>Post</title><link>{link}</link><guid>post-1</guid>\
+             <category>Distributed Systems</category><pubDate>Mon, 08 Jul 2024 00:00:00 GMT</pubDate></item>\
+             <item><title>Someday</title><link>https://blog.example/someday</link>\
+             <category>Distributed Systems</category><pubDate>the day after tomorrow</pubDate></item>\
+             </channel></rss>"
+        )
+    };
+    let p = feed_files(&[("blog", doc("https://blog.example/p?id=1").as_bytes(), "")]);
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &[
+            "blog: 2 new, 0 updated, 0 unchanged, 0 skipped, 1 undated (kept, but no period selects them)",
+        ],
+    );
+    p.write("feeds/blog.xml", &doc("https://blog.example/posts/post-1"));
+    let out = p.ok(&["ingest"]);
+    assert_contains(&out.stdout, &["blog: 0 new, 1 updated, 1 unchanged"]);
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    let issue = p.issue("d", "2024-07");
+    let urls: Vec<&str> = issue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(urls, ["https://blog.example/posts/post-1"]);
+}
+
+#[test]
+fn bad_items_are_skipped_with_file_and_reason_and_a_missing_file_fails_that_source_only() {
+    let blog = "<rss version=\"2.0\"><channel><title>Blog</title>\
+        <item><title>Good</title><link>https://blog.example/good</link></item>\
+        <item><title>Evil</title><link>javascript:alert(1)</link></item>\
+        <item><description>nothing to link to</description></item>\
+        </channel></rss>";
+    let p = feed_files(&[("blog", blog.as_bytes(), ""), ("gone", b"", "")]);
+    std::fs::remove_file(p.path("feeds/gone.xml")).unwrap();
+    let out = p.fails(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["blog: 1 new, 0 updated, 0 unchanged, 2 skipped"],
+    );
+    assert_contains(
+        &out.stderr,
+        &[
+            "  skipped feeds/blog.xml: item 2 (\"Evil\"): link \"javascript:alert(1)\": only http and https links are allowed",
+        ],
+    );
+    assert_contains(&out.stderr, &["  skipped feeds/blog.xml: item 3: no link"]);
+    assert_contains(
+        &out.stderr,
+        &["gone: failed: reading feeds/gone.xml: No such file or directory"],
+    );
+    assert!(
+        !out.stderr.contains('\u{1b}'),
+        "no progress bar off a terminal"
+    );
+    let out = p.ok(&["ingest", "--source", "blog"]);
+    assert_contains(
+        &out.stdout,
+        &["blog: 0 new, 0 updated, 1 unchanged, 2 skipped"],
+    );
+    assert!(!out.all().contains("gone"), "{}", out.all());
+}
+
+#[test]
+fn source_weight_and_the_recency_fallback_rank_feed_items_and_explain_shows_them() {
+    let items = |host: &str| {
+        rss(
+            host,
+            &[
+                (
+                    &format!("https://{host}/early"),
+                    &format!("{host} early"),
+                    "Tue, 02 Jul 2024 00:00:00 GMT",
+                ),
+                (
+                    &format!("https://{host}/late"),
+                    &format!("{host} late"),
+                    "Sat, 27 Jul 2024 00:00:00 GMT",
+                ),
+            ],
+            "",
+        )
+    };
+    let p = feed_files(&[
+        ("plain", items("plain.example").as_bytes(), ""),
+        (
+            "favourite",
+            items("favourite.example").as_bytes(),
+            "weight = 3",
+        ),
+    ]);
+    let out = p.ok(&[
+        "preview",
+        "d",
+        "--period",
+        "2024-07",
+        "--explain",
+        "--out",
+        "x.html",
+    ]);
+    assert_contains(
+        &out.stdout,
+        &[
+            "without votes or comments: 1 × recency (0 at the window's start, 1 at its end) × source weight",
+        ],
+    );
+    let kept: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("kept #"))
+        .collect();
+    // The late items (26 of 31 days in) beat the early ones (1 day in), the favourite's first.
+    let want = [
+        "favourite.example late",
+        "plain.example late",
+        "favourite.example early",
+        "plain.example early",
+    ];
+    assert_eq!(kept.len(), want.len(), "{}", out.stdout);
+    for (line, title) in kept.iter().zip(want) {
+        assert!(
+            line.ends_with(title),
+            "{line:?} should be {title:?}\n{}",
+            out.stdout
+        );
+    }
+    let first = out.stdout.lines().find(|l| l.contains("kept #1 ")).unwrap();
+    // score 3 × 26/31 = 2.5: recency 0.839, weight 3.
+    let columns: Vec<&str> = first.split_whitespace().collect();
+    assert_eq!(
+        columns[..7],
+        ["1", "2.5", "0.0", "0.0", "0.839", "1.000", "3.00"],
+        "{first}"
+    );
+}
+
+#[test]
+fn feed_source_settings_are_validated_with_file_line_and_key() {
+    let toml = feeds_config(
+        r#"[sources.nowhere]
+kind = "feed"
+
+[sources.both]
+kind = "feed"
+path = "a.xml"
+url = "https://a.example/feed"
+
+[sources.ftp]
+kind = "feed"
+url = "ftp://files.example/feed.xml"
+weight = -1
+
+[sources.lines]
+kind = "jsonl"
+path = "catalog/main.jsonl"
+tags = ["x"]
+
+[sources.odd]
+kind = "feed"
+url = "https://odd.example/feed"
+item_kind = "podcast"
+unmapped = "maybe"
+summary_length = 5
+
+[sources.odd.engagement]
+upvotes = "a b"
+"#,
+        "[fetch]\ntimeout_seconds = 0\n",
+    );
+    let p = Project::new(&toml);
+    let out = p.fails(&["check"]);
+    assert_contains(
+        &out.stderr,
+        &[
+            "config/digest.toml:5: fetch.timeout_seconds: must be between 0 and 3600, not 0",
+            "config/digest.toml:12: sources.nowhere.url: missing: set `url` (or `path` for a local file)",
+            "config/digest.toml:18: sources.both.url: give either `path` or `url`, not both",
+            "config/digest.toml:22: sources.ftp.url: only http and https links are allowed, not `ftp:`",
+            "config/digest.toml:23: sources.ftp.weight: must be a number ≥ 0, not -1",
+            "config/digest.toml:28: sources.lines.tags: only for sources of kind = \"feed\"",
+            "config/digest.toml:33: sources.odd.item_kind: unknown value \"podcast\" (use one of: article, video)",
+            "config/digest.toml:34: sources.odd.unmapped: unknown value \"maybe\" (use one of: keep, drop)",
+            "config/digest.toml:35: sources.odd.summary_length: must be between 20 and 1200, not 5",
+            "config/digest.toml:38: sources.odd.engagement.upvotes: \"a b\" is not a field name",
+        ],
+    );
+}
+
+#[test]
+fn tag_map_default_tags_engagement_fields_and_item_kind_shape_feed_items() {
+    let tube = r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">
+<title>Channel</title><id>c</id>
+<entry><id>yt:video:1</id><title>Consensus talk</title>
+<link rel="alternate" href="https://www.youtube.com/watch?v=abc&amp;feature=share"/>
+<published>2024-07-20T00:00:00Z</published>
+<category term="Distributed Systems"/><category term="Vlog"/>
+<media:group><media:title>Consensus talk</media:title>
+<media:content url="https://www.youtube.com/v/abc?version=3" type="application/x-shockwave-flash"/>
+<media:description>Paxos &amp; Raft, compared.</media:description>
+<media:community><media:starRating count="1500" average="4.9"/></media:community></media:group>
+</entry></feed>"#;
+    let p = feed_files(&[(
+        "tube",
+        tube.as_bytes(),
+        r#"name = "Tube"
+avatar = "https://tube.example/logo.png"
+tags = ["Talks"]
+unmapped = "drop"
+
+[sources.tube.tag_map]
+"Distributed Systems" = ["distributed-systems", "systems"]
+
+[sources.tube.engagement]
+upvotes = "media:starRating@count"
+"#,
+    )]);
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    let issue = p.issue("d", "2024-07");
+    let item = &issue["items"][0];
+    assert_eq!(item["kind"], "video");
+    assert_eq!(item["upvotes"], 1500);
+    assert_eq!(item["summary"], "Paxos & Raft, compared.");
+    assert_eq!(item["source"]["name"], "Tube");
+    assert_eq!(item["source"]["avatar"], "https://tube.example/logo.png");
+    assert_eq!(
+        item["url"],
+        "https://www.youtube.com/watch?feature=share&v=abc"
+    );
+    // Tags: defaults plus mapped categories; "Vlog" is dropped.
+    select(&p, "tags = [\"talks\", \"systems\"]");
+    assert_eq!(p.titles("d", "2024-07"), ["Consensus talk"]);
+    p.write(
+        "config/digest.toml",
+        &p.read("config/digest.toml")
+            .replace("tags = [\"talks\", \"systems\"]", "tag = \"vlog\""),
+    );
+    let out = p.fails(&["build", "d", "--period", "2024-07", "--rebuild"]);
+    assert_contains(&out.stderr, &["0 item(s) qualify"]);
+}
