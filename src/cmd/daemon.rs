@@ -8,10 +8,10 @@ use anyhow::Result;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::daemon::{self, Build};
+use crate::daemon::{self, Publish};
 
 pub(super) fn run(dir: &Path, config: Config, clock: Arc<dyn Clock>) -> Result<ExitCode> {
-    let runner = Arc::new(Build::new(clock.clone()));
+    let runner = Arc::new(Publish::new(clock.clone()));
     daemon::run(dir, config, clock, runner)?;
     Ok(ExitCode::SUCCESS)
 }

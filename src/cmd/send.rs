@@ -6,22 +6,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use chrono::Duration as Span;
 
 use super::target;
 use crate::cli::SendArgs;
 use crate::clock::Clock;
-use crate::config::{Config, Digest, Smtp};
+use crate::config::{Config, Digest};
 use crate::issue::{self, Issue};
 use crate::mail::address;
+use crate::mail::campaign;
 use crate::mail::ledger::{self, Resolution};
-use crate::mail::message::{Prepared, Settings, To};
-use crate::mail::rate::{self, Limiter, Recent};
-use crate::mail::send::{self, Options, Progress, Setup, Summary};
-use crate::mail::token::Keys;
+use crate::mail::message::{Prepared, To};
+use crate::mail::rate;
+use crate::mail::send::{self, Progress, Summary};
 use crate::mail::transport::{Connector, file::Folder, smtp};
 use crate::period::Period;
-use crate::render::{self, Context, Theme};
 use crate::store::{Counts, Store};
 
 /// Sample messages written by `--dry-run`.
@@ -36,7 +34,7 @@ pub(super) fn run(config: &Config, args: &SendArgs, clock: &dyn Clock) -> Result
             digest.id
         )
     })?;
-    let prepared = Arc::new(prepare(config, digest, &issue)?);
+    let prepared = Arc::new(campaign::prepare(config, digest, &issue)?);
     let mut store = Store::open(&config.paths.store)?;
     if args.dry_run {
         return dry_run(config, digest, period, &issue, &prepared, &mut store, clock);
@@ -68,12 +66,14 @@ pub(super) fn run(config: &Config, args: &SendArgs, clock: &dyn Clock) -> Result
         println!("cancelled: nothing sent");
         return Ok(ExitCode::FAILURE);
     }
-    let smtp = config.sending.smtp.as_ref();
-    let options = options(config, smtp, args.retry_failed);
-    let limiter = Arc::new(Limiter::new(
-        &smtp.map(|s| s.rate).unwrap_or_default(),
-        recent(&store, clock)?,
-    ));
+    let setup = campaign::setup(
+        config,
+        prepared,
+        connector,
+        &store,
+        clock,
+        args.retry_failed,
+    )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -85,12 +85,6 @@ pub(super) fn run(config: &Config, args: &SendArgs, clock: &dyn Clock) -> Result
             let _ = stop_tx.send(true);
         });
         let mut reporter = Reporter::new();
-        let setup = Setup {
-            prepared,
-            connector,
-            limiter,
-            options,
-        };
         send::run(&mut store, setup, clock, stop_rx, |p| reporter.report(p)).await
     })?;
     runtime.shutdown_timeout(Duration::from_secs(1));
@@ -102,68 +96,12 @@ pub(super) fn run(config: &Config, args: &SendArgs, clock: &dyn Clock) -> Result
     })
 }
 
-/// Renders the issue and decides its fixed headers.
-fn prepare(config: &Config, digest: &Digest, issue: &Issue) -> Result<Prepared> {
-    let mail = config
-        .sending
-        .mail
-        .as_ref()
-        .ok_or_else(|| anyhow!("no [mail] section in the configuration: set mail.from"))?;
-    let spec = config.sending.unsubscribe_keys.as_ref().ok_or_else(|| {
-        anyhow!("no unsubscribe keys: set DIGEST__UNSUBSCRIBE__KEYS to `id:secret` (a secret of 32 bytes or more)")
-    })?;
-    let keys = Keys::parse(spec.expose()).map_err(|e| anyhow!("DIGEST__UNSUBSCRIBE__KEYS: {e}"))?;
-    let theme = Theme::load(&config.paths.templates)?;
-    let email = render::email(
-        issue,
-        &Context {
-            site: &config.site,
-            theme: &theme,
-        },
-    )?;
-    let settings = Settings {
-        site: &config.site,
-        digest,
-        mail,
-        keys: &keys,
-        dkim: config.sending.dkim.as_ref(),
-    };
-    Prepared::new(issue, &email, &settings)
-}
-
 fn connector(config: &Config, args: &SendArgs) -> Result<Connector> {
     if let Some(dir) = &args.eml {
         let folder = Folder::new(dir).with_context(|| format!("creating {}", dir.display()))?;
         return Ok(Connector::File(folder));
     }
-    let smtp = config.sending.smtp.as_ref().ok_or_else(|| {
-        anyhow!("no [smtp] section in the configuration: configure the relay, or write .eml files with --eml DIR")
-    })?;
-    Ok(Connector::Smtp(smtp::Connector::new(smtp)?))
-}
-
-fn options(config: &Config, smtp: Option<&Smtp>, retry_failed: bool) -> Options {
-    Options {
-        concurrency: smtp.map_or(1, |s| s.concurrency),
-        max_attempts: smtp.map_or(3, |s| s.max_attempts),
-        retry_base: smtp.map_or(Duration::from_secs(1), |s| s.retry_base),
-        retry_max: smtp.map_or(Duration::from_secs(60), |s| s.retry_max),
-        grace: Duration::from_secs(30),
-        retry_failed,
-        suppress_hard_bounces: config
-            .sending
-            .mail
-            .as_ref()
-            .is_some_and(|m| m.suppress_hard_bounces),
-    }
-}
-
-fn recent(store: &Store, clock: &dyn Clock) -> Result<Recent> {
-    let now = clock.now();
-    Ok(Recent {
-        hour: store.sent_since(now - Span::hours(1))?,
-        day: store.sent_since(now - Span::days(1))?,
-    })
+    campaign::smtp_connector(config)
 }
 
 /// `--dry-run`: the real audience resolution inside a transaction that is rolled back, and sample
@@ -226,7 +164,8 @@ fn dry_run(
     });
     println!("transport: {transport}");
     let to_send = counts.pending + counts.deferred;
-    match smtp.and_then(|s| rate::estimate(&s.rate, recent(store, clock).ok()?, to_send)) {
+    match smtp.and_then(|s| rate::estimate(&s.rate, campaign::recent(store, clock).ok()?, to_send))
+    {
         Some(d) => println!(
             "estimated duration: {} under the configured rate limits",
             human(d)

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{debug, error, info, warn};
 
-pub use runner::{Build, Job, RunOutcome, Runner, Stop};
+pub use runner::{Job, Publish, RunOutcome, Runner, Stop};
 
 use crate::clock::Clock;
 use crate::config::{Config, Digest};
@@ -456,7 +456,7 @@ mod tests {
         );
         p.articles(&["2024-07-31T10:00:00Z", "2024-08-02T10:00:00Z"]);
         let clock = Arc::new(ManualClock::new(utc(2024, 7, 31, 23, 0)));
-        let mut s = scheduler(&p, &clock, Arc::new(Build::new(clock.clone())));
+        let mut s = scheduler(&p, &clock, Arc::new(Publish::new(clock.clone())));
         let config = p.config();
         walk(
             &mut s,
@@ -533,7 +533,7 @@ mod tests {
         // The previous process claimed the run and died.
         p.store().claim_run("m", july, fire, fire).unwrap();
         let clock = Arc::new(ManualClock::new(fire + Duration::days(2)));
-        let mut s = scheduler(&p, &clock, Arc::new(Build::new(clock.clone())));
+        let mut s = scheduler(&p, &clock, Arc::new(Publish::new(clock.clone())));
         s.tick(&p.config()).unwrap();
         let run = p.run("m", "2024-07").unwrap();
         assert_eq!((run.status, run.attempts), (RunStatus::Built, 2));
@@ -684,7 +684,7 @@ mod tests {
             p.articles(&["2024-07-10T10:00:00Z"]);
             let config = p.config();
             let clock = Arc::new(ManualClock::new(utc(2024, 8, 1, 6, 0)));
-            let mut s = scheduler(&p, &clock, Arc::new(Build::new(clock.clone())));
+            let mut s = scheduler(&p, &clock, Arc::new(Publish::new(clock.clone())));
             s.tick(&config).unwrap();
             assert_eq!(p.run("m", "2024-07").unwrap().status, RunStatus::Built);
             // An August article arrives in the catalogue after the store was filled.

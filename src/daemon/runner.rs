@@ -1,16 +1,21 @@
-//! What one scheduled run does, behind the [`Runner`] seam: [`Build`] ingests (when asked) and
-//! freezes the issue of the period; sending plugs in after the freeze (see [`Build::run`]).
+//! What one scheduled run does, behind the [`Runner`] seam: [`Publish`] ingests (when asked),
+//! freezes the issue of the period and sends it to the digest's lists through the same ledger as
+//! `digest send`, so a run interrupted by a shutdown or a crash resumes where it stopped.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Result;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 
 use crate::catalog;
 use crate::clock::Clock;
 use crate::config::{Config, Digest};
-use crate::issue::{self, TooFew};
+use crate::issue::{self, Issue, TooFew};
+use crate::mail::send::{self, Summary};
+use crate::mail::{campaign, ledger};
 use crate::period::Period;
 use crate::select;
 use crate::store::{RunStatus, Store};
@@ -45,12 +50,25 @@ pub struct Job<'a> {
 /// How a run ended (an `Err` from [`Runner::run`] is recorded as `failed`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunOutcome {
-    /// The issue is frozen.
+    /// The issue is frozen (a digest without lists is not sent).
     Built {
         /// Issue number.
         number: u32,
         /// Items in the issue.
         items: usize,
+    },
+    /// The issue is frozen and every recipient was dealt with.
+    Sent {
+        /// Issue number.
+        number: u32,
+        /// Items in the issue.
+        items: usize,
+        /// Messages accepted now.
+        sent: u64,
+        /// Permanent failures now.
+        failed: u64,
+        /// Recipients skipped as suppressed now.
+        suppressed: u64,
     },
     /// Too few items qualified: no issue, nothing to send.
     TooFew(TooFew),
@@ -63,6 +81,7 @@ impl RunOutcome {
     pub fn status(&self) -> RunStatus {
         match self {
             RunOutcome::Built { .. } => RunStatus::Built,
+            RunOutcome::Sent { .. } => RunStatus::Sent,
             RunOutcome::TooFew(_) => RunStatus::SkippedTooFew,
             RunOutcome::Interrupted => RunStatus::Running,
         }
@@ -72,6 +91,15 @@ impl RunOutcome {
     pub fn detail(&self) -> String {
         match self {
             RunOutcome::Built { number, items } => format!("issue #{number}, {items} items"),
+            RunOutcome::Sent {
+                number,
+                items,
+                sent,
+                failed,
+                suppressed,
+            } => format!(
+                "issue #{number}, {items} items; sent {sent}, failed {failed}, suppressed {suppressed}"
+            ),
             RunOutcome::TooFew(too_few) => too_few.to_string(),
             RunOutcome::Interrupted => "interrupted by shutdown; resumes on restart".into(),
         }
@@ -85,17 +113,59 @@ pub trait Runner: Send + Sync {
     fn run(&self, config: &Config, job: &Job<'_>, stop: &Stop) -> Result<RunOutcome>;
 }
 
-/// The default runner: ingest first if the digest asks (or the store holds no articles yet), then
-/// freeze the issue.
+/// The daemon's runner: ingest first if the digest asks (or the store holds no articles yet),
+/// freeze the issue, then send it to the digest's lists.
 #[derive(Clone)]
-pub struct Build {
+pub struct Publish {
     clock: Arc<dyn Clock>,
 }
 
-impl Build {
-    /// A runner stamping issues with `clock`'s time.
-    pub fn new(clock: Arc<dyn Clock>) -> Build {
-        Build { clock }
+impl Publish {
+    /// A runner stamping issues and messages with `clock`'s time.
+    pub fn new(clock: Arc<dyn Clock>) -> Publish {
+        Publish { clock }
+    }
+
+    /// Sends `issue` to every recipient of `digest` not yet sent to, stopping (with in-flight
+    /// messages finished and recorded) when `stop` is requested.
+    fn send(
+        &self,
+        config: &Config,
+        digest: &Digest,
+        issue: &Issue,
+        store: &mut Store,
+        stop: &Stop,
+    ) -> Result<Summary> {
+        let prepared = Arc::new(campaign::prepare(config, digest, issue)?);
+        let lists = ledger::lists(config, digest)?;
+        let resolution = ledger::resolve(store, &prepared.issue_key, &lists, self.clock.now())?;
+        for skipped in &resolution.invalid {
+            tracing::warn!(digest = %digest.id, "skipped invalid recipient {skipped}");
+        }
+        let connector = campaign::smtp_connector(config)?;
+        let setup = campaign::setup(config, prepared, connector, store, &*self.clock, false)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let watched = stop.clone();
+            tokio::spawn(async move {
+                while !watched.requested() {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                let _ = stop_tx.send(true);
+            });
+            let mut logged = std::time::Instant::now();
+            send::run(store, setup, &*self.clock, stop_rx, |p| {
+                if logged.elapsed() >= Duration::from_secs(10) {
+                    logged = std::time::Instant::now();
+                    tracing::info!(digest = %digest.id, sent = p.sent, failed = p.failed, total = p.total, "sending");
+                }
+            })
+            .await
+        })
     }
 
     /// Opens the store, ingesting every configured source first when the digest has
@@ -128,9 +198,9 @@ impl Build {
     }
 }
 
-impl Runner for Build {
+impl Runner for Publish {
     fn run(&self, config: &Config, job: &Job<'_>, stop: &Stop) -> Result<RunOutcome> {
-        let store = self.store(config, job.digest)?;
+        let mut store = self.store(config, job.digest)?;
         if stop.requested() {
             return Ok(RunOutcome::Interrupted);
         }
@@ -146,11 +216,32 @@ impl Runner for Build {
             Ok(frozen) => frozen,
             Err(e) => return e.downcast::<TooFew>().map(RunOutcome::TooFew),
         };
-        // Sending plugs in here: send `issue` through the ledger (resuming where it stopped),
-        // checking `stop` between messages and returning `RunOutcome::Interrupted` if it is set.
-        Ok(RunOutcome::Built {
-            number: issue.number,
-            items: issue.items.len(),
+        let (number, items) = (issue.number, issue.items.len());
+        if job.digest.lists.is_empty() {
+            return Ok(RunOutcome::Built { number, items });
+        }
+        let summary = self.send(config, job.digest, &issue, &mut store, stop)?;
+        let p = summary.progress;
+        if summary.interrupted {
+            return Ok(RunOutcome::Interrupted);
+        }
+        if let Some(fatal) = summary.fatal {
+            bail!("sending stopped: {fatal}");
+        }
+        if p.deferred > 0 {
+            // Recorded as failed, so the daemon retries the run: the ledger resends only these.
+            bail!(
+                "{} recipient(s) deferred after transient failures ({} sent)",
+                p.deferred,
+                p.sent
+            );
+        }
+        Ok(RunOutcome::Sent {
+            number,
+            items,
+            sent: p.sent,
+            failed: p.failed,
+            suppressed: p.suppressed,
         })
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod address;
 pub mod audience;
+pub mod campaign;
 mod error;
 pub mod ledger;
 pub mod message;

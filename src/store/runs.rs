@@ -18,8 +18,10 @@ use crate::period::Period;
 pub enum RunStatus {
     /// Claimed and started, not finished: a crash or a shutdown interrupted it, or it is running.
     Running,
-    /// The issue was frozen.
+    /// The issue was frozen (the digest has no lists to send it to).
     Built,
+    /// The issue was frozen and sent to every recipient.
+    Sent,
     /// Fewer items than the digest's `min_items` qualified: no issue.
     SkippedTooFew,
     /// The daemon was down when the run was due and came back after `max_lateness`.
@@ -29,9 +31,10 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    const NAMES: [(RunStatus, &str); 5] = [
+    const NAMES: [(RunStatus, &str); 6] = [
         (RunStatus::Running, "running"),
         (RunStatus::Built, "built"),
+        (RunStatus::Sent, "sent"),
         (RunStatus::SkippedTooFew, "skipped_too_few"),
         (RunStatus::SkippedLate, "skipped_late"),
         (RunStatus::Failed, "failed"),

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{AppState, blocking};
 use crate::config::Config;
 use crate::period::PeriodKind;
-use crate::store::{Run, Store};
+use crate::store::{Counts, Run, Store};
 
 /// How many next and last runs `/status` shows per digest.
 const SHOWN: usize = 3;
@@ -62,8 +62,7 @@ pub struct Status {
     pub digests: Vec<DigestStatus>,
 }
 
-/// One digest in `/status`. Ledger counts of its latest issue (sent, failed, pending) belong here
-/// once sending lands.
+/// One digest in `/status`.
 #[derive(Debug, Serialize)]
 pub struct DigestStatus {
     /// Digest id.
@@ -78,6 +77,8 @@ pub struct DigestStatus {
     pub next_runs: Vec<String>,
     /// The latest recorded runs, newest first.
     pub last_runs: Vec<Run>,
+    /// Ledger counts of the latest run's issue (`null` before the first run).
+    pub ledger: Option<Counts>,
 }
 
 impl Status {
@@ -91,13 +92,18 @@ impl Status {
                     .map(|t| t.with_timezone(&d.timezone).to_rfc3339())
                     .collect()
             });
+            let last_runs = store.recent_runs(&d.id, SHOWN)?;
             digests.push(DigestStatus {
                 id: d.id.clone(),
                 period: d.period,
                 timezone: d.timezone.name().to_string(),
                 schedule: d.schedule.as_ref().map(|s| s.as_written().to_string()),
                 next_runs,
-                last_runs: store.recent_runs(&d.id, SHOWN)?,
+                ledger: match last_runs.first() {
+                    Some(run) => Some(store.counts(&format!("{}/{}", d.id, run.period), &d.id)?),
+                    None => None,
+                },
+                last_runs,
             });
         }
         Ok(Status { now, digests })

@@ -1,8 +1,9 @@
-//! The daemon's web side (axum): the archive, `/healthz` and `/status`. Handlers do their file and
-//! store work on tokio's blocking pool. The unsubscribe endpoints join this router later.
+//! The daemon's web side (axum): one-click unsubscribe, the archive, `/healthz` and `/status`.
+//! Handlers do their file and store work on tokio's blocking pool.
 
 mod archive;
 mod health;
+mod unsubscribe;
 
 use std::sync::{Arc, Mutex};
 
@@ -37,6 +38,10 @@ pub fn router(state: AppState) -> Router {
         .route("/archive", get(archive::page))
         .route("/archive/", get(archive::page))
         .route("/archive/{*rest}", get(archive::page))
+        .route(
+            "/unsubscribe/{token}",
+            get(unsubscribe::confirm).post(unsubscribe::unsubscribe),
+        )
         .with_state(state)
 }
 

@@ -202,12 +202,9 @@ const STUCK: std::time::Duration = std::time::Duration::from_secs(120);
 impl Daemon {
     /// Starts `digest daemon` with `args` in the project and waits until its web server listens.
     pub fn start(p: &Project, args: &[&str], log: &str) -> Daemon {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_digest"))
-            .arg("daemon")
+        let mut command = p.command(&["daemon"]);
+        let mut child = command
             .args(args)
-            .current_dir(p.root())
-            .env_remove("DIGEST_CONFIG")
-            .env("NO_COLOR", "1")
             .env("DIGEST_LOG", log)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())

@@ -14,3 +14,4 @@ mod periods;
 mod send;
 mod serve;
 mod smtp;
+mod unsubscribe;
