@@ -8,7 +8,9 @@ use std::collections::HashSet;
 use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::Value;
 
-use crate::common::Project;
+use digest::period::{Period, PeriodKind};
+
+use crate::common::{Daemon, Project, article, config, repo};
 use crate::serve::http_get;
 use crate::smtp::unavailable;
 
@@ -27,6 +29,27 @@ fn maildev() -> Option<(String, String)> {
 /// The body of an HTTP response.
 fn body(response: &str) -> &str {
     response.split_once("\r\n\r\n").map_or("", |(_, b)| b)
+}
+
+/// The messages maildev holds for recipients at `domain`.
+fn messages(web: &str, domain: &str) -> Vec<Value> {
+    let all: Value = serde_json::from_str(body(&http_get(web, "/api/email"))).unwrap();
+    all.as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| {
+            m["to"][0]["address"]
+                .as_str()
+                .is_some_and(|a| a.ends_with(domain))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The raw source of one maildev message.
+fn source(web: &str, message: &Value) -> String {
+    let id = message["id"].as_str().unwrap();
+    body(&http_get(web, &format!("/api/email/{id}/source"))).to_string()
 }
 
 /// The names of the top-level header fields of a raw message, in order.
@@ -77,25 +100,11 @@ fn fifty_recipients_each_get_one_intact_message() {
     ]);
     assert!(out.stdout.contains("50 sent, 0 failed"), "{}", out.stdout);
 
-    let all: Value = serde_json::from_str(body(&http_get(&web, "/api/email"))).unwrap();
-    let ours: Vec<&Value> = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| {
-            m["to"][0]["address"]
-                .as_str()
-                .is_some_and(|a| a.ends_with(&domain))
-        })
-        .collect();
+    let ours = messages(&web, &domain);
     assert_eq!(ours.len(), 50, "one message per recipient");
     let mut seen = HashSet::new();
-    for m in ours {
-        let raw = body(&http_get(
-            &web,
-            &format!("/api/email/{}/source", m["id"].as_str().unwrap()),
-        ))
-        .to_string();
+    for m in &ours {
+        let raw = source(&web, m);
         let names = header_names(&raw);
         for h in [
             "from",
@@ -172,4 +181,128 @@ fn chrono_stamp() -> u128 {
     std::time::SystemTime::UNIX_EPOCH
         .elapsed()
         .map_or(0, |d| d.as_nanos())
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether Node with playwright-core and a Chromium are here to drive a browser.
+fn browser() -> bool {
+    let here = repo()
+        .join("tests/node/node_modules/playwright-core")
+        .is_dir()
+        && std::path::Path::new(
+            &std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+        )
+        .exists();
+    if !here {
+        unavailable("playwright-core with Chromium");
+    }
+    here
+}
+
+#[test]
+fn the_daemon_delivers_once_and_a_reader_unsubscribes_in_a_real_browser() {
+    let Some((smtp, web)) = maildev() else { return };
+    if !browser() {
+        return;
+    }
+    let port = free_port();
+    let domain = format!(
+        "daemon-{}-{}.example.net",
+        std::process::id(),
+        chrono_stamp()
+    );
+    #[allow(clippy::disallowed_methods)] // the real daemon runs on the system clock
+    let period = Period::last_closed(PeriodKind::Monthly, chrono::Utc::now(), chrono_tz::UTC);
+    let extra = format!(
+        "schedule = \"* * * * * *\"\nlists = [\"main\"]\n\n[mail]\nfrom = \"digest@news.example.org\"\n\n\
+         [smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\n\
+         [lists.main]\nmembers = [\"ann@{domain}\", \"bob@{domain}\"]\n\n[web]\nlisten = \"127.0.0.1:{port}\"\n",
+        smtp.rsplit(':').next().unwrap()
+    );
+    let toml = config("d", &extra).replace(
+        "https://news.example.org",
+        &format!("http://127.0.0.1:{port}"),
+    );
+    let p = Project::new(&toml);
+    let published = format!(
+        "{}T12:00:00Z",
+        period.first_day() + chrono::Duration::days(9)
+    );
+    p.catalog(&[article(
+        "https://a.example/1",
+        "Last month's pick",
+        "a",
+        &["distributed-systems"],
+        &published,
+        10,
+    )]);
+
+    let mut daemon = Daemon::start(&p, &[], "info");
+    let finished = daemon.wait_for("run finished");
+    assert!(
+        finished.contains("status=sent") && finished.contains("sent 2, failed 0"),
+        "{finished}"
+    );
+    daemon.signal("TERM");
+    let (code, log) = daemon.wait();
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(messages(&web, &domain).len(), 2, "one message per reader");
+
+    // Restarted: nothing is sent again; the web server answers the unsubscribe link.
+    let mut again = Daemon::start(&p, &[], "digest=debug");
+    again.wait_for("waiting");
+    again.wait_for("waiting");
+    let delivered = messages(&web, &domain);
+    assert_eq!(delivered.len(), 2, "a restart does not resend");
+    let ann = delivered
+        .iter()
+        .find(|m| m["to"][0]["address"] == format!("ann@{domain}"))
+        .unwrap();
+    let raw = source(&web, ann);
+    let msg = MessageParser::default().parse(raw.as_bytes()).unwrap();
+    let html = msg.body_html(0).unwrap();
+    let doc = scraper::Html::parse_document(&html);
+    let link = scraper::Selector::parse("a.footer-link").unwrap();
+    let href = doc
+        .select(&link)
+        .find(|a| a.text().collect::<String>() == "Unsubscribe")
+        .and_then(|a| a.value().attr("href"))
+        .unwrap()
+        .to_string();
+    assert!(
+        href.starts_with(&format!("http://127.0.0.1:{port}/unsubscribe/")),
+        "{href}"
+    );
+    let clicked = std::process::Command::new("node")
+        .arg(repo().join("tests/node/unsubscribe.mjs"))
+        .arg(&href)
+        .output()
+        .unwrap();
+    assert!(
+        clicked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clicked.stderr)
+    );
+    let result: Value = serde_json::from_slice(&clicked.stdout).unwrap();
+    assert_eq!(result["getStatus"], 200);
+    assert_eq!(result["before"], "Unsubscribe");
+    assert_eq!(result["after"], "You are unsubscribed");
+    again.signal("TERM");
+    let (code, log) = again.wait();
+    assert_eq!(code, 0, "{log}");
+    assert!(!log.contains("run started"), "{log}");
+    let list = p.ok(&["suppress", "list"]).stdout;
+    assert_eq!(list.lines().collect::<Vec<_>>().len(), 1, "{list}");
+    assert!(
+        list.starts_with(&format!("ann@{domain}\tunsubscribed\td\t")),
+        "{list}"
+    );
 }
