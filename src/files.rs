@@ -26,11 +26,35 @@ fn temporary(path: &Path, bytes: &[u8]) -> io::Result<std::path::PathBuf> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    remove_abandoned(dir, name);
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let mut f = File::create(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
+    crate::fault::point("freeze");
     Ok(tmp)
+}
+
+/// Removes temporary files for `name` left by writers that died mid-write (their process is gone;
+/// a live writer's file is left alone).
+fn remove_abandoned(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        if pid.bytes().all(|b| b.is_ascii_digit()) && !Path::new("/proc").join(pid).exists() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn finish(tmp: &Path, path: &Path, result: io::Result<()>) -> io::Result<()> {

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod daemon;
+pub mod fault;
 pub mod files;
 pub mod issue;
 pub mod mail;

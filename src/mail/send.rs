@@ -318,6 +318,7 @@ fn record(
         }
     }
     store.record(issue, &rows, now)?;
+    crate::fault::point("recorded");
     Ok(fatal)
 }
 
@@ -387,6 +388,7 @@ async fn deliver(job: Job, conn: &mut Option<Connection>, shared: &Shared) -> Ou
         };
         let error = match result {
             Ok(reply) => {
+                crate::fault::point("accepted");
                 return Outcome::Done {
                     job,
                     state: State::Sent,

@@ -236,6 +236,7 @@ impl Store {
                 ])?;
             }
         }
+        crate::fault::point("record");
         sp.commit()?;
         Ok(())
     }

@@ -4,6 +4,8 @@ mod archive;
 mod catalogue;
 mod common;
 mod config;
+#[cfg(feature = "fault-injection")]
+mod crash;
 mod daemon;
 mod feeds;
 mod freeze;
