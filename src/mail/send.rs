@@ -399,13 +399,9 @@ async fn deliver(job: Job, conn: &mut Option<Connection>, shared: &Shared) -> Ou
             }
             Err(e) => e,
         };
-        // lettre closes the connection after a failed command; open a new one next time.
-        if conn
-            .as_ref()
-            .is_some_and(|c| matches!(c, Connection::Smtp(s) if s.is_broken()))
-        {
-            conn.take();
-        }
+        // Any failure ends the connection: lettre closes it after a failed command, and after a
+        // timeout it is stuck mid-transaction. The next attempt opens a new one.
+        conn.take();
         match &error {
             Error::Fatal(message) => {
                 return Outcome::Untouched {

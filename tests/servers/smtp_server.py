@@ -3,14 +3,16 @@
 
 Behaviour is chosen per recipient by the local part's prefix:
   tempfail<N>-...  451 on RCPT for the first N attempts for that address, then accepted
+  toomany<N>-...   452 (too many recipients / insufficient storage) the first N times, then accepted
   busy-...         421 on RCPT once (the server asks to slow down), then accepted
   reject-...       550 5.1.1 user unknown (a hard bounce)
   spam-...         554 5.7.1 on DATA (a policy rejection, not a bounce)
   drop-...         the connection is closed after DATA, before the reply, once
+  stall-...        DATA is never answered, once (the client must time out and retry)
 anything else is accepted. Every accepted message is appended to --log as one JSON line
 {"event": "accepted", "rcpt": [...], "message_id": ..., "subject": ..., "size": ...}, and every
 connection as {"event": "connect"}. --delay-ms slows every DATA reply; --stall makes DATA never
-answer. --mode picks plain, starttls (required) or implicit TLS; --auth user:password requires a
+answer; --greeting-421 N answers the first N connections with 421 and closes them. --mode picks plain, starttls (required) or implicit TLS; --auth user:password requires a
 login. Prints "listening on PORT" when ready.
 """
 import argparse
@@ -31,6 +33,8 @@ class Handler:
         self.attempts = {}
         self.dropped = set()
         self.busy = set()
+        self.stalled = set()
+        self.connections = 0
         self.log = open(args.log, "a", buffering=1) if args.log else None
 
     def write(self, record):
@@ -45,6 +49,12 @@ class Handler:
             self.attempts[address] = n
             if n <= int(m.group(1)):
                 return "451 4.7.1 greylisted, try again later"
+        m = re.match(r"toomany(\d+)-", local)
+        if m:
+            n = self.attempts.get(address, 0) + 1
+            self.attempts[address] = n
+            if n <= int(m.group(1)):
+                return "452 4.5.3 too many recipients, try again later"
         if local.startswith("busy-") and address not in self.busy:
             self.busy.add(address)
             return "421 4.7.0 too many messages, slow down"
@@ -61,8 +71,10 @@ class Handler:
         if drop:
             self.dropped.update(drop)
             server.transport.close()
-            return None
-        if self.args.stall:
+            return "421 closing"  # never reaches the client: the connection is gone
+        stall = [r for r in rcpts if r.split("@")[0].startswith("stall-") and r not in self.stalled]
+        if self.args.stall or stall:
+            self.stalled.update(stall)
             await asyncio.sleep(3600)
         if self.args.delay_ms:
             await asyncio.sleep(self.args.delay_ms / 1000)
@@ -79,8 +91,18 @@ class Handler:
 
 class LoggingSMTP(SMTP):
     def connection_made(self, transport):
-        self.event_handler.write({"event": "connect"})
+        handler = self.event_handler
+        handler.write({"event": "connect"})
+        handler.connections += 1
+        if handler.connections <= handler.args.greeting_421:
+            transport.write(b"421 4.3.2 service not available, try later\r\n")
+            transport.close()
+            return
         super().connection_made(transport)
+
+    def connection_lost(self, exc):
+        if self.session is not None:  # None: closed at the greeting, before a session began
+            super().connection_lost(exc)
 
 
 def main():
@@ -93,6 +115,7 @@ def main():
     p.add_argument("--auth")
     p.add_argument("--delay-ms", type=int, default=0)
     p.add_argument("--stall", action="store_true")
+    p.add_argument("--greeting-421", type=int, default=0)
     args = p.parse_args()
 
     handler = Handler(args)

@@ -215,11 +215,6 @@ impl Connection {
         ))
     }
 
-    /// Whether the connection can take another message.
-    pub fn is_broken(&self) -> bool {
-        self.conn.has_broken()
-    }
-
     /// Says QUIT (briefly) and closes.
     pub async fn close(mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(2), self.conn.quit()).await;
