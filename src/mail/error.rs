@@ -60,10 +60,11 @@ impl Error {
                 .any(|p| r.contains(p)))
     }
 
-    /// Classifies a lettre SMTP error.
+    /// Classifies a lettre SMTP error. A client error (lettre refused the message for this server,
+    /// e.g. a non-ASCII address without SMTPUTF8) cannot succeed on a retry: permanent.
     pub fn from_smtp(e: &lettre::transport::smtp::Error) -> Error {
         let text = e.to_string();
-        if e.is_permanent() {
+        if e.is_permanent() || e.is_client() {
             Error::Permanent(text)
         } else if e.is_transient() {
             Error::Transient(text)

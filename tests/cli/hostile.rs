@@ -135,3 +135,112 @@ fn a_tampered_issue_file_cannot_smuggle_a_script_link() {
         "title shown without a link"
     );
 }
+
+/// Peak resident memory (KiB) of `digest args…` run in `p`, measured by the kernel (getrusage).
+fn peak_kib(p: &Project, args: &[&str]) -> u64 {
+    let out = crate::common::output(
+        std::process::Command::new("python3")
+            .args(["-c", "import resource,subprocess,sys; r=subprocess.run(sys.argv[1:]); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)"])
+            .arg(env!("CARGO_BIN_EXE_digest"))
+            .args(args)
+            .current_dir(p.root()),
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    out.stdout.lines().last().unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn ten_thousand_items_and_megabyte_summaries_stay_bounded() {
+    let p = Project::new(&config("d", "").replace("size = 5", "size = 14"));
+    let huge = "word ".repeat(200_000); // 1 MB
+    let mut lines = Vec::with_capacity(10_000);
+    for i in 0..10_000 {
+        let summary = if i % 500 == 0 { huge.as_str() } else { "short" };
+        lines.push(
+            serde_json::json!({
+                "url": format!("https://example.com/{i}"), "title": format!("Item {i} {}", "t".repeat(280)),
+                "summary": summary, "kind": "article",
+                "source": {"id": format!("s{}", i % 50), "name": "Source"},
+                "tags": ["distributed-systems"], "published_at": format!("2024-07-{:02}T10:00:00Z", 1 + i % 28),
+                "upvotes": 100_000 - i, "comments": 0
+            })
+            .to_string(),
+        );
+    }
+    p.catalog(&lines);
+    let ingest = peak_kib(&p, &["ingest"]);
+    let build = peak_kib(&p, &["build", "d", "--period", "2024-07"]);
+    eprintln!(
+        "10,000 items, 20 of 1 MB: ingest peak {} MiB, build peak {} MiB",
+        ingest / 1024,
+        build / 1024
+    );
+    assert!(
+        ingest < 100 * 1024 && build < 100 * 1024,
+        "bounded memory: {ingest} KiB, {build} KiB"
+    );
+    assert_eq!(
+        p.issue("d", "2024-07")["items"].as_array().unwrap().len(),
+        14
+    );
+    p.ok(&["preview", "d", "--period", "2024-07", "--out", "p.html"]);
+    let html = p.read("p.html");
+    assert!(
+        html.len() < 102 * 1024,
+        "under Gmail's clipping size: {} bytes",
+        html.len()
+    );
+    let doc = Html::parse_document(&html);
+    let summaries: Vec<String> = doc
+        .select(&Selector::parse("p.summary").unwrap())
+        .map(|s| s.text().collect())
+        .collect();
+    assert_eq!(summaries.len(), 14);
+    assert!(
+        summaries
+            .iter()
+            .all(|s| s.chars().count() <= digest::catalog::MAX_SUMMARY)
+    );
+}
+
+#[test]
+fn hostile_feed_documents_are_refused_or_tamed_without_blowing_up() {
+    let nested = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>c</title><item><title>Deep</title><link>https://x.example/deep</link><description>{}x{}</description><pubDate>Tue, 02 Jul 2024 10:00:00 GMT</pubDate><category>distributed-systems</category></item></channel></rss>",
+        "&lt;div&gt;".repeat(100_000),
+        "&lt;/div&gt;".repeat(100_000)
+    );
+    let laughs = r#"<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;"><!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+<!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;"><!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+<!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;"><!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+<!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;"><!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<rss version="2.0"><channel><title>c</title><item><title>&lol9; &xxe;</title><link>https://x.example/lol</link><pubDate>Tue, 02 Jul 2024 10:00:00 GMT</pubDate><category>distributed-systems</category></item></channel></rss>"#;
+    let toml = config("d", "").replace(
+        "[sources.main]\nkind = \"jsonl\"\npath = \"catalog/main.jsonl\"",
+        "[sources.nested]\nkind = \"feed\"\npath = \"feeds/nested.xml\"\n\n[sources.laughs]\nkind = \"feed\"\npath = \"feeds/laughs.xml\"",
+    );
+    let p = Project::new(&toml);
+    p.write("feeds/nested.xml", &nested);
+    p.write("feeds/laughs.xml", laughs);
+    let peak = peak_kib(&p, &["ingest"]);
+    eprintln!(
+        "nested (100,000 levels) and billion-laughs feeds: ingest peak {} MiB",
+        peak / 1024
+    );
+    assert!(peak < 100 * 1024, "bounded memory: {peak} KiB");
+    p.ok(&[
+        "preview", "d", "--period", "2024-07", "--out", "p.html", "--text",
+    ]);
+    let text = p.read("p.html");
+    assert!(!text.contains("root:"), "no external entity was read");
+    assert!(
+        !text.contains("lollollollollollollollollollol"),
+        "no entity expansion"
+    );
+    assert!(
+        !text.contains("&lt;div") && !text.contains("<div"),
+        "feed markup never reaches the email"
+    );
+}

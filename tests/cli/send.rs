@@ -584,3 +584,76 @@ fn a_title_with_crlf_cannot_inject_a_header() {
         "July Bcc: victim@example.com"
     );
 }
+
+#[test]
+fn hostile_and_unusual_addresses_are_normalized_reported_or_refused_never_sent_twice() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let p = project(server.port, "", &addresses(&["seed"]));
+    let csv = "email,name\n\
+        ann@bücher.example,Ann\n\
+        ANN@Bücher.Example,Ann again\n\
+        \"\"\"john doe\"\"@mail.example.net\",John\n\
+        eve@mail.example.net,\"Eve\r\nBcc: victim@example.com\"\n\
+        jörg@mail.example.net,Jörg\n\
+        not-an-address,Nobody\n\
+        a@b@mail.example.net,Two ats\n\
+        \"x@mail.example.net\r\nBcc: victim@example.com\",Injector\n";
+    p.write("lists/big.csv", csv);
+    let toml = p.read("config/digest.toml");
+    let start = toml.find("[lists.main]").unwrap();
+    p.write(
+        "config/digest.toml",
+        &format!("{}[lists.main]\nfile = \"lists/big.csv\"\n", &toml[..start]),
+    );
+    let out = send(&p, &[]);
+    let all = out.all();
+    assert!(all.contains("3 invalid"), "{all}");
+    // Eve's quoted name holds a CR/LF, so her row spans lines 5 and 6.
+    assert!(
+        all.contains("big.csv:8: \"not-an-address\" has no @"),
+        "{all}"
+    );
+    assert!(
+        all.contains("big.csv:9: \"a@b@mail.example.net\" is not a valid address"),
+        "{all}"
+    );
+    assert!(
+        all.contains("big.csv:10: ") && all.contains("contains control characters"),
+        "{all}"
+    );
+    assert!(
+        all.contains("1 duplicate(s)"),
+        "case variants are one recipient: {all}"
+    );
+    let got = server.recipients();
+    assert!(
+        got.contains(&"ann@xn--bcher-kva.example".to_string()),
+        "IDN domain in ASCII form: {got:?}"
+    );
+    assert!(
+        got.contains(&"\"john doe\"@mail.example.net".to_string()),
+        "{got:?}\n{}",
+        status(&p)
+    );
+    assert!(got.contains(&"eve@mail.example.net".to_string()));
+    assert!(
+        !got.iter().any(|r| r.contains("victim")),
+        "no injected recipient: {got:?}"
+    );
+    assert_eq!(got.len(), 3, "{got:?}");
+    // A non-ASCII local part needs SMTPUTF8, which this server lacks: recorded, not retried.
+    let status = status(&p);
+    assert!(
+        status.contains("failed jörg@mail.example.net after 1 attempt(s)")
+            && status.contains("SMTPUTF8"),
+        "{status}"
+    );
+    assert!(
+        server
+            .accepted()
+            .iter()
+            .all(|m| !m["subject"].as_str().unwrap().contains('\n'))
+    );
+}
