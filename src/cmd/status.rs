@@ -51,5 +51,36 @@ pub(super) fn run(config: &Config, args: &StatusArgs, _clock: &dyn Clock) -> Res
             }
         }
     }
+    print_sources(config, &store)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line per configured source that has been ingested: healthy, or failing and since when.
+fn print_sources(config: &Config, store: &Store) -> Result<()> {
+    let after = config.fetch.unhealthy_after;
+    for h in store
+        .source_health()?
+        .iter()
+        .filter(|h| config.sources.contains_key(&h.name))
+    {
+        let last_ok = h.last_success.map_or("never".to_string(), |t| {
+            t.format("%Y-%m-%d %H:%M UTC").to_string()
+        });
+        let state = if h.is_unhealthy(after) {
+            format!("UNHEALTHY: {} failures in a row", h.consecutive_failures)
+        } else if h.consecutive_failures > 0 {
+            format!("{} recent failure(s)", h.consecutive_failures)
+        } else {
+            "healthy".to_string()
+        };
+        println!("source {}: {state}; last success {last_ok}", h.name);
+        if let Some(e) = h
+            .last_error
+            .as_deref()
+            .filter(|_| h.consecutive_failures > 0)
+        {
+            println!("  last error: {e}");
+        }
+    }
+    Ok(())
 }
