@@ -3,7 +3,7 @@
 use scraper::{Html, Selector};
 use serde_json::Value;
 
-use crate::common::{Output, Project, repo};
+use crate::common::{Output, Project, assert_plain_text, repo};
 
 /// `digest preview` of the example digest for July 2024, with `extra` arguments.
 fn preview_july(p: &Project, extra: &[&str]) -> Output {
@@ -279,17 +279,7 @@ fn example_text_part_carries_the_same_items() {
             .find(summary)
             .unwrap_or_else(|| panic!("summary of item {}", w["number"]));
     }
-    for line in body.lines() {
-        // Only a URL, which is never broken, may run past 78 columns, alone on its line.
-        let url_alone = line.trim_start().starts_with("https://") && !line.trim().contains(' ');
-        assert!(
-            line.chars().count() <= 78 || url_alone,
-            "long line: {line:?}"
-        );
-        for entity in ["&amp;", "&lt;", "&gt;", "&quot;", "&#"] {
-            assert!(!line.contains(entity), "no entities: {line}");
-        }
-    }
+    assert_plain_text(&body);
     assert!(body.contains("\nUnsubscribe:\nhttps://digest.example.com/unsubscribe/preview\n"));
     assert!(body.contains(
         "\nView in browser:\nhttps://digest.example.com/archive/best-of-distributed-systems/2024-07/\n"

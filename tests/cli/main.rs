@@ -9,6 +9,7 @@ mod feeds;
 mod freeze;
 mod golden;
 mod hostile;
+mod inbox;
 mod maildev;
 mod periods;
 mod send;

@@ -1,6 +1,8 @@
 // Renders HTML files in headless Chromium at email widths and writes full-page PNGs, printing the
 // layout metrics of each as one JSON array on stdout.
-// Usage: node screenshots.mjs OUT_DIR NAME=FILE.html... (each file at 600px and at 375px wide).
+// Usage: node screenshots.mjs [--top PX] OUT_DIR NAME=FILE.html...
+// Each file is shot 600px and 375px wide, as OUT_DIR/NAME-600.png and NAME-375.png; with --top,
+// only the top PX pixels of the page are kept (for the README's picture).
 // Requests other than file: URLs are refused, as an email client that blocks remote images would:
 // the example avatars (avatars.example.com) never load, so the screenshots show how they degrade.
 import { mkdirSync } from 'node:fs';
@@ -9,9 +11,11 @@ import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const WIDTHS = [600, 375];
-const [outDir, ...pages] = process.argv.slice(2);
-if (!outDir || pages.length === 0 || pages.some((p) => !p.includes('='))) {
-  console.error('usage: node screenshots.mjs OUT_DIR NAME=FILE.html...');
+const args = process.argv.slice(2);
+const top = args[0] === '--top' ? Number(args.splice(0, 2)[1]) : null;
+const [outDir, ...pages] = args;
+if (!outDir || pages.length === 0 || pages.some((p) => !p.includes('=')) || Number.isNaN(top)) {
+  console.error('usage: node screenshots.mjs [--top PX] OUT_DIR NAME=FILE.html...');
   process.exit(2);
 }
 mkdirSync(outDir, { recursive: true });
@@ -36,7 +40,8 @@ try {
         scrollHeight: document.documentElement.scrollHeight,
       }));
       const png = join(outDir, `${name}-${width}.png`);
-      await page.screenshot({ path: png, fullPage: true });
+      const clip = top ? { x: 0, y: 0, width, height: Math.min(top, metrics.scrollHeight) } : undefined;
+      await page.screenshot({ path: png, fullPage: true, clip });
       results.push({ name, width, png, ...metrics });
       await page.close();
     }
