@@ -1,8 +1,8 @@
 // Renders HTML files in headless Chromium at email widths and writes full-page PNGs, printing the
 // layout metrics of each as one JSON array on stdout.
-// Usage: node screenshots.mjs [--top PX] OUT_DIR NAME=FILE.html...
-// Each file is shot 600px and 375px wide, as OUT_DIR/NAME-600.png and NAME-375.png; with --top,
-// only the top PX pixels of the page are kept (for the README's picture).
+// Usage: node screenshots.mjs [--widths 600,375] [--top PX] OUT_DIR NAME=FILE.html...
+// Each file is shot at each width (default 600px and 375px), as OUT_DIR/NAME-WIDTH.png; with
+// --top, only the top PX pixels of the page are kept (for the README's picture).
 // Requests other than file: URLs are refused, as an email client that blocks remote images would:
 // the example avatars (avatars.example.com) never load, so the screenshots show how they degrade.
 import { mkdirSync } from 'node:fs';
@@ -10,12 +10,18 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 
-const WIDTHS = [600, 375];
 const args = process.argv.slice(2);
-const top = args[0] === '--top' ? Number(args.splice(0, 2)[1]) : null;
+const options = { widths: '600,375', top: '0' };
+while (args[0] === '--widths' || args[0] === '--top') {
+  const [flag, value] = args.splice(0, 2);
+  options[flag.slice(2)] = value;
+}
+const widths = options.widths.split(',').map(Number);
+const top = Number(options.top);
 const [outDir, ...pages] = args;
-if (!outDir || pages.length === 0 || pages.some((p) => !p.includes('=')) || Number.isNaN(top)) {
-  console.error('usage: node screenshots.mjs [--top PX] OUT_DIR NAME=FILE.html...');
+if (!outDir || pages.length === 0 || pages.some((p) => !p.includes('='))
+  || widths.some((w) => !(w > 0)) || !(top >= 0)) {
+  console.error('usage: node screenshots.mjs [--widths 600,375] [--top PX] OUT_DIR NAME=FILE.html...');
   process.exit(2);
 }
 mkdirSync(outDir, { recursive: true });
@@ -29,7 +35,7 @@ const results = [];
 try {
   for (const spec of pages) {
     const [name, file] = [spec.slice(0, spec.indexOf('=')), spec.slice(spec.indexOf('=') + 1)];
-    for (const width of WIDTHS) {
+    for (const width of widths) {
       const page = await browser.newPage({ viewport: { width, height: 800 } });
       await page.route('**/*', (route) =>
         route.request().url().startsWith('file:') ? route.continue() : route.abort());
