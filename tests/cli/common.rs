@@ -74,6 +74,18 @@ pub fn assert_contains(text: &str, wants: &[&str]) {
     }
 }
 
+/// The headers every message carries exactly once (lower-case), besides its MIME headers.
+pub const MESSAGE_HEADERS: &[&str] = &[
+    "from",
+    "to",
+    "subject",
+    "date",
+    "message-id",
+    "list-id",
+    "list-unsubscribe",
+    "list-unsubscribe-post",
+];
+
 /// Fails unless `text` reads as a plain-text email part: lines of at most 78 columns (only a URL,
 /// which is never broken, may run past, alone on its line) and no HTML entities.
 pub fn assert_plain_text(text: &str) {
