@@ -221,3 +221,29 @@ fn style_last_in_head(html: &str) -> Option<String> {
         .concat(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inlining_keeps_only_at_rules_in_one_style_at_the_end_of_head() {
+        let head = r#"<head><meta charset="utf-8"><title>t</title>"#;
+        let doc = format!(
+            "<!DOCTYPE html><html>{head}<style>p {{ color: red }} \
+             @media (max-width: 9px) {{ p {{ color: blue }} }}</style></head><body><p>x</p></body></html>"
+        );
+        let out = inline(&doc).unwrap();
+        assert!(out.contains(&format!("{head}<style>@media")), "{out}");
+        assert!(
+            out.contains("</style></head><body><p style=\"color: red;\">x</p>"),
+            "{out}"
+        );
+        assert_eq!(out.matches("<style>").count(), 1);
+
+        // Without at-rules nothing stays in <style>, and nothing is moved.
+        let plain = doc.replace("@media (max-width: 9px) { p { color: blue } }", "");
+        let out = inline(&plain).unwrap();
+        assert!(!out.contains("<style>") && out.contains(head), "{out}");
+    }
+}

@@ -556,15 +556,16 @@ fn screenshots_show_the_email_and_the_archive_without_overflow_at_375px() {
     assert_eq!(shots.len(), 4, "email and archive, at 600 and 375 px");
     for shot in shots {
         let (width, png) = (&shot["width"], shot["png"].as_str().unwrap());
+        let (ink, w, h) = ink(Path::new(png));
         eprintln!(
-            "{png}: {width}px viewport, scrollWidth {}, height {}",
-            shot["scrollWidth"], shot["scrollHeight"]
+            "{png}: {width}px viewport, scrollWidth {}, {w}×{h} px, {:.1} % ink",
+            shot["scrollWidth"],
+            ink * 100.0
         );
         assert!(
             shot["scrollWidth"].as_u64() <= shot["clientWidth"].as_u64(),
             "horizontal overflow: {shot}"
         );
-        let (ink, w, h) = ink(Path::new(png));
         assert_eq!(Some(u64::from(w)), width.as_u64(), "{png}");
         assert!(h > 1000, "{png}: {h}px high: the whole issue");
         assert!(ink > 0.02, "{png} is (nearly) blank: {ink}");
