@@ -17,6 +17,10 @@ use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, 
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::{Address, Message};
 use quoted_printable::{InputMode, Options};
+use rsa::RsaPrivateKey;
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::pkcs8::der::zeroize::Zeroizing;
+use rsa::pkcs8::{DecodePrivateKey, LineEnding};
 
 use super::token::Keys;
 use crate::config::{Digest, DkimAlgorithm, Site};
@@ -301,8 +305,17 @@ fn dkim_config(d: &crate::config::Dkim) -> Result<DkimConfig> {
         DkimAlgorithm::Rsa => DkimSigningAlgorithm::Rsa,
         DkimAlgorithm::Ed25519 => DkimSigningAlgorithm::Ed25519,
     };
+    // lettre reads RSA keys as PKCS#1 PEM; `openssl genrsa` writes PKCS#8 since OpenSSL 3.
+    let pkcs1;
+    let pem = match d.algorithm {
+        DkimAlgorithm::Rsa if d.key.expose().contains("-----BEGIN PRIVATE KEY-----") => {
+            pkcs1 = pkcs8_to_pkcs1(d.key.expose())?;
+            pkcs1.as_str()
+        }
+        _ => d.key.expose(),
+    };
     // The error is about the key's format; it never contains the key.
-    let key = DkimSigningKey::new(d.key.expose(), algorithm).map_err(|e| {
+    let key = DkimSigningKey::new(pem, algorithm).map_err(|e| {
         anyhow!(
             "DIGEST__DKIM__KEY is not a valid {:?} private key: {e}",
             d.algorithm
@@ -323,6 +336,14 @@ fn dkim_config(d: &crate::config::Dkim) -> Result<DkimConfig> {
         headers,
         relaxed,
     ))
+}
+
+/// A PKCS#8 PEM RSA private key (`BEGIN PRIVATE KEY`) as PKCS#1 PEM (`BEGIN RSA PRIVATE KEY`).
+fn pkcs8_to_pkcs1(pem: &str) -> Result<Zeroizing<String>> {
+    let key = RsaPrivateKey::from_pkcs8_pem(pem.trim())
+        .map_err(|e| anyhow!("DIGEST__DKIM__KEY is not a valid PKCS#8 RSA private key: {e}"))?;
+    key.to_pkcs1_pem(LineEnding::LF)
+        .map_err(|e| anyhow!("DIGEST__DKIM__KEY: converting the RSA key to PKCS#1: {e}"))
 }
 
 #[cfg(test)]

@@ -42,7 +42,9 @@ pub fn document(
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="x-apple-disable-message-reformatting";
+                // Apple Mail: do not rescale the layout; do not turn dates and addresses into links.
+                meta name="x-apple-disable-message-reformatting" content="";
+                meta name="format-detection" content="telephone=no, date=no, address=no, email=no";
                 meta name="color-scheme" content="light dark";
                 meta name="supported-color-schemes" content="light dark";
                 title { (clean(title, MAX_TITLE)) }
@@ -180,16 +182,16 @@ fn footer(issue: &Issue, ctx: &Context<'_>) -> Markup {
                     " · "
                     a.footer-link href=(archive_url(ctx.site, issue)) { "View in browser" }
                 }
-                p.footer-address { (ctx.theme.postal_address) }
+                p.footer-address { strong.footer-site { (ctx.site.name) } " · " (ctx.theme.postal_address) }
             }
         }
     }
 }
 
 /// Moves the stylesheet's rules into `style` attributes, keeping only at-rules (media queries,
-/// dark mode) in `<style>`.
+/// dark mode) in one `<style>` at the end of `<head>`.
 pub fn inline(document: &str) -> Result<String> {
-    css_inline::CSSInliner::options()
+    let inlined = css_inline::CSSInliner::options()
         .load_remote_stylesheets(false)
         .keep_style_tags(false)
         .keep_at_rules(true)
@@ -197,5 +199,51 @@ pub fn inline(document: &str) -> Result<String> {
         .apply_height_attributes(true)
         .build()
         .inline(document)
-        .context("inlining the stylesheet")
+        .context("inlining the stylesheet")?;
+    Ok(style_last_in_head(&inlined).unwrap_or(inlined))
+}
+
+/// css-inline writes the kept at-rules as the first child of `<head>`, before `<meta charset>`,
+/// which must come first (browsers only look for it in the first 1024 bytes): `html` with that
+/// `<style>` moved to the end of `<head>`, or `None` if there is none (no at-rules).
+fn style_last_in_head(html: &str) -> Option<String> {
+    const CLOSE: &str = "</style>";
+    let start = html.find("<head><style>")? + "<head>".len();
+    let end = start + html[start..].find(CLOSE)? + CLOSE.len();
+    let head_end = end + html[end..].find("</head>")?;
+    Some(
+        [
+            &html[..start],
+            &html[end..head_end],
+            &html[start..end],
+            &html[head_end..],
+        ]
+        .concat(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inlining_keeps_only_at_rules_in_one_style_at_the_end_of_head() {
+        let head = r#"<head><meta charset="utf-8"><title>t</title>"#;
+        let doc = format!(
+            "<!DOCTYPE html><html>{head}<style>p {{ color: red }} \
+             @media (max-width: 9px) {{ p {{ color: blue }} }}</style></head><body><p>x</p></body></html>"
+        );
+        let out = inline(&doc).unwrap();
+        assert!(out.contains(&format!("{head}<style>@media")), "{out}");
+        assert!(
+            out.contains("</style></head><body><p style=\"color: red;\">x</p>"),
+            "{out}"
+        );
+        assert_eq!(out.matches("<style>").count(), 1);
+
+        // Without at-rules nothing stays in <style>, and nothing is moved.
+        let plain = doc.replace("@media (max-width: 9px) { p { color: blue } }", "");
+        let out = inline(&plain).unwrap();
+        assert!(!out.contains("<style>") && out.contains(head), "{out}");
+    }
 }

@@ -54,9 +54,15 @@ pub fn email(issue: &Issue, ctx: &Context<'_>) -> String {
     let why =
         wrap(&why.replace("{email}", &stand_in), "", "").replace(&stand_in, &Field::Email.marker());
     out.push_str(&why);
-    let _ = writeln!(out, "Unsubscribe: {}", Field::UnsubscribeUrl.marker());
-    let _ = writeln!(out, "View in browser: {}", archive_url(ctx.site, issue));
-    wrap_into(&mut out, &ctx.theme.postal_address, "", "");
+    // Each URL on a line of its own: a label beside it would push most past the width.
+    let _ = writeln!(out, "\nUnsubscribe:\n{}", Field::UnsubscribeUrl.marker());
+    let _ = writeln!(
+        out,
+        "\nView in browser:\n{}\n",
+        archive_url(ctx.site, issue)
+    );
+    let address = format!("{} · {}", ctx.site.name, ctx.theme.postal_address);
+    wrap_into(&mut out, &address, "", "");
     out
 }
 

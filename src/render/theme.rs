@@ -18,9 +18,10 @@ pub struct Theme {
     pub lang: String,
     /// Optional logo (https only) shown above the title.
     pub logo: Option<Logo>,
-    /// Footer sentence saying why the reader gets the email; `{digest}` and `{site}` are filled.
+    /// Footer sentence saying why the reader gets the email; `{email}` and `{site}` are filled.
     pub footer_text: String,
-    /// Postal address of the sender (required by anti-spam law in many countries).
+    /// Postal address of the sender (required by anti-spam law in many countries), shown after
+    /// the site name.
     pub postal_address: String,
     /// Named colours, used in the stylesheet and for `bgcolor` fallbacks.
     pub colors: BTreeMap<String, String>,

@@ -74,6 +74,33 @@ pub fn assert_contains(text: &str, wants: &[&str]) {
     }
 }
 
+/// The headers every message carries exactly once (lower-case), besides its MIME headers.
+pub const MESSAGE_HEADERS: &[&str] = &[
+    "from",
+    "to",
+    "subject",
+    "date",
+    "message-id",
+    "list-id",
+    "list-unsubscribe",
+    "list-unsubscribe-post",
+];
+
+/// Fails unless `text` reads as a plain-text email part: lines of at most 78 columns (only a URL,
+/// which is never broken, may run past, alone on its line) and no HTML entities.
+pub fn assert_plain_text(text: &str) {
+    for line in text.lines() {
+        let url_alone = line.trim_start().starts_with("https://") && !line.trim().contains(' ');
+        assert!(
+            line.chars().count() <= 78 || url_alone,
+            "long line: {line:?}"
+        );
+        for entity in ["&amp;", "&lt;", "&gt;", "&quot;", "&#"] {
+            assert!(!line.contains(entity), "HTML entity in {line:?}");
+        }
+    }
+}
+
 impl Project {
     /// A project with the given `digest.toml`, the repository's theme and an empty catalogue.
     pub fn new(digest_toml: &str) -> Project {

@@ -245,7 +245,10 @@ fn suppressed_addresses_are_skipped_and_counted() {
         "a suppression for another digest does not apply"
     );
     assert!(status(&p).contains("1 suppressed"));
-    assert!(server.connections() <= 2, "connections are reused: at most one per worker");
+    assert!(
+        server.connections() <= 2,
+        "connections are reused: at most one per worker"
+    );
 }
 
 #[test]

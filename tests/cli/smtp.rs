@@ -21,7 +21,7 @@ pub fn unavailable(what: &str) {
         !required(),
         "{what} is not available, and CI=true requires it"
     );
-    eprintln!("skipped: {what} is not available (scripts/test starts it)");
+    eprintln!("skipped: {what} is not available (scripts/test installs or starts it)");
 }
 
 /// One running scriptable SMTP server.
