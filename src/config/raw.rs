@@ -34,6 +34,10 @@ const SECTIONS: &[&str] = &[
 /// Placeholders a title template may use.
 const TITLE_PLACEHOLDERS: &[&str] = &["tag", "period", "number"];
 
+/// Most items an issue may have: with 300-character titles, more do not fit under Gmail's
+/// 102 KB clipping size however short the summaries (see `render::HTML_BUDGET`).
+pub const MAX_SIZE: usize = 40;
+
 /// Default title template.
 pub const DEFAULT_TITLE: &str = "Best of {tag} — {period}";
 
@@ -636,11 +640,12 @@ impl Checker {
             errors.push(("timezone", msg));
             chrono_tz::UTC
         });
-        if !(1..=100).contains(&raw.size) {
-            errors.push((
-                "size",
-                format!("must be between 1 and 100, not {}", raw.size),
-            ));
+        if !(1..=MAX_SIZE).contains(&raw.size) {
+            let msg = format!(
+                "must be between 1 and {MAX_SIZE}, not {} (more items do not fit under Gmail's 102 KB clipping size)",
+                raw.size
+            );
+            errors.push(("size", msg));
         } else if raw.min_items == 0 || raw.min_items > raw.size {
             let msg = format!(
                 "must be between 1 and size ({}), not {}",

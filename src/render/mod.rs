@@ -7,6 +7,8 @@ pub mod splice;
 pub mod text;
 mod theme;
 
+use std::borrow::Cow;
+
 use anyhow::Result;
 
 pub use splice::{Escape, Field, Piece, Template, Values};
@@ -35,15 +37,56 @@ pub struct Email {
     pub text: Template,
 }
 
-/// Renders `issue` as an email.
+/// Gmail clips a message whose HTML passes about 102 KB (hiding the rest, footer and unsubscribe
+/// link included); [`email`] keeps the HTML under this many bytes.
+pub const HTML_BUDGET: usize = 100_000;
+
+/// Summaries shorter than this are dropped rather than cut to a stub.
+const MIN_SUMMARY: usize = 40;
+
+/// Renders `issue` as an email. If the HTML would pass [`HTML_BUDGET`], every summary is cut
+/// (at a word, with "…") until it fits, in both parts alike; the frozen issue is unchanged.
 pub fn email(issue: &Issue, ctx: &Context<'_>) -> Result<Email> {
-    let document = html::email(issue, ctx).into_string();
-    let inlined = html::inline(&document)?;
-    Ok(Email {
-        subject: subject(issue),
-        html: Template::new(&inlined, Escape::Html),
-        text: Template::new(&text::email(issue, ctx), Escape::None),
-    })
+    let mut shown = Cow::Borrowed(issue);
+    let mut limit = crate::catalog::MAX_SUMMARY;
+    loop {
+        let inlined = html::inline(&html::email(&shown, ctx).into_string())?;
+        let over = inlined.len().saturating_sub(HTML_BUDGET);
+        if over == 0 || limit == 0 {
+            if over > 0 {
+                tracing::warn!(
+                    bytes = inlined.len(),
+                    "the HTML stays over Gmail's clipping size even without summaries"
+                );
+            }
+            return Ok(Email {
+                subject: subject(issue),
+                html: Template::new(&inlined, Escape::Html),
+                text: Template::new(&text::email(&shown, ctx), Escape::None),
+            });
+        }
+        // Cut each summary by its share of the excess (escaping makes bytes ≥ characters), and
+        // by at least a quarter, so this converges in a few passes.
+        let share = over.div_ceil(issue.items.len().max(1));
+        limit = limit.saturating_sub(share.max(limit / 4));
+        if limit < MIN_SUMMARY {
+            limit = 0;
+        }
+        shown = Cow::Owned(with_summaries_cut(issue, limit));
+    }
+}
+
+/// A copy of `issue` whose summaries have at most `limit` characters (none when 0).
+fn with_summaries_cut(issue: &Issue, limit: usize) -> Issue {
+    let mut cut = issue.clone();
+    for item in &mut cut.items {
+        item.summary = if limit == 0 {
+            String::new()
+        } else {
+            clean(&item.summary, limit)
+        };
+    }
+    cut
 }
 
 /// The subject line of `issue`: its title on one line.

@@ -47,7 +47,7 @@ period = "monthly"
         "config/digest.toml:3: site.base_url: must be an http(s) URL",
         "config/digest.toml:5: smtpp: unknown section",
         "config/digest.toml:15: digests.bad-values.timezone: unknown time zone \"Mars/Olympus_Mons\"",
-        "config/digest.toml:16: digests.bad-values.size: must be between 1 and 100, not 0",
+        "config/digest.toml:16: digests.bad-values.size: must be between 1 and 40, not 0",
         "config/digest.toml:17: digests.bad-values.title: unknown placeholder {topic}",
         "config/digest.toml:22: digests.typo.sizee: unknown field `sizee`",
         "config/digest.toml:26: digests.yearly.period: unknown value \"yearly\" (use one of: daily, weekly, monthly)",

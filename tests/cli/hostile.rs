@@ -244,3 +244,61 @@ fn hostile_feed_documents_are_refused_or_tamed_without_blowing_up() {
         "feed markup never reaches the email"
     );
 }
+
+#[test]
+fn the_largest_issue_fits_under_gmails_clipping_size_with_the_same_cut_in_both_parts() {
+    let p = Project::new(&config("d", "").replace("size = 5", "size = 40"));
+    let huge = "word ".repeat(200_000);
+    let lines: Vec<String> = (0..40)
+        .map(|i| {
+            serde_json::json!({
+                "url": format!("https://example.com/{i}"), "title": format!("{i} {}", "T".repeat(300)),
+                "summary": huge, "source": {"id": format!("s{i}"), "name": "Source"},
+                "tags": ["distributed-systems"], "published_at": "2024-07-02T10:00:00Z", "upvotes": 100 - i
+            })
+            .to_string()
+        })
+        .collect();
+    p.catalog(&lines);
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    p.ok(&["preview", "d", "--period", "2024-07", "--out", "p.html"]);
+    p.ok(&[
+        "preview", "d", "--period", "2024-07", "--text", "--out", "p.txt",
+    ]);
+    let html = p.read("p.html");
+    assert!(
+        html.len() <= digest::render::HTML_BUDGET,
+        "{} bytes",
+        html.len()
+    );
+    let doc = Html::parse_document(&html);
+    let summaries: Vec<String> = doc
+        .select(&Selector::parse("p.summary").unwrap())
+        .map(|s| s.text().collect())
+        .collect();
+    assert_eq!(summaries.len(), 40);
+    let first = &summaries[0];
+    assert!(
+        first.ends_with('…') && first.len() < 1000,
+        "cut, at a word: {first:?}"
+    );
+    let text = p
+        .read("p.txt")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains(first.as_str()),
+        "the text part carries the same cut summary"
+    );
+    // The frozen issue keeps the stored summaries: only the email shows them shorter.
+    let stored = p.issue("d", "2024-07")["items"][0]["summary"]
+        .as_str()
+        .unwrap()
+        .chars()
+        .count();
+    assert!(
+        stored > first.chars().count() && stored <= digest::catalog::MAX_SUMMARY,
+        "{stored}"
+    );
+}
