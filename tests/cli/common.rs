@@ -319,3 +319,24 @@ impl Drop for Daemon {
         let _ = self.child.wait();
     }
 }
+
+/// Writes a catalogue of one article ("Last month's pick") in the monthly period that closed last
+/// by the system clock, which is what a real daemon process builds; returns that period.
+pub fn last_month_pick(p: &Project) -> digest::period::Period {
+    use digest::period::{Period, PeriodKind};
+    #[allow(clippy::disallowed_methods)] // the real daemon runs on the system clock
+    let period = Period::last_closed(PeriodKind::Monthly, chrono::Utc::now(), chrono_tz::UTC);
+    let published = format!(
+        "{}T12:00:00Z",
+        period.first_day() + chrono::Duration::days(9)
+    );
+    p.catalog(&[article(
+        "https://a.example/1",
+        "Last month's pick",
+        "a",
+        &["distributed-systems"],
+        &published,
+        10,
+    )]);
+    period
+}

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use digest::store::Store;
 
-use crate::common::{Daemon, Project, article, config};
-use crate::smtp::Server;
+use crate::common::{Daemon, Project, article, config, last_month_pick};
+use crate::smtp::{Server, mail_project};
 
 /// A seeded xorshift generator: trials are reproducible from their seed.
 struct Rng(u64);
@@ -69,26 +69,16 @@ fn integrity(p: &Project) {
 }
 
 fn project(server: &Server, recipients: usize, concurrency: usize) -> Project {
-    let members = "[lists.main]\nfile = \"lists/big.csv\"\n";
-    let extra = format!(
-        "lists = [\"main\"]\n\n[mail]\nfrom = \"digest@news.example.org\"\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nconcurrency = {concurrency}\nretry_base_secs = 0.05\nretry_max_secs = 0.2\n\n{members}",
-        server.port
+    let p = mail_project(
+        server.port,
+        &format!("concurrency = {concurrency}"),
+        "file = \"lists/big.csv\"",
     );
-    let p = Project::new(&config("d", &extra));
     let mut csv = String::from("email\n");
     for i in 0..recipients {
         csv.push_str(&format!("r{i:05}@crash.example.net\n"));
     }
     p.write("lists/big.csv", &csv);
-    p.catalog(&[article(
-        "https://a.example/1",
-        "July",
-        "a",
-        &["distributed-systems"],
-        "2024-07-10T00:00:00Z",
-        10,
-    )]);
-    p.ok(&["build", "d", "--period", "2024-07"]);
     p
 }
 
@@ -243,24 +233,7 @@ fn a_daemon_killed_during_a_scheduled_send_resumes_and_completes_once() {
     };
     let p = project(&server, 300, 2);
     // The period that closed last by the system clock, scheduled every second.
-    #[allow(clippy::disallowed_methods)]
-    let period = digest::period::Period::last_closed(
-        digest::period::PeriodKind::Monthly,
-        chrono::Utc::now(),
-        chrono_tz::UTC,
-    );
-    let published = format!(
-        "{}T12:00:00Z",
-        period.first_day() + chrono::Duration::days(9)
-    );
-    p.catalog(&[article(
-        "https://a.example/2",
-        "Scheduled",
-        "a",
-        &["distributed-systems"],
-        &published,
-        10,
-    )]);
+    let period = last_month_pick(&p);
     p.ok(&["ingest"]);
     let toml = p.read("config/digest.toml").replace(
         "lists = [\"main\"]",

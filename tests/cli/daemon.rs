@@ -1,33 +1,19 @@
 //! `digest daemon` as a real process: a scheduled run, SIGTERM, restart, the single-instance lock,
 //! SIGHUP reloads, JSON logs; and the daemon's settings in `digest check`.
 
-use digest::period::{Period, PeriodKind};
+use digest::period::Period;
 use digest::store::{RunStatus, Store};
 
-use crate::common::{Daemon, Project, WEB_ANY_PORT, article, config, repo};
+use crate::common::{Daemon, Project, WEB_ANY_PORT, config, last_month_pick, repo};
 
 /// A monthly digest `d` firing every second, with one article in the month that last closed (by
 /// the system clock, which the real daemon runs on).
 fn every_second() -> (Project, Period) {
-    #[allow(clippy::disallowed_methods)] // the real process tells time by the system clock
-    let now = chrono::Utc::now();
-    let period = Period::last_closed(PeriodKind::Monthly, now, chrono_tz::UTC);
     let p = Project::new(&config(
         "d",
         &format!("schedule = \"* * * * * *\"\n{WEB_ANY_PORT}"),
     ));
-    let published = format!(
-        "{}T12:00:00Z",
-        period.first_day() + chrono::Duration::days(9)
-    );
-    p.catalog(&[article(
-        "https://a.example/1",
-        "Last month's pick",
-        "a",
-        &["distributed-systems"],
-        &published,
-        10,
-    )]);
+    let period = last_month_pick(&p);
     (p, period)
 }
 

@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::common::{Project, article, config, output};
-use crate::smtp::{Server, certificate};
+use crate::common::output;
+use crate::smtp::{Server, certificate, mail_project, members};
 
 /// What a case must end with.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,26 +29,6 @@ struct Case {
     smtp: String,
     env: &'static [(&'static str, &'static str)],
     end: End,
-}
-
-fn project(server: &Server, smtp: &str, to: &[String]) -> Project {
-    let members: Vec<String> = to.iter().map(|a| format!("{a:?}")).collect();
-    let extra = format!(
-        "lists = [\"main\"]\n\n[mail]\nfrom = \"digest@news.example.org\"\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nconcurrency = 2\nmax_attempts = 4\nretry_base_secs = 0.05\nretry_max_secs = 0.2\n{smtp}\n\n[lists.main]\nmembers = [{}]\n",
-        server.port,
-        members.join(", ")
-    );
-    let p = Project::new(&config("d", &extra));
-    p.catalog(&[article(
-        "https://a.example/1",
-        "July",
-        "a",
-        &["distributed-systems"],
-        "2024-07-10T00:00:00Z",
-        10,
-    )]);
-    p.ok(&["build", "d", "--period", "2024-07"]);
-    p
 }
 
 #[test]
@@ -160,7 +140,8 @@ fn every_server_fault_ends_with_each_recipient_delivered_once_or_recorded() {
                 .iter()
                 .map(|f| format!("{f}@faults.example.net")),
         );
-        let p = project(&server, &case.smtp, &to);
+        let smtp = format!("concurrency = 2\nmax_attempts = 4\n{}", case.smtp);
+        let p = mail_project(server.port, &smtp, &members(&to));
         let mut command = p.command(&["send", "d", "--period", "2024-07", "--yes", "--json"]);
         for (k, v) in case.env {
             if *k == "TLS" {

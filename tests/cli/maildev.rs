@@ -8,9 +8,7 @@ use std::collections::HashSet;
 use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::Value;
 
-use digest::period::{Period, PeriodKind};
-
-use crate::common::{Daemon, MESSAGE_HEADERS, Project, article, config, repo};
+use crate::common::{Daemon, MESSAGE_HEADERS, Project, config, last_month_pick, repo};
 use crate::serve::http_get;
 use crate::smtp::unavailable;
 
@@ -211,8 +209,6 @@ fn the_daemon_delivers_once_and_a_reader_unsubscribes_in_a_real_browser() {
         std::process::id(),
         chrono_stamp()
     );
-    #[allow(clippy::disallowed_methods)] // the real daemon runs on the system clock
-    let period = Period::last_closed(PeriodKind::Monthly, chrono::Utc::now(), chrono_tz::UTC);
     let extra = format!(
         "schedule = \"* * * * * *\"\nlists = [\"main\"]\n\n[mail]\nfrom = \"digest@news.example.org\"\n\n\
          [smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\n\
@@ -224,18 +220,7 @@ fn the_daemon_delivers_once_and_a_reader_unsubscribes_in_a_real_browser() {
         &format!("http://127.0.0.1:{port}"),
     );
     let p = Project::new(&toml);
-    let published = format!(
-        "{}T12:00:00Z",
-        period.first_day() + chrono::Duration::days(9)
-    );
-    p.catalog(&[article(
-        "https://a.example/1",
-        "Last month's pick",
-        "a",
-        &["distributed-systems"],
-        &published,
-        10,
-    )]);
+    last_month_pick(&p);
 
     let mut daemon = Daemon::start(&p, &[], "info");
     let finished = daemon.wait_for("run finished");

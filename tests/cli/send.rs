@@ -5,56 +5,13 @@ use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{Output, Project, article, config, output};
-use crate::smtp::{Server, certificate};
+use crate::common::{Output, Project, config, output};
+use crate::smtp::{Server, certificate, mail_project, members};
 
-const TAG: &[&str] = &["distributed-systems"];
-
-/// A project whose digest `d` (issue 2024-07 frozen) goes to `members` through 127.0.0.1:`port`.
-fn project(port: u16, smtp_extra: &str, members: &[String]) -> Project {
-    let quoted: Vec<String> = members.iter().map(|m| format!("{m:?}")).collect();
-    let toml = config("d", "lists = [\"main\"]")
-        + &format!(
-            r#"
-[mail]
-from = "Test Digest <digest@news.example.org>"
-
-[smtp]
-host = "127.0.0.1"
-port = {port}
-tls = "none"
-concurrency = 2
-max_attempts = 3
-retry_base_secs = 0.05
-retry_max_secs = 0.2
-{smtp_extra}
-
-[lists.main]
-members = [{}]
-"#,
-            quoted.join(", ")
-        );
-    let p = Project::new(&toml);
-    p.catalog(&[
-        article(
-            "https://a.example/1",
-            "First \"pick\" & more",
-            "a",
-            TAG,
-            "2024-07-10T00:00:00Z",
-            20,
-        ),
-        article(
-            "https://b.example/2",
-            "Second pick",
-            "b",
-            TAG,
-            "2024-07-11T00:00:00Z",
-            10,
-        ),
-    ]);
-    p.ok(&["build", "d", "--period", "2024-07"]);
-    p
+/// A project whose digest `d` (issue 2024-07 frozen) goes to `to` through 127.0.0.1:`port`.
+fn project(port: u16, smtp_extra: &str, to: &[String]) -> Project {
+    let smtp = format!("concurrency = 2\nmax_attempts = 3\n{smtp_extra}");
+    mail_project(port, &smtp, &members(to))
 }
 
 fn addresses(names: &[&str]) -> Vec<String> {

@@ -150,3 +150,42 @@ pub fn certificate(dir: &std::path::Path) -> (PathBuf, PathBuf) {
     assert!(status.success());
     (cert, key)
 }
+
+/// A project whose digest `d` goes to the list `main` (`list`: the body of `[lists.main]`) through
+/// the server on 127.0.0.1:`port`, with `smtp` added to `[smtp]`; its July 2024 issue is frozen.
+pub fn mail_project(port: u16, smtp: &str, list: &str) -> crate::common::Project {
+    use crate::common::{Project, article, config};
+    let extra = format!(
+        "lists = [\"main\"]\n\n[mail]\nfrom = \"Test Digest <digest@news.example.org>\"\n\n\
+         [smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nretry_base_secs = 0.05\nretry_max_secs = 0.2\n{smtp}\n\n\
+         [lists.main]\n{list}\n"
+    );
+    let p = Project::new(&config("d", &extra));
+    let tags = &["distributed-systems"];
+    p.catalog(&[
+        article(
+            "https://a.example/1",
+            "First \"pick\" & more",
+            "a",
+            tags,
+            "2024-07-10T00:00:00Z",
+            20,
+        ),
+        article(
+            "https://b.example/2",
+            "Second pick",
+            "b",
+            tags,
+            "2024-07-11T00:00:00Z",
+            10,
+        ),
+    ]);
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    p
+}
+
+/// `members = […]` for `addresses`.
+pub fn members(addresses: &[String]) -> String {
+    let quoted: Vec<String> = addresses.iter().map(|a| format!("{a:?}")).collect();
+    format!("members = [{}]", quoted.join(", "))
+}
