@@ -618,3 +618,56 @@ fn hostile_and_unusual_addresses_are_normalized_reported_or_refused_never_sent_t
             .all(|m| !m["subject"].as_str().unwrap().contains('\n'))
     );
 }
+
+#[test]
+fn a_suppression_csv_is_imported_with_bad_rows_reported_and_removal_works() {
+    let p = Project::new(&config("d", ""));
+    p.write(
+        "unsubs.csv",
+        "Email,Reason\nAnn@Example.com,unsubscribed\nbob@example.com,\nnot-an-address,bounced\ncat@example.com,angry\n",
+    );
+    let out = p.ok(&["suppress", "import", "unsubs.csv", "--reason", "complained"]);
+    assert!(
+        out.stdout
+            .contains("imported 2 suppression(s) from unsubs.csv; 2 row(s) skipped"),
+        "{}",
+        out.all()
+    );
+    assert!(
+        out.stderr
+            .contains("unsubs.csv:4: skipped: \"not-an-address\" has no @"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("unsubs.csv:5: skipped: unknown reason \"angry\""),
+        "{}",
+        out.stderr
+    );
+    let list = p.ok(&["suppress", "list"]).stdout;
+    assert!(
+        list.contains("ann@example.com\tunsubscribed\tall digests"),
+        "{list}"
+    );
+    assert!(
+        list.contains("bob@example.com\tcomplained\tall digests"),
+        "the default reason: {list}"
+    );
+    let out = p.ok(&["suppress", "remove", "ANN@example.com"]);
+    assert!(
+        out.stdout.contains("no longer suppressed: ann@example.com"),
+        "{}",
+        out.stdout
+    );
+    assert!(!p.ok(&["suppress", "list"]).stdout.contains("ann@"));
+    let out = p.run(&["suppress", "add", "x@example.com", "--reason", "nope"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains(
+            "unknown reason \"nope\" (use one of: unsubscribed, bounced, complained, manual)"
+        ),
+        "{}",
+        out.stderr
+    );
+}
