@@ -36,7 +36,7 @@ pub enum Command {
     Check,
     /// Load the configured sources into the store.
     Ingest(IngestArgs),
-    /// Freeze the issue of a digest for a period into digests/<digest>/<period>/issue.json.
+    /// Freeze the issue of a digest for a period into digests/DIGEST/PERIOD/issue.json.
     Build(BuildArgs),
     /// Render an issue as HTML (or text) for review, optionally serving it over HTTP.
     Preview(PreviewArgs),
@@ -81,7 +81,7 @@ pub struct ArchiveArgs {
 /// `digest ingest`.
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Only this source (a key under [sources]).
+    /// Only this source (a key of the sources section).
     #[arg(long, value_name = "NAME")]
     pub source: Option<String>,
 }
@@ -89,7 +89,7 @@ pub struct IngestArgs {
 /// The digest and period an issue command works on.
 #[derive(Debug, Args)]
 pub struct Target {
-    /// Digest id (a key under [digests]).
+    /// Digest id (a key of the digests section).
     pub digest: String,
 
     /// Period: 2024-07 (monthly), 2024-W27 (weekly) or 2024-07-15 (daily); default: the last
@@ -117,7 +117,7 @@ pub struct PreviewArgs {
     #[command(flatten)]
     pub target: Target,
 
-    /// Output file (default: digests/<digest>/<period>/preview.html or .txt).
+    /// Output file (default: digests/DIGEST/PERIOD/preview.html or .txt).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
@@ -146,7 +146,7 @@ pub struct SendArgs {
     #[arg(long, conflicts_with_all = ["to", "yes", "retry_failed"])]
     pub dry_run: bool,
 
-    /// Send one test message to ADDRESS (subject marked [TEST], not recorded in the ledger).
+    /// Send one test message to ADDRESS (subject marked as a test, not recorded in the ledger).
     #[arg(long, value_name = "ADDRESS")]
     pub to: Option<String>,
 

@@ -117,7 +117,7 @@ impl Theme {
         })
     }
 
-    /// A colour by name (as a `#hex` string); every [`REQUIRED_COLORS`] name is present.
+    /// A colour by name (as a `#hex` string); every required colour is present.
     pub fn color(&self, name: &str) -> &str {
         self.colors.get(name).map_or("#000000", String::as_str)
     }
