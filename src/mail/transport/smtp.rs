@@ -272,16 +272,15 @@ struct DataBody<'a>(&'a str);
 
 impl std::fmt::Display for DataBody<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut rest = self.0;
-        if rest.starts_with('.') {
-            f.write_str(".")?;
+        // Lines are found with `split_inclusive('\n')`, which searches with memchr.
+        let mut line_start = true;
+        for line in self.0.split_inclusive('\n') {
+            if line_start && line.starts_with('.') {
+                f.write_str(".")?;
+            }
+            f.write_str(line)?;
+            line_start = line.ends_with("\r\n");
         }
-        while let Some(at) = rest.find("\r\n.") {
-            f.write_str(&rest[..at + 3])?;
-            f.write_str(".")?;
-            rest = &rest[at + 3..];
-        }
-        f.write_str(rest)?;
         f.write_str("\r\n.\r\n")
     }
 }
