@@ -5,6 +5,8 @@
 //!
 //! `feeds CORPUS_DIR RUNS` prints `median_s=… files=… items=… refused=…`.
 
+#[path = "common/args.rs"]
+mod args;
 #[path = "common/timing.rs"]
 mod timing;
 
@@ -33,7 +35,7 @@ fn files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn main() -> Result<()> {
-    let args = timing::args();
+    let args = args::positional();
     let [dir, runs] = args.as_slice() else {
         return Err(anyhow!("usage: feeds CORPUS_DIR RUNS"));
     };

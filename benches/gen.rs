@@ -8,6 +8,9 @@
 //!
 //! Run by `scripts/bench`; by hand: `cargo bench --bench gen -- articles 1000 20 /tmp/a.jsonl`.
 
+#[path = "common/args.rs"]
+mod args;
+
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -154,11 +157,7 @@ fn write(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result
 }
 
 fn main() -> ExitCode {
-    // `cargo bench` passes `--bench`; it means nothing here.
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
+    let args = args::positional();
     let number = |i: usize| args.get(i).and_then(|s| s.parse::<u64>().ok());
     match (args.first().map(String::as_str), args.len()) {
         (Some("articles"), 4) => match (number(1), number(2)) {

@@ -3,6 +3,8 @@
 //!
 //! `select CONFIG_DIR DIGEST PERIOD RUNS` prints `median_ms=… candidates=… kept=…`.
 
+#[path = "common/args.rs"]
+mod args;
 #[path = "common/timing.rs"]
 mod timing;
 
@@ -15,7 +17,7 @@ use digest::select;
 use digest::store::Store;
 
 fn main() -> Result<()> {
-    let args = timing::args();
+    let args = args::positional();
     let [dir, digest, period, runs] = args.as_slice() else {
         return Err(anyhow!("usage: select CONFIG_DIR DIGEST PERIOD RUNS"));
     };

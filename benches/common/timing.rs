@@ -14,11 +14,3 @@ pub fn median<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     times.sort();
     (times[times.len() / 2], last.expect("ran at least once"))
 }
-
-/// The positional arguments (`cargo bench` adds `--bench`, which means nothing here).
-pub fn args() -> Vec<String> {
-    std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect()
-}
