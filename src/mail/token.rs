@@ -18,10 +18,11 @@ const MAC_LEN: usize = 16;
 /// Shortest accepted secret, in bytes.
 pub const MIN_SECRET: usize = 32;
 
-/// The signing keys, first one current.
+/// The signing keys, first one current, each with its HMAC state already keyed (keying hashes
+/// the secret: done once here instead of for every token and Message-ID).
 #[derive(Clone)]
 pub struct Keys {
-    keys: Vec<(String, Vec<u8>)>,
+    keys: Vec<(String, HmacSha256)>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -67,7 +68,9 @@ impl Keys {
             if keys.iter().any(|(k, _)| k == id) {
                 return Err(format!("key id `{id}` appears twice"));
             }
-            keys.push((id.to_string(), secret.as_bytes().to_vec()));
+            let mac =
+                HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
+            keys.push((id.to_string(), mac));
         }
         if keys.is_empty() {
             return Err("no keys: give `id:secret` (secret of 32 bytes or more)".into());
@@ -75,20 +78,16 @@ impl Keys {
         Ok(Keys { keys })
     }
 
-    fn mac(secret: &[u8]) -> HmacSha256 {
-        HmacSha256::new_from_slice(secret).expect("HMAC accepts any key length")
-    }
-
     /// A token for `subscriber` leaving `digest`, signed with the current key.
     pub fn sign(&self, subscriber: i64, digest: &str) -> String {
-        let (id, secret) = &self.keys[0];
+        let (id, keyed) = &self.keys[0];
         let mut bytes = Vec::with_capacity(2 + id.len() + 8 + digest.len() + MAC_LEN);
         bytes.push(VERSION);
         bytes.push(id.len() as u8);
         bytes.extend_from_slice(id.as_bytes());
         bytes.extend_from_slice(&subscriber.to_be_bytes());
         bytes.extend_from_slice(digest.as_bytes());
-        let mut mac = Self::mac(secret);
+        let mut mac = keyed.clone();
         mac.update(&bytes);
         bytes.extend_from_slice(&mac.finalize().into_bytes()[..MAC_LEN]);
         URL_SAFE_NO_PAD.encode(bytes)
@@ -107,9 +106,9 @@ impl Keys {
             return None;
         }
         let (id, rest) = rest.split_at(id_len as usize);
-        let (_, secret) = self.keys.iter().find(|(k, _)| k.as_bytes() == id)?;
+        let (_, keyed) = self.keys.iter().find(|(k, _)| k.as_bytes() == id)?;
         let (signed, tag) = bytes.split_at(bytes.len() - MAC_LEN);
-        let mut mac = Self::mac(secret);
+        let mut mac = keyed.clone();
         mac.update(signed);
         mac.verify_truncated_left(tag).ok()?;
         let subscriber = i64::from_be_bytes(rest[..8].try_into().ok()?);
@@ -121,14 +120,23 @@ impl Keys {
 
     /// A Message-ID stable per (issue, recipient): a resend after a crash carries the same one.
     pub fn message_id(&self, issue: &str, address_key: &str, domain: &str) -> String {
-        let mut mac = Self::mac(&self.keys[0].1);
+        let mut mac = self.keys[0].1.clone();
         mac.update(b"message-id\0");
         mac.update(issue.as_bytes());
         mac.update(b"\0");
         mac.update(address_key.as_bytes());
         let hash = mac.finalize().into_bytes();
-        let hex: String = hash[..16].iter().map(|b| format!("{b:02x}")).collect();
-        format!("<{hex}@{domain}>")
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut id = String::with_capacity(34 + domain.len() + 2);
+        id.push('<');
+        for b in &hash[..16] {
+            id.push(char::from(HEX[usize::from(b >> 4)]));
+            id.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        id.push('@');
+        id.push_str(domain);
+        id.push('>');
+        id
     }
 }
 
