@@ -20,7 +20,7 @@ pub(super) fn run(config: &Config, args: &ArchiveArgs) -> Result<ExitCode> {
         files::replace(&file, body.as_bytes())
             .with_context(|| format!("writing {}", file.display()))?;
     }
-    println!(
+    say!(
         "wrote {} pages to {}",
         pages.len(),
         args.out.join("archive").display()

@@ -21,9 +21,9 @@ pub(super) fn run(config: &Config, args: &BuildArgs, clock: &dyn Clock) -> Resul
     let path = issue::path(digests, &digest.id, period);
     let (n, items) = (issue.number, issue.items.len());
     match outcome {
-        Outcome::Created => println!("froze issue #{n} ({items} items): {}", path.display()),
-        Outcome::Rebuilt => println!("rebuilt issue #{n} ({items} items): {}", path.display()),
-        Outcome::AlreadyFrozen => println!(
+        Outcome::Created => say!("froze issue #{n} ({items} items): {}", path.display()),
+        Outcome::Rebuilt => say!("rebuilt issue #{n} ({items} items): {}", path.display()),
+        Outcome::AlreadyFrozen => say!(
             "issue #{n} is already frozen, left untouched (use --rebuild to replace it): {}",
             path.display()
         ),

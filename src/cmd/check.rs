@@ -45,12 +45,12 @@ pub(super) fn run(dir: &std::path::Path, clock: &dyn Clock) -> Result<ExitCode> 
         eprint!("{}", crate::config::Invalid(problems));
         return Ok(ExitCode::FAILURE);
     }
-    println!("configuration OK: {}", dir.join("digest.toml").display());
+    say!("configuration OK: {}", dir.join("digest.toml").display());
     for d in config.digests.values() {
         let cap = d
             .max_per_source
             .map_or("no cap".to_string(), |c| format!("≤{c} per source"));
-        println!(
+        say!(
             "  {}: {} in {}, tags [{}], {} items ({cap}), min score {}, min items {}",
             d.id,
             d.period,
@@ -60,12 +60,12 @@ pub(super) fn run(dir: &std::path::Path, clock: &dyn Clock) -> Result<ExitCode> 
             d.min_score,
             d.min_items
         );
-        print!("{}", schedule(d, clock.now()));
+        say!("{}", schedule(d, clock.now()).trim_end());
     }
     for s in config.sources.values() {
-        println!("  source {}: {:?} {}", s.name, s.kind, s.location);
+        say!("  source {}: {:?} {}", s.name, s.kind, s.location);
     }
-    println!("  daemon web server: http://{}/", config.web.listen);
+    say!("  daemon web server: http://{}/", config.web.listen);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -73,16 +73,19 @@ fn print_report(name: &str, report: &Report, unhealthy_after: u32) {
     if let Some(failure) = &report.failure {
         eprintln!("{name}: failed: {failure}");
     } else if report.not_modified {
-        println!("{name}: not modified since the last fetch (HTTP 304), nothing to load");
+        say!("{name}: not modified since the last fetch (HTTP 304), nothing to load");
     } else {
         let s = report.stats;
         let undated = match report.undated {
             0 => String::new(),
             n => format!(", {n} undated (kept, but no period selects them)"),
         };
-        println!(
+        say!(
             "{name}: {} new, {} updated, {} unchanged, {} skipped{undated}",
-            s.new, s.updated, s.unchanged, report.error_count
+            s.new,
+            s.updated,
+            s.unchanged,
+            report.error_count
         );
     }
     for e in &report.errors {

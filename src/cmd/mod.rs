@@ -1,5 +1,16 @@
 //! Drivers: each command composes library stages and prints what happened.
 
+/// `println!` for command output: when stdout is a closed pipe (`digest … | head`), the process
+/// ends quietly with exit code 0 instead of panicking, as other command-line tools do.
+macro_rules! say {
+    () => {
+        $crate::cmd::write_out(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cmd::write_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod archive;
 mod build;
 mod check;
@@ -21,6 +32,19 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Digest};
 use crate::period::Period;
 use crate::store::Store;
+
+/// Writes command output to stdout; see [`say!`].
+fn write_out(text: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(text) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to stdout: {e}");
+        std::process::exit(1);
+    }
+}
 
 /// Runs a parsed command line with the system clock.
 pub fn run(cli: Cli) -> Result<ExitCode> {

@@ -28,15 +28,15 @@ pub(super) fn run(config: &Config, args: &PreviewArgs, clock: &dyn Clock) -> Res
         )?),
     };
     if let (Some(r), true) = (&ranking, args.explain) {
-        print!("{}", select::explain(digest, r));
+        say!("{}", select::explain(digest, r).trim_end());
         if frozen.is_some() {
-            println!("(the issue is frozen: the preview shows the frozen items, not this ranking)");
+            say!("(the issue is frozen: the preview shows the frozen items, not this ranking)");
         }
-        println!();
+        say!();
     }
     let issue = match (frozen, ranking) {
         (Some(issue), _) => {
-            println!(
+            say!(
                 "issue #{} is frozen: rendering {}",
                 issue.number,
                 issue::path(digests, &digest.id, period).display()
@@ -45,7 +45,7 @@ pub(super) fn run(config: &Config, args: &PreviewArgs, clock: &dyn Clock) -> Res
         }
         (None, Some(ranking)) => {
             let number = issue::next_number(digests, &digest.id)?;
-            println!("issue not frozen yet: draft of issue #{number} from the current catalogue");
+            say!("issue not frozen yet: draft of issue #{number} from the current catalogue");
             issue::compose(digest, period, &ranking, number, clock.now())?
         }
         (None, None) => unreachable!("a ranking is computed whenever no issue is frozen"),
@@ -72,8 +72,8 @@ pub(super) fn run(config: &Config, args: &PreviewArgs, clock: &dyn Clock) -> Res
         issue::path(digests, &digest.id, period).with_file_name(format!("preview.{extension}"))
     });
     write(&out, &body)?;
-    println!("subject: {}", email.subject);
-    println!("wrote {} ({} bytes)", out.display(), body.len());
+    say!("subject: {}", email.subject);
+    say!("wrote {} ({} bytes)", out.display(), body.len());
     if let Some(addr) = args.serve {
         serve(addr, body, args.text)?;
     }
@@ -110,7 +110,7 @@ fn serve(addr: SocketAddr, body: String, text: bool) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("listening on {addr}"))?;
-        println!(
+        say!(
             "serving http://{}/ (Ctrl-C to stop)",
             listener.local_addr()?
         );

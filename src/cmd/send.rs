@@ -50,7 +50,7 @@ pub(super) fn run(config: &Config, args: &SendArgs, clock: &dyn Clock) -> Result
     let to_send =
         counts.pending + counts.deferred + if args.retry_failed { counts.failed } else { 0 };
     if to_send == 0 {
-        println!(
+        say!(
             "nothing to send: every recipient of issue #{} is already dealt with",
             issue.number
         );
@@ -63,7 +63,7 @@ pub(super) fn run(config: &Config, args: &SendArgs, clock: &dyn Clock) -> Result
         connector.describe()
     );
     if !args.yes && !confirm(&question)? {
-        println!("cancelled: nothing sent");
+        say!("cancelled: nothing sent");
         return Ok(ExitCode::FAILURE);
     }
     let setup = campaign::setup(
@@ -129,12 +129,13 @@ fn dry_run(
         }
         Ok((resolution, counts, samples))
     })?;
-    println!(
+    say!(
         "dry run of issue #{} of {} for {period}: nothing is sent, no connection is opened",
-        issue.number, digest.id
+        issue.number,
+        digest.id
     );
     print_audience(&resolution, &counts);
-    println!("subject: {}", prepared.subject);
+    say!("subject: {}", prepared.subject);
     let folder_path =
         issue::path(&config.paths.digests, &digest.id, period).with_file_name("samples");
     let folder =
@@ -156,25 +157,25 @@ fn dry_run(
             .map_err(|e| anyhow!(e))?;
     }
     if let Some(size) = size {
-        println!("message size: {size} bytes");
+        say!("message size: {size} bytes");
     }
     let smtp = config.sending.smtp.as_ref();
     let transport = smtp.map_or("none configured ([smtp] missing)".to_string(), |s| {
         smtp::describe(s)
     });
-    println!("transport: {transport}");
+    say!("transport: {transport}");
     let to_send = counts.pending + counts.deferred;
     match smtp.and_then(|s| rate::estimate(&s.rate, campaign::recent(store, clock).ok()?, to_send))
     {
-        Some(d) => println!(
+        Some(d) => say!(
             "estimated duration: {} under the configured rate limits",
             human(d)
         ),
         None => {
-            println!("estimated duration: no rate limits configured: as fast as the server accepts")
+            say!("estimated duration: no rate limits configured: as fast as the server accepts")
         }
     }
-    println!(
+    say!(
         "samples: {} .eml file(s) in {} (their unsubscribe links are not live)",
         samples.len(),
         folder_path.display()
@@ -211,7 +212,7 @@ fn test_send(
     });
     match reply {
         Ok(reply) => {
-            println!(
+            say!(
                 "sent a test message to {} via {}: {reply}",
                 address.address,
                 connector.describe()
@@ -224,11 +225,13 @@ fn test_send(
 
 fn print_audience(r: &Resolution, c: &Counts) {
     let e = &r.enqueued;
-    println!(
+    say!(
         "audience: {} entries read; {} new in the ledger, {} duplicate(s) across lists",
-        r.read, e.added, e.duplicates
+        r.read,
+        e.added,
+        e.duplicates
     );
-    println!(
+    say!(
         "recipients: {} to send, {} already sent, {} suppressed, {} failed earlier, {} invalid, {} inactive",
         c.pending + c.deferred,
         c.sent,
@@ -238,10 +241,10 @@ fn print_audience(r: &Resolution, c: &Counts) {
         r.inactive
     );
     for skipped in &r.invalid {
-        println!("  invalid: {skipped}");
+        say!("  invalid: {skipped}");
     }
     if r.invalid_count > r.invalid.len() as u64 {
-        println!(
+        say!(
             "  … and {} more invalid",
             r.invalid_count - r.invalid.len() as u64
         );
@@ -250,7 +253,7 @@ fn print_audience(r: &Resolution, c: &Counts) {
 
 fn print_summary(s: &Summary, json: bool) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string(s)?);
+        say!("{}", serde_json::to_string(s)?);
         return Ok(());
     }
     let p = &s.progress;
@@ -259,21 +262,27 @@ fn print_summary(s: &Summary, json: bool) -> Result<()> {
     } else {
         0.0
     };
-    println!(
+    say!(
         "{}: {} sent, {} failed, {} deferred, {} suppressed, {} retries in {:.1}s ({rate:.0} msg/s)",
-        s.issue, p.sent, p.failed, p.deferred, p.suppressed, p.retries, s.elapsed_secs
+        s.issue,
+        p.sent,
+        p.failed,
+        p.deferred,
+        p.suppressed,
+        p.retries,
+        s.elapsed_secs
     );
     if s.interrupted {
-        println!(
+        say!(
             "interrupted: {} not sent yet; run the same command again to resume",
             p.total.saturating_sub(p.done())
         );
     }
     if let Some(fatal) = &s.fatal {
-        println!("stopped: {fatal}");
+        say!("stopped: {fatal}");
     }
     if p.failed + p.deferred > 0 {
-        println!(
+        say!(
             "see `digest status {} --period {}` for the failures",
             s.issue.split('/').next().unwrap_or(""),
             s.issue.split('/').nth(1).unwrap_or("")

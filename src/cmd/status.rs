@@ -27,12 +27,12 @@ pub(super) fn run(config: &Config, args: &StatusArgs, _clock: &dyn Clock) -> Res
         None => issue::list(&config.paths.digests, &digest.id)?,
     };
     if issues.is_empty() {
-        println!("{}: no frozen issues", digest.id);
+        say!("{}: no frozen issues", digest.id);
     }
     for issue in &issues {
         let key = format!("{}/{}", issue.digest, issue.period);
         let c = store.counts(&key, &digest.id)?;
-        println!(
+        say!(
             "{key} (issue #{}): {} recipients: {} sent, {} pending, {} deferred, {} failed, {} suppressed",
             issue.number,
             c.total(),
@@ -44,7 +44,7 @@ pub(super) fn run(config: &Config, args: &StatusArgs, _clock: &dyn Clock) -> Res
         );
         if args.period.is_some() {
             for (to, state, attempts, reply) in store.failures(&key, MAX_FAILURES)? {
-                println!(
+                say!(
                     "  {} {to} after {attempts} attempt(s): {reply}",
                     state.as_str()
                 );
@@ -73,13 +73,13 @@ fn print_sources(config: &Config, store: &Store) -> Result<()> {
         } else {
             "healthy".to_string()
         };
-        println!("source {}: {state}; last success {last_ok}", h.name);
+        say!("source {}: {state}; last success {last_ok}", h.name);
         if let Some(e) = h
             .last_error
             .as_deref()
             .filter(|_| h.consecutive_failures > 0)
         {
-            println!("  last error: {e}");
+            say!("  last error: {e}");
         }
     }
     Ok(())

@@ -28,7 +28,7 @@ pub(super) fn run(config: &Config, action: &SuppressAction, clock: &dyn Clock) -
             for raw in addresses {
                 let a = address::normalize(raw).map_err(|e| anyhow!(e))?;
                 let new = store.suppress(&a.key, scope.as_deref(), reason, None, clock.now())?;
-                println!(
+                say!(
                     "{} {}",
                     if new {
                         "suppressed"
@@ -46,7 +46,7 @@ pub(super) fn run(config: &Config, action: &SuppressAction, clock: &dyn Clock) -
                     .map(|a| a.key)
                     .unwrap_or_else(|_| raw.trim().to_lowercase());
                 let n = store.unsuppress(&key, scope.as_deref())?;
-                println!(
+                say!(
                     "{} {key}",
                     if n > 0 {
                         "no longer suppressed:"
@@ -63,7 +63,7 @@ pub(super) fn run(config: &Config, action: &SuppressAction, clock: &dyn Clock) -
         } => {
             let (reason, scope) = (parse_reason(reason)?, scope(digest)?);
             let (added, skipped) = import(&mut store, file, reason, scope.as_deref(), clock)?;
-            println!(
+            say!(
                 "imported {added} suppression(s) from {}; {skipped} row(s) skipped",
                 file.display()
             );
@@ -75,7 +75,7 @@ pub(super) fn run(config: &Config, action: &SuppressAction, clock: &dyn Clock) -
                 } else {
                     s.scope
                 };
-                println!(
+                say!(
                     "{}\t{}\t{}\t{}",
                     s.address,
                     s.reason.as_str(),

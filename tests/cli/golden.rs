@@ -306,3 +306,33 @@ fn explain_shows_score_parts_and_reasons() {
         "{first}"
     );
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    let p = Project::example();
+    p.ok(&["ingest"]);
+    let mut child = p
+        .command(&[
+            "preview",
+            "best-of-distributed-systems",
+            "--period",
+            "2024-07",
+            "--explain",
+            "--out",
+            "x.html",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line, then close the pipe, as `| head -1` does.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(first.starts_with("window "), "{first}");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
