@@ -33,8 +33,7 @@ fn personalize(c: &mut Criterion) {
                 address,
                 name: Some(name),
             };
-            let message = prepared.message(&to, date, false).expect("a message");
-            black_box(message.formatted())
+            black_box(prepared.bytes(&to, date).expect("a message"))
         })
     });
     group.finish();

@@ -149,12 +149,9 @@ fn dry_run(
             address: &address.address,
             name: p.name.as_deref(),
         };
-        let message = prepared.message(&to, clock.now(), false)?;
-        let bytes = message.formatted();
+        let (envelope, bytes) = prepared.bytes(&to, clock.now())?;
         size.get_or_insert(bytes.len());
-        folder
-            .write(message.envelope(), &bytes)
-            .map_err(|e| anyhow!(e))?;
+        folder.write(&envelope, &bytes).map_err(|e| anyhow!(e))?;
     }
     if let Some(size) = size {
         say!("message size: {size} bytes");

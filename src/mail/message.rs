@@ -13,8 +13,10 @@ use lettre::message::dkim::{
     DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
     DkimSigningKey,
 };
-use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
-use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{
+    self, ContentTransferEncoding, ContentType, HeaderName, HeaderValue, Headers, MIME_VERSION_1_0,
+};
+use lettre::message::{Body, Mailbox, Mailboxes, MultiPart, SinglePart};
 use lettre::{Address, Message};
 use quoted_printable::{InputMode, Options};
 use rsa::RsaPrivateKey;
@@ -26,6 +28,11 @@ use super::token::Keys;
 use crate::config::{Digest, DkimAlgorithm, Site};
 use crate::issue::Issue;
 use crate::render::{self, Escape, Field, Piece, Template, Values};
+
+/// The RFC 8058 one-click body, announced in `List-Unsubscribe-Post`.
+const ONE_CLICK: &str = "List-Unsubscribe=One-Click";
+/// `Auto-Submitted` of every message.
+const AUTO_GENERATED: &str = "auto-generated";
 
 /// Headers covered by the DKIM signature when present (RFC 8058 requires the List-Unsubscribe pair).
 const SIGNED: &[&str] = &[
@@ -108,6 +115,12 @@ impl Encoded {
 
     fn fill(&self, values: &Values<'_>) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len + 512);
+        self.fill_into(values, &mut out);
+        out
+    }
+
+    /// Appends the body for one recipient to `out`.
+    fn fill_into(&self, values: &Values<'_>, out: &mut Vec<u8>) {
         let mut value = String::new();
         for part in &self.parts {
             match part {
@@ -115,7 +128,7 @@ impl Encoded {
                 Part::Field(f) => {
                     value.clear();
                     self.escape.apply(values.get(*f), &mut value);
-                    qp_part(&value, &mut out);
+                    qp_part(&value, out);
                 }
             }
         }
@@ -124,7 +137,6 @@ impl Encoded {
         if out.ends_with(SOFT_BREAK) {
             out.truncate(out.len() - SOFT_BREAK.len());
         }
-        out
     }
 }
 
@@ -139,6 +151,47 @@ pub struct To<'a> {
     pub address: &'a Address,
     /// Display name.
     pub name: Option<&'a str>,
+}
+
+/// What every message of an issue shares outside its recipient's headers and values, formatted
+/// once: the fixed headers (by lettre's encoders), the MIME frame and the part headers.
+struct Frame {
+    /// Fixed headers through Content-Type, the blank line, and the text part's opening.
+    head: Vec<u8>,
+    /// The HTML part's opening.
+    middle: Vec<u8>,
+    /// The closing boundary.
+    tail: Vec<u8>,
+}
+
+impl Frame {
+    fn new(fixed: &Headers, boundary: &str) -> Result<Frame> {
+        let mut headers = fixed.clone();
+        headers.set(MIME_VERSION_1_0);
+        headers.set(ContentType::parse(&format!(
+            "multipart/alternative; boundary=\"{boundary}\""
+        ))?);
+        let part = |kind: ContentType| {
+            let mut h = Headers::new();
+            h.set(kind);
+            h.set(ContentTransferEncoding::QuotedPrintable);
+            format!("--{boundary}\r\n{h}\r\n")
+        };
+        Ok(Frame {
+            head: format!("{headers}\r\n{}", part(ContentType::TEXT_PLAIN)).into_bytes(),
+            middle: format!("\r\n{}", part(ContentType::TEXT_HTML)).into_bytes(),
+            tail: format!("\r\n--{boundary}--\r\n").into_bytes(),
+        })
+    }
+}
+
+/// The headers and values that differ per recipient.
+struct Personal {
+    unsubscribe: String,
+    address: String,
+    list_unsubscribe: String,
+    mailbox: Mailbox,
+    message_id: String,
 }
 
 /// An issue ready to be sent: rendered, encoded and with its fixed headers decided.
@@ -159,6 +212,7 @@ pub struct Prepared {
     keys: Keys,
     id_domain: String,
     dkim: Option<DkimConfig>,
+    frame: Frame,
 }
 
 /// What [`Prepared::new`] needs from the configuration.
@@ -185,18 +239,42 @@ impl Prepared {
             .ok_or_else(|| anyhow!("site.base_url has no host"))?;
         let description = s.digest.tag_name.replace(['"', '\\'], "");
         let dkim = s.dkim.map(dkim_config).transpose()?;
+        let reply_to = s
+            .digest
+            .reply_to
+            .clone()
+            .or_else(|| s.mail.reply_to.clone());
+        let list_id = format!("\"{description}\" <{}.{host}>", issue.digest);
+        let issue_key = format!("{}/{}", issue.digest, issue.period);
+        let mut fixed = Headers::new();
+        fixed.set(header::From::from(Mailboxes::new().with(from.clone())));
+        if let Some(r) = &reply_to {
+            fixed.set(header::ReplyTo::from(Mailboxes::new().with(r.clone())));
+        }
+        fixed.set(header::Subject::from(email.subject.clone()));
+        fixed.insert_raw(self::header("List-Id", list_id.clone()));
+        fixed.insert_raw(self::header("List-Unsubscribe-Post", ONE_CLICK.into()));
+        fixed.insert_raw(self::header("Auto-Submitted", AUTO_GENERATED.into()));
+        if let Some(id) = &s.mail.feedback_id {
+            fixed.insert_raw(self::header("Feedback-ID", id.clone()));
+        }
+        // "=_" never occurs in quoted-printable text, so no body can contain the boundary.
+        let boundary = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            issue_key.hash(&mut h);
+            format!("=_digest_{:016x}", h.finish())
+        };
+        let frame = Frame::new(&fixed, &boundary)?;
         Ok(Prepared {
-            issue_key: format!("{}/{}", issue.digest, issue.period),
+            frame,
+            issue_key,
             digest: issue.digest.clone(),
             subject: email.subject.clone(),
             id_domain: from.email.domain().to_string(),
-            reply_to: s
-                .digest
-                .reply_to
-                .clone()
-                .or_else(|| s.mail.reply_to.clone()),
+            reply_to,
             from,
-            list_id: format!("\"{description}\" <{}.{host}>", issue.digest),
+            list_id,
             unsubscribe_base: format!("{}/unsubscribe/", s.site.base_url),
             mailto: s.mail.unsubscribe_mailto.clone(),
             feedback_id: s.mail.feedback_id.clone(),
@@ -226,14 +304,9 @@ impl Prepared {
         )
     }
 
-    /// The message for one recipient, dated `date`; a `test` message says so in its subject.
-    pub fn message(&self, to: &To<'_>, date: DateTime<Utc>, test: bool) -> Result<Message> {
+    /// What differs for `to`: unsubscribe URL and header, address, mailbox, Message-ID.
+    fn personal(&self, to: &To<'_>) -> Personal {
         let unsubscribe = self.unsubscribe_url(to.subscriber);
-        let address = to.address.to_string();
-        let values = Values {
-            unsubscribe_url: &unsubscribe,
-            email: &address,
-        };
         let mut list_unsubscribe = format!("<{unsubscribe}>");
         if let Some(mailto) = &self.mailto {
             let token = &unsubscribe[self.unsubscribe_base.len()..];
@@ -241,34 +314,49 @@ impl Prepared {
                 ", <mailto:{mailto}?subject=unsubscribe%20{token}>"
             ));
         }
+        let name = to.name.map(|n| crate::text::one_line(n, 100));
+        Personal {
+            address: to.address.to_string(),
+            list_unsubscribe,
+            unsubscribe,
+            mailbox: Mailbox::new(name, to.address.clone()),
+            message_id: self
+                .keys
+                .message_id(&self.issue_key, to.key, &self.id_domain),
+        }
+    }
+
+    /// The envelope of a message to `to`. Given explicitly: lettre's derivation from the To header
+    /// drops quoted local parts, and parsing From and To back out is a fifth of building a message.
+    fn envelope(&self, to: &To<'_>) -> Result<Envelope> {
+        Envelope::new(Some(self.from.email.clone()), vec![to.address.clone()])
+            .context("building the envelope")
+    }
+
+    /// The message for one recipient as lettre's `Message`, dated `date`; a `test` message says so
+    /// in its subject. Signed when DKIM is configured.
+    pub fn message(&self, to: &To<'_>, date: DateTime<Utc>, test: bool) -> Result<Message> {
+        let p = self.personal(to);
+        let values = Values {
+            unsubscribe_url: &p.unsubscribe,
+            email: &p.address,
+        };
         let subject = if test {
             format!("[TEST] {}", self.subject)
         } else {
             self.subject.clone()
         };
-        let name = to.name.map(|n| crate::text::one_line(n, 100));
-        // An explicit envelope: lettre's derivation from the To header drops quoted local parts,
-        // and parsing From and To back out is a fifth of building a message (BENCHMARKS.md).
-        let envelope = Envelope::new(Some(self.from.email.clone()), vec![to.address.clone()])
-            .context("building the envelope")?;
         let mut builder = Message::builder()
-            .envelope(envelope)
+            .envelope(self.envelope(to)?)
             .from(self.from.clone())
-            .to(Mailbox::new(name, to.address.clone()))
+            .to(p.mailbox)
             .subject(subject)
             .date(SystemTime::from(date))
-            .message_id(Some(self.keys.message_id(
-                &self.issue_key,
-                to.key,
-                &self.id_domain,
-            )))
+            .message_id(Some(p.message_id))
             .raw_header(header("List-Id", self.list_id.clone()))
-            .raw_header(header("List-Unsubscribe", list_unsubscribe))
-            .raw_header(header(
-                "List-Unsubscribe-Post",
-                "List-Unsubscribe=One-Click".into(),
-            ))
-            .raw_header(header("Auto-Submitted", "auto-generated".into()));
+            .raw_header(header("List-Unsubscribe", p.list_unsubscribe))
+            .raw_header(header("List-Unsubscribe-Post", ONE_CLICK.into()))
+            .raw_header(header("Auto-Submitted", AUTO_GENERATED.into()));
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
@@ -294,6 +382,44 @@ impl Prepared {
             message.sign(dkim);
         }
         Ok(message)
+    }
+
+    /// The envelope and the bytes of the message for one recipient, as sent. Without DKIM the
+    /// message is written straight into one buffer: the recipient's headers, then the frame and
+    /// the bodies encoded once per issue, spliced with the recipient's values (the same message
+    /// as [`Prepared::message`], which DKIM signing needs).
+    pub fn bytes(&self, to: &To<'_>, date: DateTime<Utc>) -> Result<(Envelope, Vec<u8>)> {
+        let envelope = self.envelope(to)?;
+        if self.dkim.is_some() {
+            return Ok((envelope, self.message(to, date, false)?.formatted()));
+        }
+        let p = self.personal(to);
+        let values = Values {
+            unsubscribe_url: &p.unsubscribe,
+            email: &p.address,
+        };
+        let mut own = Headers::new();
+        own.set(header::To::from(Mailboxes::new().with(p.mailbox.clone())));
+        own.set(header::Date::new(SystemTime::from(date)));
+        own.set(header::MessageId::from(p.message_id.clone()));
+        own.insert_raw(header("List-Unsubscribe", p.list_unsubscribe.clone()));
+        let own = own.to_string();
+        let f = &self.frame;
+        let size = own.len()
+            + f.head.len()
+            + self.text.len
+            + f.middle.len()
+            + self.html.len
+            + f.tail.len()
+            + 1024;
+        let mut out = Vec::with_capacity(size);
+        out.extend_from_slice(own.as_bytes());
+        out.extend_from_slice(&f.head);
+        self.text.fill_into(&values, &mut out);
+        out.extend_from_slice(&f.middle);
+        self.html.fill_into(&values, &mut out);
+        out.extend_from_slice(&f.tail);
+        Ok((envelope, out))
     }
 }
 

@@ -356,8 +356,8 @@ async fn deliver(job: Job, conn: &mut Option<Connection>, shared: &Shared) -> Ou
         address: &job.address,
         name: p.name.as_deref(),
     };
-    let message = match shared.prepared.message(&to, job.date, false) {
-        Ok(m) => m,
+    let (envelope, bytes) = match shared.prepared.bytes(&to, job.date) {
+        Ok(message) => message,
         Err(e) => {
             let reply = format!("could not build the message: {e:#}");
             return Outcome::Done {
@@ -369,7 +369,6 @@ async fn deliver(job: Job, conn: &mut Option<Connection>, shared: &Shared) -> Ou
             };
         }
     };
-    let (envelope, bytes) = (message.envelope().clone(), message.formatted());
     let mut attempt = 0;
     loop {
         attempt += 1;

@@ -14,6 +14,7 @@ mod golden;
 mod hostile;
 mod inbox;
 mod maildev;
+mod message;
 mod periods;
 mod send;
 mod serve;

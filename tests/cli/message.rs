@@ -1,0 +1,100 @@
+//! The two ways a message is built are the same message: `Prepared::bytes` (written straight
+//! into one buffer, used to send) and `Prepared::message` (lettre's builder, used for DKIM and
+//! test messages), parsed by an independent parser (mail-parser).
+
+use digest::config::Config;
+use digest::mail::{address, campaign, message::To};
+use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
+
+use crate::common::{Project, TEST_KEYS};
+
+#[test]
+fn the_fast_path_and_lettres_builder_make_the_same_message() {
+    let p = Project::example();
+    p.ok(&[
+        "build",
+        "best-of-distributed-systems",
+        "--period",
+        "2024-07",
+    ]);
+    let env = [(
+        "DIGEST__UNSUBSCRIBE__KEYS".to_string(),
+        TEST_KEYS.to_string(),
+    )]
+    .into_iter()
+    .collect();
+    let config = Config::load_with_env(&p.path("config"), Some(env)).unwrap();
+    let digest = config.digest("best-of-distributed-systems").unwrap();
+    let issue = digest::issue::find(
+        &config.paths.digests,
+        &digest.id,
+        "2024-07".parse().unwrap(),
+    )
+    .unwrap()
+    .unwrap();
+    let prepared = campaign::prepare(&config, digest, &issue).unwrap();
+    let date = chrono::DateTime::parse_from_rfc3339("2024-08-01T08:00:00Z")
+        .unwrap()
+        .to_utc();
+    for (raw, name) in [
+        ("Ann.Lee@Example.com", Some("Ann \"Äpfel\" Lee\r\nBcc: x@y")),
+        ("\"john doe\"@example.org", None),
+    ] {
+        let a = address::normalize(raw).unwrap();
+        let to = To {
+            subscriber: 7,
+            key: &a.key,
+            address: &a.address,
+            name,
+        };
+        let (envelope, fast) = prepared.bytes(&to, date).unwrap();
+        let built = prepared.message(&to, date, false).unwrap();
+        assert_eq!(&envelope, built.envelope());
+        let slow = built.formatted();
+        let (f, s) = (
+            MessageParser::default().parse(&fast).unwrap(),
+            MessageParser::default().parse(&slow).unwrap(),
+        );
+        let headers = |m: &mail_parser::Message<'_>| {
+            let mut v: Vec<(String, String)> = m
+                .headers()
+                .iter()
+                .filter(|h| !["Date", "Content-Type"].contains(&h.name()))
+                .map(|h| (h.name().to_string(), format!("{:?}", h.value())))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(headers(&f), headers(&s), "{raw}");
+        assert_eq!(f.date(), s.date());
+        assert!(matches!(
+            f.header("Content-Type"),
+            Some(HeaderValue::ContentType(_))
+        ));
+        assert_eq!(f.subject(), Some("Best of Distributed Systems — July 2024"));
+        assert_eq!(f.body_text(0), s.body_text(0), "{raw}");
+        assert_eq!(f.body_html(0), s.body_html(0), "{raw}");
+        let kinds = |m: &mail_parser::Message<'_>| -> Vec<String> {
+            m.parts
+                .iter()
+                .filter_map(|p| {
+                    p.content_type()
+                        .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")))
+                })
+                .collect()
+        };
+        assert_eq!(
+            kinds(&f),
+            ["multipart/alternative", "text/plain", "text/html"]
+        );
+        assert_eq!(kinds(&f), kinds(&s));
+        assert!(
+            f.body_text(0).unwrap().contains(&a.address.to_string()),
+            "the recipient is spliced in"
+        );
+        assert!(
+            !String::from_utf8_lossy(&fast).contains("\r\nBcc:"),
+            "no header injected through the name"
+        );
+    }
+}
