@@ -204,7 +204,10 @@ fn ingest_jsonl(
         .map_err(Failure::Store)?
 }
 
-/// Stores the articles of `lines`, [`BATCH`] per transaction; bad lines go to `report`.
+/// Stores the articles of `lines`, [`BATCH`] per transaction; bad lines go to `report`. Lines
+/// are parsed on a second thread one batch ahead of the store, and each batch is stored in URL
+/// order (stable, so a later line about the same URL still comes after an earlier one): the
+/// URL index is then written front to back instead of at a million scattered pages.
 fn load_lines(
     source: &Source,
     lines: jsonl::Lines<std::io::BufReader<std::fs::File>>,
@@ -212,26 +215,48 @@ fn load_lines(
     report: &mut Report,
     now: DateTime<Utc>,
 ) -> Result<Option<Validators>, Failure> {
-    let mut batch = Vec::new();
-    for line in lines {
-        match line {
-            Ok(article) => batch.push(Item {
-                article,
-                guid: None,
-            }),
-            Err(e) => report.error(e.to_string()),
-        }
-        if batch.len() == BATCH {
-            report.stats += store
-                .upsert(&source.name, &batch, now)
-                .map_err(Failure::Store)?;
-            batch.clear();
-        }
+    #[derive(Default)]
+    struct Batch {
+        items: Vec<Item>,
+        errors: Vec<String>,
     }
-    report.stats += store
-        .upsert(&source.name, &batch, now)
-        .map_err(Failure::Store)?;
-    Ok(None)
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(0);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let ship = |mut batch: Batch| {
+                batch
+                    .items
+                    .sort_by(|a, b| a.article.url.cmp(&b.article.url));
+                tx.send(batch)
+            };
+            let mut batch = Batch::default();
+            for line in lines {
+                match line {
+                    Ok(article) => batch.items.push(Item {
+                        article,
+                        guid: None,
+                    }),
+                    Err(e) => batch.errors.push(e.to_string()),
+                }
+                // A closed channel means the store failed; the error is on the other side.
+                if batch.items.len() + batch.errors.len() == BATCH
+                    && ship(std::mem::take(&mut batch)).is_err()
+                {
+                    return;
+                }
+            }
+            let _ = ship(batch);
+        });
+        for batch in rx {
+            for e in batch.errors {
+                report.error(e);
+            }
+            report.stats += store
+                .upsert(&source.name, &batch.items, now)
+                .map_err(Failure::Store)?;
+        }
+        Ok(None)
+    })
 }
 
 /// Reads (or fetches, conditionally) a feed and stores its items; returns the validators of a

@@ -1,6 +1,8 @@
 //! Articles in the store: idempotent upsert on the canonical URL, and the candidate query used by
 //! selection (tag + window, served by the `(tag, published_at)` index).
 
+use std::borrow::Cow;
+
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params, params_from_iter};
@@ -120,6 +122,11 @@ fn merge(
     (merged, extra)
 }
 
+/// The index selection reads candidates through. A load into an empty store drops it and builds
+/// it once at the end (a sort, instead of a million scattered inserts); every open re-creates
+/// it if a load was killed in between.
+const TAG_INDEX: &str = "article_tags_by_tag_time";
+
 impl Store {
     /// Stores the `items` of the configured source `origin` in one transaction. An item is the
     /// stored article with the same GUID from the same source (even if its link changed), else
@@ -179,10 +186,13 @@ impl Store {
             for item in items {
                 let old = find(item)?;
                 let (merged, extra) = match &old {
-                    Some((old, old_extra)) => merge(origin, &item.article, old, old_extra),
-                    None => (item.article.clone(), Vec::new()),
+                    Some((old, old_extra)) => {
+                        let (merged, extra) = merge(origin, &item.article, old, old_extra);
+                        (Cow::Owned(merged), extra)
+                    }
+                    None => (Cow::Borrowed(&item.article), Vec::new()),
                 };
-                let m = &merged;
+                let m = merged.as_ref();
                 let published = m.published_at.map(|t| t.timestamp());
                 let mut add_tags = |id: i64| -> rusqlite::Result<()> {
                     for t in &m.tags {
@@ -211,7 +221,7 @@ impl Store {
                     owner,
                 ];
                 let id = match &old {
-                    Some((old, old_extra)) if old.article == merged && *old_extra == extra => {
+                    Some((old, old_extra)) if old.article == *m && *old_extra == extra => {
                         if old.origin.is_none() {
                             claim.execute(params![origin, old.id])?;
                         }
@@ -252,11 +262,31 @@ impl Store {
         let cache: i64 = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
         self.conn
             .execute_batch("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000;")?;
+        let fresh: bool =
+            self.conn
+                .query_row("SELECT NOT EXISTS (SELECT 1 FROM articles)", [], |r| {
+                    r.get(0)
+                })?;
+        if fresh {
+            self.conn
+                .execute_batch(&format!("DROP INDEX IF EXISTS {TAG_INDEX}"))?;
+        }
         let out = f(self);
+        if fresh {
+            self.ensure_tag_index()?;
+        }
         self.conn.execute_batch(&format!(
             "PRAGMA cache_size = {cache}; PRAGMA wal_autocheckpoint = 1000; PRAGMA shrink_memory;"
         ))?;
         Ok(out)
+    }
+
+    /// Builds the tag index if it is missing.
+    pub(super) fn ensure_tag_index(&self) -> Result<()> {
+        self.conn.execute_batch(&format!(
+            "CREATE INDEX IF NOT EXISTS {TAG_INDEX} ON article_tags (tag, published_at, article_id)"
+        ))?;
+        Ok(())
     }
 
     /// Dated articles carrying any of `tags` and published inside `window`, in id order.
@@ -315,6 +345,53 @@ mod tests {
             },
             guid: guid.map(str::to_string),
         }
+    }
+
+    fn has_tag_index(store: &Store) -> bool {
+        store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                [TAG_INDEX],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+            == 1
+    }
+
+    #[test]
+    fn a_load_into_an_empty_store_builds_the_tag_index_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let now = Utc.with_ymd_and_hms(2024, 8, 1, 0, 0, 0).unwrap();
+        let seen = store
+            .bulk(|s| {
+                s.upsert(
+                    "src",
+                    &[item("https://a.example/1", "A", &["t"], 1, None)],
+                    now,
+                )
+                .unwrap();
+                has_tag_index(s)
+            })
+            .unwrap();
+        assert!(!seen, "the index is dropped while an empty store loads");
+        assert!(has_tag_index(&store));
+        let seen = store.bulk(|s| has_tag_index(s)).unwrap();
+        assert!(seen, "a store with articles keeps its index while loading");
+    }
+
+    #[test]
+    fn opening_a_store_whose_load_was_killed_rebuilds_the_tag_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = Store::open(&path).unwrap();
+        store
+            .conn
+            .execute_batch(&format!("DROP INDEX {TAG_INDEX}"))
+            .unwrap();
+        drop(store);
+        assert!(has_tag_index(&Store::open(&path).unwrap()));
     }
 
     fn stored(store: &Store) -> Vec<Stored> {

@@ -159,7 +159,7 @@ impl Store {
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }
-        Ok(())
+        self.ensure_tag_index()
     }
 
     /// Runs `f` inside one transaction that is always rolled back: a rehearsal of writes

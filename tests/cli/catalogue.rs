@@ -105,6 +105,29 @@ fn the_same_article_under_several_links_is_stored_once_and_reingest_updates_coun
 }
 
 #[test]
+fn a_later_line_about_the_same_article_corrects_an_earlier_one_in_the_same_file() {
+    // Ingest stores each batch in URL order; lines about one URL must keep their file order.
+    let p = Project::new(&config("d", ""));
+    let tags = &["distributed-systems"];
+    let at = "2024-07-02T00:00:00Z";
+    p.catalog(&[
+        article("https://z.example/post", "First draft", "z", tags, at, 5),
+        article("https://a.example/other", "Other", "a", tags, at, 1),
+        article("https://z.example/post#x", "Second draft", "z", tags, at, 5),
+        article("https://m.example/x", "Middle", "m", tags, at, 1),
+        article("https://Z.example/post/", "Final title", "z", tags, at, 5),
+    ]);
+    let out = p.ok(&["ingest"]);
+    assert!(
+        out.stdout.contains("main: 3 new, 2 updated"),
+        "{}",
+        out.stdout
+    );
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    assert_eq!(p.titles("d", "2024-07"), ["Final title", "Other", "Middle"]);
+}
+
+#[test]
 fn bad_lines_are_reported_by_file_and_line_and_good_lines_load() {
     let p = Project::new(&config("d", ""));
     let good = article(
