@@ -81,17 +81,24 @@ fn hostile_text_is_escaped_in_html_and_links_are_http_only() {
     );
 }
 
-#[test]
-fn hostile_text_stays_on_one_line_in_subject_and_text_part() {
+/// The hostile project with its July issue frozen, then edited on disk: `from` becomes `to`.
+fn hostile_issue(from: &str, to: &str) -> Project {
     let p = hostile_project();
     p.ok(&["build", "d", "--period", "2024-07"]);
-    // A title carrying CR/LF reaches the subject through the title template.
     let path = "digests/d/2024-07/issue.json";
-    let edited = p.read(path).replace(
+    let edited = p.read(path).replace(from, to);
+    assert_ne!(edited, p.read(path), "{from:?} is in the issue");
+    p.write(path, &edited);
+    p
+}
+
+#[test]
+fn hostile_text_stays_on_one_line_in_subject_and_text_part() {
+    // A title carrying CR/LF reaches the subject through the title template.
+    let p = hostile_issue(
         "Best of Distributed Systems — July 2024",
         "July\\r\\nBcc: victim@example.com",
     );
-    p.write(path, &edited);
     let out = p.ok(&[
         "preview", "d", "--period", "2024-07", "--text", "--out", "p.txt",
     ]);
@@ -116,14 +123,10 @@ fn hostile_text_stays_on_one_line_in_subject_and_text_part() {
 
 #[test]
 fn a_tampered_issue_file_cannot_smuggle_a_script_link() {
-    let p = hostile_project();
-    p.ok(&["build", "d", "--period", "2024-07"]);
-    let path = "digests/d/2024-07/issue.json";
-    let tampered = p.read(path).replace(
+    let p = hostile_issue(
         "https://evil.example/a?x=%22%3E%3Cscript%3E",
         "javascript:alert(1)",
     );
-    p.write(path, &tampered);
     p.ok(&["preview", "d", "--period", "2024-07", "--out", "p.html"]);
     let raw = p.read("p.html");
     assert!(!raw.contains("javascript:"));
