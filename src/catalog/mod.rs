@@ -150,18 +150,20 @@ impl Report {
 /// Loads one configured source into `store` and records the outcome in its health record. Bad
 /// lines or items are reported in the [`Report`] and skipped; a source that cannot be read,
 /// fetched or parsed is reported in [`Report::failure`] and stores nothing. Only a store failure
-/// is an `Err`.
+/// is an `Err`. A JSON Lines source tells `progress` how many lines it has read so far after
+/// every transaction (a feed is one transaction).
 pub fn ingest(
     source: &Source,
     store: &mut Store,
     fetcher: &Fetcher,
     now: DateTime<Utc>,
+    progress: &dyn Fn(usize),
 ) -> anyhow::Result<Report> {
     let mut report = Report::default();
     let location = source.location.to_string();
     let loaded = match (source.kind, &source.location) {
         (SourceKind::Jsonl, Location::File(path)) => {
-            ingest_jsonl(source, path, store, &mut report, now)
+            ingest_jsonl(source, path, store, &mut report, now, progress)
         }
         (SourceKind::Jsonl, Location::Url(_)) => Err(Failure::Source(anyhow::anyhow!(
             "JSON Lines sources are files"
@@ -195,12 +197,13 @@ fn ingest_jsonl(
     store: &mut Store,
     report: &mut Report,
     now: DateTime<Utc>,
+    progress: &dyn Fn(usize),
 ) -> Result<Option<Validators>, Failure> {
     let lines = jsonl::open(path)
         .with_context(|| format!("source `{}`: opening {}", source.name, path.display()))
         .map_err(Failure::Source)?;
     store
-        .bulk(|store| load_lines(source, lines, store, report, now))
+        .bulk(|store| load_lines(source, lines, store, report, now, progress))
         .map_err(Failure::Store)?
 }
 
@@ -214,6 +217,7 @@ fn load_lines(
     store: &mut Store,
     report: &mut Report,
     now: DateTime<Utc>,
+    progress: &dyn Fn(usize),
 ) -> Result<Option<Validators>, Failure> {
     #[derive(Default)]
     struct Batch {
@@ -254,6 +258,7 @@ fn load_lines(
             report.stats += store
                 .upsert(&source.name, &batch.items, now)
                 .map_err(Failure::Store)?;
+            progress(report.stats.total() + report.error_count);
         }
         Ok(None)
     })
@@ -321,4 +326,52 @@ fn read_capped(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
         )));
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::time::Duration;
+
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::config::{FeedSettings, Fetch};
+
+    #[test]
+    fn a_json_lines_load_tells_progress_every_line_read_bad_ones_included() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cat.jsonl");
+        let line = |n: u32| {
+            format!(
+                r#"{{"url":"https://x.example/{n}","title":"T{n}","source":{{"id":"x"}},"published_at":"2024-07-01T00:00:00Z"}}"#
+            )
+        };
+        let text = [line(1), "{not json".into(), line(2), line(1)].join("\n");
+        std::fs::write(&path, text).unwrap();
+        let source = Source {
+            name: "main".into(),
+            kind: SourceKind::Jsonl,
+            location: Location::File(path),
+            weight: 1.0,
+            feed: FeedSettings::default(),
+        };
+        let fetcher = Fetcher::new(&Fetch {
+            user_agent: "test".into(),
+            timeout: Duration::from_secs(1),
+            max_bytes: Fetch::DEFAULT_MAX_BYTES,
+            max_redirects: 0,
+            unhealthy_after: 3,
+        });
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let now = Utc.with_ymd_and_hms(2024, 8, 1, 0, 0, 0).unwrap();
+        let seen = RefCell::new(Vec::new());
+        let report = ingest(&source, &mut store, &fetcher, now, &|n| {
+            seen.borrow_mut().push(n)
+        })
+        .unwrap();
+        assert_eq!(seen.into_inner(), [4]);
+        assert_eq!((report.stats.total(), report.error_count), (3, 1));
+        assert_eq!(report.stats.new, 2);
+    }
 }

@@ -24,7 +24,7 @@ pub(super) fn run(config: &Config, args: &IngestArgs, clock: &dyn Clock) -> Resu
 
 /// Ingests every source (or only `only`), printing a line per source; whether any source failed
 /// as a whole. A failing source is reported and the others still load. On a terminal, a progress
-/// bar on stderr shows which source is being loaded.
+/// bar on stderr shows which source is being loaded (and, for JSON Lines, how many lines are in).
 pub(super) fn all(
     config: &Config,
     store: &mut Store,
@@ -47,7 +47,8 @@ pub(super) fn all(
     let mut failed = false;
     for source in sources {
         bar.set_message(source.name.clone());
-        let report = catalog::ingest(source, store, &fetcher, clock.now())?;
+        let lines_read = |n: usize| bar.set_message(format!("{}: {n} lines", source.name));
+        let report = catalog::ingest(source, store, &fetcher, clock.now(), &lines_read)?;
         failed |= report.failure.is_some();
         bar.suspend(|| print_report(&source.name, &report, config.fetch.unhealthy_after));
         bar.inc(1);

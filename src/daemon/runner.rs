@@ -177,7 +177,7 @@ impl Publish {
             // The scheduler thread is not inside tokio, so the blocking HTTP client is fine here.
             let fetcher = catalog::fetch::Fetcher::new(&config.fetch);
             for source in config.sources.values() {
-                match catalog::ingest(source, &mut store, &fetcher, self.clock.now()) {
+                match catalog::ingest(source, &mut store, &fetcher, self.clock.now(), &|_| {}) {
                     Ok(report) if report.failure.is_none() => tracing::info!(
                         source = %source.name,
                         new = report.stats.new,

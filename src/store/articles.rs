@@ -22,6 +22,13 @@ pub struct UpsertStats {
     pub unchanged: usize,
 }
 
+impl UpsertStats {
+    /// Articles stored, whatever the outcome.
+    pub fn total(&self) -> usize {
+        self.new + self.updated + self.unchanged
+    }
+}
+
 impl std::ops::AddAssign for UpsertStats {
     fn add_assign(&mut self, o: Self) {
         self.new += o.new;
