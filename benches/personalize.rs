@@ -2,22 +2,29 @@
 //! per recipient (unsubscribe token, Message-ID, headers, spliced quoted-printable bodies, the
 //! formatted bytes) exactly as a send worker builds it. Single-threaded, so messages/s is per core.
 //!
-//! `cargo bench --bench personalize`; `scripts/bench` reads criterion's median from
+//! `cargo bench --bench personalize` (the example issue frozen, or `BENCH_CONFIG` naming a config
+//! folder where it is); `scripts/bench` reads criterion's median from
 //! `target/criterion/personalize/message/new/estimates.json`.
 
 mod common;
 
 use std::hint::black_box;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use digest::clock::{Clock, SystemClock};
 use digest::mail::message::To;
 
 fn personalize(c: &mut Criterion) {
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
-    let (_, prepared) = common::prepare(&config, "best-of-distributed-systems", "2024-07")
-        .expect("preparing the bundled example issue");
+    // scripts/bench points this at a copy of the project where the example issue is frozen.
+    let config = std::env::var_os("BENCH_CONFIG").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("config"),
+        PathBuf::from,
+    );
+    let (_, prepared) = common::prepare(&config, "best-of-distributed-systems", "2024-07").expect(
+        "preparing the example issue: freeze it first (`digest build \
+             best-of-distributed-systems --period 2024-07`) or set BENCH_CONFIG to a config folder",
+    );
     let recipients: Vec<_> = (0..1024).map(common::recipient).collect();
     let date = SystemClock.now();
     let mut group = c.benchmark_group("personalize");
