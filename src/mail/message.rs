@@ -399,10 +399,10 @@ impl Prepared {
             email: &p.address,
         };
         let mut own = Headers::new();
-        own.set(header::To::from(Mailboxes::new().with(p.mailbox.clone())));
+        own.set(header::To::from(Mailboxes::new().with(p.mailbox)));
         own.set(header::Date::new(SystemTime::from(date)));
-        own.set(header::MessageId::from(p.message_id.clone()));
-        own.insert_raw(header("List-Unsubscribe", p.list_unsubscribe.clone()));
+        own.set(header::MessageId::from(p.message_id));
+        own.insert_raw(header("List-Unsubscribe", p.list_unsubscribe));
         let own = own.to_string();
         let f = &self.frame;
         let size = own.len()

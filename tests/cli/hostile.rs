@@ -152,6 +152,14 @@ fn peak_kib(p: &Project, args: &[&str]) -> u64 {
     out.stdout.lines().last().unwrap().trim().parse().unwrap()
 }
 
+/// The text of each item summary in a rendered email.
+fn summaries(html: &str) -> Vec<String> {
+    Html::parse_document(html)
+        .select(&Selector::parse("p.summary").unwrap())
+        .map(|s| s.text().collect())
+        .collect()
+}
+
 #[test]
 fn ten_thousand_items_and_megabyte_summaries_stay_bounded() {
     let p = Project::new(&config("d", "").replace("size = 5", "size = 14"));
@@ -193,11 +201,7 @@ fn ten_thousand_items_and_megabyte_summaries_stay_bounded() {
         "under Gmail's clipping size: {} bytes",
         html.len()
     );
-    let doc = Html::parse_document(&html);
-    let summaries: Vec<String> = doc
-        .select(&Selector::parse("p.summary").unwrap())
-        .map(|s| s.text().collect())
-        .collect();
+    let summaries = summaries(&html);
     assert_eq!(summaries.len(), 14);
     assert!(
         summaries
@@ -274,11 +278,7 @@ fn the_largest_issue_fits_under_gmails_clipping_size_with_the_same_cut_in_both_p
         "{} bytes",
         html.len()
     );
-    let doc = Html::parse_document(&html);
-    let summaries: Vec<String> = doc
-        .select(&Selector::parse("p.summary").unwrap())
-        .map(|s| s.text().collect())
-        .collect();
+    let summaries = summaries(&html);
     assert_eq!(summaries.len(), 40);
     let first = &summaries[0];
     assert!(
