@@ -16,6 +16,7 @@ pub mod fault;
 pub mod files;
 pub mod issue;
 pub mod mail;
+pub mod model;
 pub mod period;
 pub mod render;
 pub mod select;

@@ -45,7 +45,7 @@ pub(super) fn run(config: &Config, args: &SendArgs, clock: &dyn Clock) -> Result
     }
     let lists = ledger::lists(config, digest)?;
     let resolution = ledger::resolve(&mut store, &prepared.issue_key, &lists, clock.now())?;
-    let counts = store.counts(&prepared.issue_key, &digest.id)?;
+    let counts = store.counts(&prepared.issue_key)?;
     print_audience(&resolution, &counts);
     let to_send =
         counts.pending + counts.deferred + if args.retry_failed { counts.failed } else { 0 };
@@ -119,7 +119,7 @@ fn dry_run(
     let key = prepared.issue_key.clone();
     let (resolution, counts, samples) = store.rehearse(|s| {
         let resolution = ledger::resolve(s, &key, &lists, clock.now())?;
-        let counts = s.counts(&key, &digest.id)?;
+        let counts = s.counts(&key)?;
         // Samples show messages that would really go out: suppressed recipients are skipped.
         let mut samples = Vec::with_capacity(SAMPLES);
         for p in s.pending(&key, 0, 64, false)? {
@@ -254,14 +254,14 @@ fn print_summary(s: &Summary, json: bool) -> Result<()> {
         return Ok(());
     }
     let p = &s.progress;
+    let key = s.issue.as_ref().expect("a send summary names its issue");
     let rate = if s.elapsed_secs > 0.0 {
         p.sent as f64 / s.elapsed_secs
     } else {
         0.0
     };
     say!(
-        "{}: {} sent, {} failed, {} deferred, {} suppressed, {} retries in {:.1}s ({rate:.0} msg/s)",
-        s.issue,
+        "{key}: {} sent, {} failed, {} deferred, {} suppressed, {} retries in {:.1}s ({rate:.0} msg/s)",
         p.sent,
         p.failed,
         p.deferred,
@@ -281,8 +281,8 @@ fn print_summary(s: &Summary, json: bool) -> Result<()> {
     if p.failed + p.deferred > 0 {
         say!(
             "see `digest status {} --period {}` for the failures",
-            s.issue.split('/').next().unwrap_or(""),
-            s.issue.split('/').nth(1).unwrap_or("")
+            key.digest,
+            key.period
         );
     }
     Ok(())

@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::issue;
 use crate::period::Period;
+use crate::model::IssueKey;
 use crate::store::Store;
 
 /// Failures listed per issue.
@@ -30,8 +31,8 @@ pub(super) fn run(config: &Config, args: &StatusArgs, _clock: &dyn Clock) -> Res
         say!("{}: no frozen issues", digest.id);
     }
     for issue in &issues {
-        let key = format!("{}/{}", issue.digest, issue.period);
-        let c = store.counts(&key, &digest.id)?;
+        let key = IssueKey::new(&issue.digest, issue.period);
+        let c = store.counts(&key)?;
         say!(
             "{key} (issue #{}): {} recipients: {} sent, {} pending, {} deferred, {} failed, {} suppressed",
             issue.number,

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::audience::{self, Entry, Skipped};
 use crate::config::{Config, Digest, List};
+use crate::model::IssueKey;
 use crate::store::{Enqueued, Row, Store};
 
 /// Rows per ledger transaction.
@@ -52,7 +53,7 @@ pub fn lists<'c>(config: &'c Config, digest: &Digest) -> Result<Vec<&'c List>> {
 /// Adds a ledger row for every recipient of `lists` to `issue_key`.
 pub fn resolve(
     store: &mut Store,
-    issue_key: &str,
+    issue_key: &IssueKey,
     lists: &[&List],
     now: DateTime<Utc>,
 ) -> Result<Resolution> {

@@ -27,6 +27,7 @@ use rsa::pkcs8::{DecodePrivateKey, LineEnding};
 use super::token::Keys;
 use crate::config::{Digest, DkimAlgorithm, Site};
 use crate::issue::Issue;
+use crate::model::IssueKey;
 use crate::render::{self, Escape, Field, Piece, Template, Values};
 
 /// The RFC 8058 one-click body, announced in `List-Unsubscribe-Post`.
@@ -196,8 +197,8 @@ struct Personal {
 
 /// An issue ready to be sent: rendered, encoded and with its fixed headers decided.
 pub struct Prepared {
-    /// `<digest>/<period>`: the ledger's name for the issue.
-    pub issue_key: String,
+    /// The ledger's name for the issue.
+    pub issue_key: IssueKey,
     digest: String,
     /// Subject line.
     pub subject: String,
@@ -245,7 +246,7 @@ impl Prepared {
             .clone()
             .or_else(|| s.mail.reply_to.clone());
         let list_id = format!("\"{description}\" <{}.{host}>", issue.digest);
-        let issue_key = format!("{}/{}", issue.digest, issue.period);
+        let issue_key = IssueKey::new(&issue.digest, issue.period);
         let mut fixed = Headers::new();
         fixed.set(header::From::from(Mailboxes::new().with(from.clone())));
         if let Some(r) = &reply_to {
@@ -322,7 +323,7 @@ impl Prepared {
             mailbox: Mailbox::new(name, to.address.clone()),
             message_id: self
                 .keys
-                .message_id(&self.issue_key, to.key, &self.id_domain),
+                .message_id(&self.issue_key.to_string(), to.key, &self.id_domain),
         }
     }
 

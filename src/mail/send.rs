@@ -25,6 +25,7 @@ use super::message::{Prepared, To};
 use super::rate::Limiter;
 use super::transport::{Connection, Connector};
 use crate::clock::Clock;
+use crate::model::IssueKey;
 use crate::store::{Pending, Reason, State, Store};
 
 /// Rows read from the ledger at a time.
@@ -76,8 +77,8 @@ impl Progress {
 /// How a send ended.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Summary {
-    /// The issue, `<digest>/<period>`.
-    pub issue: String,
+    /// The issue.
+    pub issue: Option<IssueKey>,
     /// Totals.
     #[serde(flatten)]
     pub progress: Progress,
@@ -164,7 +165,7 @@ pub async fn run(
     } = setup;
     let issue = prepared.issue_key.clone();
     let digest = prepared.digest().to_string();
-    let counts = store.counts(&issue, &digest)?;
+    let counts = store.counts(&issue)?;
     let mut progress = Progress {
         total: counts.pending
             + counts.deferred
@@ -194,7 +195,7 @@ pub async fn run(
 
     let started = Instant::now();
     let mut summary = Summary {
-        issue: issue.clone(),
+        issue: Some(issue.clone()),
         ..Summary::default()
     };
     let mut job_tx = Some(job_tx);
@@ -281,7 +282,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// Records a batch of outcomes in one transaction; the first fatal error among them, if any.
 fn record(
     store: &mut Store,
-    issue: &str,
+    issue: &IssueKey,
     batch: Vec<Outcome>,
     progress: &mut Progress,
     options: &Options,

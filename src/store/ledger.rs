@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::Store;
+use crate::model::IssueKey;
 
 /// Where a recipient of an issue stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -128,11 +129,12 @@ impl Store {
     /// in one transaction. Call [`Store::begin_resolution`] first.
     pub fn enqueue(
         &mut self,
-        issue: &str,
+        issue: &IssueKey,
         rows: &[Row<'_>],
         now: DateTime<Utc>,
     ) -> Result<Enqueued> {
         let mut out = Enqueued::default();
+        let key = issue.to_string();
         let sp = self.conn.savepoint()?;
         {
             let mut seen =
@@ -151,7 +153,7 @@ impl Store {
                     continue;
                 }
                 let id: i64 = subscriber.query_row([r.key], |row| row.get(0))?;
-                match insert.execute(params![issue, id, r.send_to, r.name, now.timestamp()])? {
+                match insert.execute(params![key, id, r.send_to, r.name, now.timestamp()])? {
                     0 => out.existing += 1,
                     _ => out.added += 1,
                 }
@@ -185,7 +187,7 @@ impl Store {
     /// `pending` and `deferred`, and `failed` too with `retry_failed`.
     pub fn pending(
         &self,
-        issue: &str,
+        issue: &IssueKey,
         after: i64,
         limit: usize,
         retry_failed: bool,
@@ -197,7 +199,7 @@ impl Store {
                AND (d.state IN ('pending', 'deferred') OR (?4 AND d.state = 'failed'))
              ORDER BY d.subscriber_id LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![issue, after, limit as i64, retry_failed], |r| {
+        let rows = stmt.query_map(params![issue.to_string(), after, limit as i64, retry_failed], |r| {
             Ok(Pending {
                 subscriber_id: r.get(0)?,
                 key: r.get(1)?,
@@ -213,10 +215,11 @@ impl Store {
     /// `(subscriber id, new state, attempts made now, server reply)`.
     pub fn record(
         &mut self,
-        issue: &str,
+        issue: &IssueKey,
         outcomes: &[(i64, State, u32, Option<String>)],
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let key = issue.to_string();
         let sp = self.conn.savepoint()?;
         {
             let mut update = sp.prepare_cached(
@@ -227,7 +230,7 @@ impl Store {
             )?;
             for (id, state, attempts, reply) in outcomes {
                 update.execute(params![
-                    issue,
+                    key,
                     id,
                     state.as_str(),
                     attempts,
@@ -242,8 +245,8 @@ impl Store {
     }
 
     /// Counts of `issue`'s rows by state; rows still to send whose address is suppressed now (for
-    /// every digest or for `digest`) count as suppressed.
-    pub fn counts(&self, issue: &str, digest: &str) -> Result<Counts> {
+    /// every digest or for the issue's digest) count as suppressed.
+    pub fn counts(&self, issue: &IssueKey) -> Result<Counts> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT CASE WHEN d.state IN ('pending', 'deferred') AND EXISTS (
                         SELECT 1 FROM suppressions x WHERE x.address = s.address AND x.scope IN ('*', ?2))
@@ -252,7 +255,7 @@ impl Store {
              WHERE d.issue = ?1 GROUP BY st",
         )?;
         let mut counts = Counts::default();
-        let rows = stmt.query_map(params![issue, digest], |r| {
+        let rows = stmt.query_map(params![issue.to_string(), issue.digest], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
         })?;
         for row in rows {
@@ -270,12 +273,12 @@ impl Store {
     }
 
     /// Failed and deferred rows of `issue` with the server's last reply, up to `limit`.
-    pub fn failures(&self, issue: &str, limit: usize) -> Result<Vec<(String, State, u32, String)>> {
+    pub fn failures(&self, issue: &IssueKey, limit: usize) -> Result<Vec<(String, State, u32, String)>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT send_to, state, attempts, coalesce(last_reply, '') FROM deliveries
              WHERE issue = ?1 AND state IN ('failed', 'deferred') ORDER BY send_to LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![issue, limit as i64], |r| {
+        let rows = stmt.query_map(params![issue.to_string(), limit as i64], |r| {
             Ok((
                 r.get(0)?,
                 State::parse(&r.get::<_, String>(1)?),
@@ -294,14 +297,5 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(n as u64)
-    }
-
-    /// The issues with ledger rows, e.g. `best-of-x/2024-07`.
-    pub fn ledger_issues(&self) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT DISTINCT issue FROM deliveries ORDER BY issue")?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

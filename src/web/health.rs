@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{AppState, blocking};
 use crate::config::Config;
 use crate::period::PeriodKind;
+use crate::model::IssueKey;
 use crate::store::{Counts, Run, Store};
 
 /// How many next and last runs `/status` shows per digest.
@@ -100,7 +101,7 @@ impl Status {
                 schedule: d.schedule.as_ref().map(|s| s.as_written().to_string()),
                 next_runs,
                 ledger: match last_runs.first() {
-                    Some(run) => Some(store.counts(&format!("{}/{}", d.id, run.period), &d.id)?),
+                    Some(run) => Some(store.counts(&IssueKey::new(&d.id, run.period))?),
                     None => None,
                 },
                 last_runs,
