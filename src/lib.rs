@@ -20,6 +20,7 @@ pub mod model;
 pub mod period;
 pub mod render;
 pub mod select;
+pub mod stop;
 pub mod store;
 pub mod text;
 pub mod web;

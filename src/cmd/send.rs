@@ -20,6 +20,7 @@ use crate::mail::rate;
 use crate::mail::send::{self, Progress, Summary};
 use crate::mail::transport::{Connector, file::Folder, smtp};
 use crate::period::Period;
+use crate::stop::Stop;
 use crate::store::{Counts, Store};
 
 /// Sample messages written by `--dry-run`.
@@ -78,14 +79,15 @@ pub(super) fn run(config: &Config, args: &SendArgs, clock: &dyn Clock) -> Result
         .enable_all()
         .build()?;
     let summary = runtime.block_on(async {
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stop = Stop::new();
+        let asker = stop.clone();
         tokio::spawn(async move {
             wait_for_signal().await;
             eprintln!("\nstopping: no new messages; waiting for the ones in flight…");
-            let _ = stop_tx.send(true);
+            asker.request();
         });
         let mut reporter = Reporter::new();
-        send::run(&mut store, setup, clock, stop_rx, |p| reporter.report(p)).await
+        send::run(&mut store, setup, clock, &stop, |p| reporter.report(p)).await
     })?;
     runtime.shutdown_timeout(Duration::from_secs(1));
     print_summary(&summary, args.json)?;

@@ -20,7 +20,8 @@ use chrono::{DateTime, Utc};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{debug, error, info, warn};
 
-pub use runner::{Job, Publish, RunOutcome, Runner, Stop};
+pub use crate::stop::Stop;
+pub use runner::{Job, Publish, RunOutcome, Runner};
 
 use crate::clock::Clock;
 use crate::config::{Config, Digest};

@@ -3,7 +3,6 @@
 //! `digest send`, so a run interrupted by a shutdown or a crash resumes where it stopped.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use std::time::Duration;
 
@@ -18,23 +17,8 @@ use crate::mail::send::{self, Summary};
 use crate::mail::{campaign, ledger};
 use crate::period::Period;
 use crate::select;
+use crate::stop::Stop;
 use crate::store::{RunStatus, Store};
-
-/// A shutdown request, shared between the signal handler and a run in progress.
-#[derive(Debug, Clone, Default)]
-pub struct Stop(Arc<AtomicBool>);
-
-impl Stop {
-    /// Asks runs to stop: no new run starts, and a run in progress stops after its in-flight work.
-    pub fn request(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    /// Whether a stop was asked for.
-    pub fn requested(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-}
 
 /// One run to do: the issue of `digest` for `period`, due at `scheduled_at`.
 #[derive(Debug, Clone, Copy)]
@@ -149,16 +133,8 @@ impl Publish {
             .enable_all()
             .build()?;
         runtime.block_on(async {
-            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-            let watched = stop.clone();
-            tokio::spawn(async move {
-                while !watched.requested() {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                let _ = stop_tx.send(true);
-            });
             let mut logged = std::time::Instant::now();
-            send::run(store, setup, &*self.clock, stop_rx, |p| {
+            send::run(store, setup, &*self.clock, stop, |p| {
                 if logged.elapsed() >= Duration::from_secs(10) {
                     logged = std::time::Instant::now();
                     tracing::info!(digest = %digest.id, sent = p.sent, failed = p.failed, total = p.total, "sending");

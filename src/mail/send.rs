@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use lettre::Address;
-use tokio::sync::{Mutex, mpsc, watch};
+use tokio::sync::{Mutex, mpsc};
 use tokio::time::Instant;
 
 use super::Error;
@@ -26,6 +26,7 @@ use super::rate::Limiter;
 use super::transport::{Connection, Connector};
 use crate::clock::Clock;
 use crate::model::IssueKey;
+use crate::stop::Stop;
 use crate::store::{Pending, Reason, State, Store};
 
 /// Rows read from the ledger at a time.
@@ -154,7 +155,7 @@ pub async fn run(
     store: &mut Store,
     setup: Setup,
     clock: &dyn Clock,
-    mut stop: watch::Receiver<bool>,
+    stop: &Stop,
     mut report: impl FnMut(&Progress),
 ) -> Result<Summary> {
     let Setup {
@@ -233,12 +234,10 @@ pub async fn run(
                 }
                 report(&progress);
             }
-            changed = stop.changed(), if job_tx.is_some() => {
-                if changed.is_ok() && *stop.borrow() {
-                    summary.interrupted = true;
-                    job_tx = None;
-                    deadline = shared.stop();
-                }
+            () = stop.requested_now(), if job_tx.is_some() => {
+                summary.interrupted = true;
+                job_tx = None;
+                deadline = shared.stop();
             }
             permit = async { sender.expect("guarded").reserve_owned().await }, if can_send => {
                 let Ok(permit) = permit else { break };
