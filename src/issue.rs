@@ -101,6 +101,18 @@ pub struct TooFew {
     pub min: usize,
 }
 
+/// Why no issue was frozen. Callers branch on [`BuildError::TooFew`] (the daemon records a
+/// skipped run, not a failure).
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// Too few items qualified.
+    #[error(transparent)]
+    TooFew(#[from] TooFew),
+    /// The catalogue could not be ranked, or the issue file could not be read or written.
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
 /// Where the frozen issue of `digest` for `period` lives under the digests folder.
 pub fn path(digests: &Path, digest: &str, period: Period) -> PathBuf {
     digests
@@ -237,7 +249,7 @@ pub fn freeze(
     rebuild: bool,
     built_at: DateTime<Utc>,
     ranking: impl FnOnce() -> Result<Ranking>,
-) -> Result<(Issue, Outcome)> {
+) -> Result<(Issue, Outcome), BuildError> {
     let file = path(digests, &digest.id, period);
     let existing = find(digests, &digest.id, period)?;
     if let (Some(issue), false) = (&existing, rebuild) {
@@ -248,7 +260,7 @@ pub fn freeze(
         None => next_number(digests, &digest.id)?,
     };
     let issue = compose(digest, period, &ranking()?, number, built_at)?;
-    let mut json = serde_json::to_vec_pretty(&issue)?;
+    let mut json = serde_json::to_vec_pretty(&issue).context("encoding the issue")?;
     json.push(b'\n');
     let written = if existing.is_some() {
         files::replace(&file, &json).map(|()| Outcome::Rebuilt)
@@ -261,7 +273,9 @@ pub fn freeze(
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             Ok((read(&file)?, Outcome::AlreadyFrozen))
         }
-        Err(e) => Err(e).with_context(|| format!("writing {}", file.display())),
+        Err(e) => Err(anyhow::Error::new(e)
+            .context(format!("writing {}", file.display()))
+            .into()),
     }
 }
 

@@ -18,6 +18,7 @@ pub mod issue;
 pub mod mail;
 pub mod model;
 pub mod period;
+pub mod publish;
 pub mod render;
 pub mod select;
 pub mod stop;

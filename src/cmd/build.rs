@@ -4,28 +4,28 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::{open_store, target};
+use super::{stores, target};
 use crate::cli::BuildArgs;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::issue::{self, Outcome};
-use crate::select;
+use crate::issue::Outcome;
+use crate::publish::build;
 
 pub(super) fn run(config: &Config, args: &BuildArgs, clock: &dyn Clock) -> Result<ExitCode> {
     let (digest, period) = target(config, &args.target, clock)?;
-    let digests = &config.paths.digests;
-    let (issue, outcome) =
-        issue::freeze(digests, digest, period, args.rebuild, clock.now(), || {
-            select::rank_period(&config.sources, &open_store(config, clock)?, digest, period)
-        })?;
-    let path = issue::path(digests, &digest.id, period);
-    let (n, items) = (issue.number, issue.items.len());
-    match outcome {
-        Outcome::Created => say!("froze issue #{n} ({items} items): {}", path.display()),
-        Outcome::Rebuilt => say!("rebuilt issue #{n} ({items} items): {}", path.display()),
+    let mut shown = stores(config);
+    let mut store = shown.lazy(config, clock);
+    let built = build::freeze(config, digest, period, args.rebuild, clock, &mut store)?;
+    let (n, items, path) = (
+        built.issue.number,
+        built.issue.items.len(),
+        built.path.display(),
+    );
+    match built.outcome {
+        Outcome::Created => say!("froze issue #{n} ({items} items): {path}"),
+        Outcome::Rebuilt => say!("rebuilt issue #{n} ({items} items): {path}"),
         Outcome::AlreadyFrozen => say!(
-            "issue #{n} is already frozen, left untouched (use --rebuild to replace it): {}",
-            path.display()
+            "issue #{n} is already frozen, left untouched (use --rebuild to replace it): {path}"
         ),
     }
     Ok(ExitCode::SUCCESS)

@@ -1,4 +1,5 @@
-//! Drivers: each command composes library stages and prints what happened.
+//! Drivers: each command parses its arguments, asks [`crate::publish`] to do the work, confirms
+//! where a command asks for it, and prints what happened.
 
 /// `println!` for command output: when stdout is a closed pipe (`digest … | head`), the process
 /// ends quietly with exit code 0 instead of panicking, as other command-line tools do.
@@ -17,6 +18,7 @@ mod check;
 mod daemon;
 mod ingest;
 mod preview;
+mod progress;
 mod send;
 mod status;
 mod suppress;
@@ -31,7 +33,6 @@ use crate::cli::{Cli, Command, LogFormat, Target};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Digest};
 use crate::period::Period;
-use crate::store::Store;
 
 /// Writes command output to stdout; see [`say!`].
 fn write_out(text: std::fmt::Arguments<'_>) {
@@ -101,16 +102,7 @@ fn target<'c>(config: &'c Config, t: &Target, clock: &dyn Clock) -> Result<(&'c 
     Ok((digest, period))
 }
 
-/// Opens the store; a store created just now is filled from every configured source first, so a
-/// fresh checkout previews without a separate `ingest`.
-fn open_store(config: &Config, clock: &dyn Clock) -> Result<Store> {
-    let mut store = Store::open(&config.paths.store)?;
-    if store.was_created() {
-        eprintln!(
-            "new store {}: ingesting the configured sources first",
-            store.path().display()
-        );
-        ingest::all(config, &mut store, None, clock)?;
-    }
-    Ok(store)
+/// What commands show while the store they open is filled first (it holds no article yet).
+fn stores(config: &Config) -> progress::Sources {
+    progress::Sources::new(config.sources.len(), config.fetch.unhealthy_after)
 }

@@ -9,16 +9,14 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 
-use crate::catalog;
 use crate::clock::Clock;
 use crate::config::{Config, Digest};
-use crate::issue::{self, Issue, TooFew};
-use crate::mail::send::{self, Summary};
-use crate::mail::{campaign, ledger};
 use crate::period::Period;
-use crate::select;
+use crate::publish::build::{self, BuildError, TooFew};
+use crate::publish::ingest::{self, Lazy, Refresh};
+use crate::publish::send::{self, Plan};
 use crate::stop::Stop;
-use crate::store::{RunStatus, Store};
+use crate::store::{Counts, RunStatus};
 
 /// One run to do: the issue of `digest` for `period`, due at `scheduled_at`.
 #[derive(Debug, Clone, Copy)]
@@ -47,12 +45,10 @@ pub enum RunOutcome {
         number: u32,
         /// Items in the issue.
         items: usize,
-        /// Messages accepted now.
-        sent: u64,
-        /// Permanent failures now.
-        failed: u64,
-        /// Recipients skipped as suppressed now.
-        suppressed: u64,
+        /// The issue's ledger after the run: totals over every attempt, not only this one.
+        ledger: Counts,
+        /// Messages accepted by this attempt.
+        sent_now: u64,
     },
     /// Too few items qualified: no issue, nothing to send.
     TooFew(TooFew),
@@ -78,11 +74,11 @@ impl RunOutcome {
             RunOutcome::Sent {
                 number,
                 items,
-                sent,
-                failed,
-                suppressed,
+                ledger: c,
+                sent_now,
             } => format!(
-                "issue #{number}, {items} items; sent {sent}, failed {failed}, suppressed {suppressed}"
+                "issue #{number}, {items} items; sent {}, failed {}, suppressed {} ({sent_now} sent by this attempt)",
+                c.sent, c.failed, c.suppressed
             ),
             RunOutcome::TooFew(too_few) => too_few.to_string(),
             RunOutcome::Interrupted => "interrupted by shutdown; resumes on restart".into(),
@@ -98,7 +94,7 @@ pub trait Runner: Send + Sync {
 }
 
 /// The daemon's runner: ingest first if the digest asks (or the store holds no articles yet),
-/// freeze the issue, then send it to the digest's lists.
+/// freeze the issue, then send it to the digest's lists, all through [`crate::publish`].
 #[derive(Clone)]
 pub struct Publish {
     clock: Arc<dyn Clock>,
@@ -109,115 +105,73 @@ impl Publish {
     pub fn new(clock: Arc<dyn Clock>) -> Publish {
         Publish { clock }
     }
-
-    /// Sends `issue` to every recipient of `digest` not yet sent to, stopping (with in-flight
-    /// messages finished and recorded) when `stop` is requested.
-    fn send(
-        &self,
-        config: &Config,
-        digest: &Digest,
-        issue: &Issue,
-        store: &mut Store,
-        stop: &Stop,
-    ) -> Result<Summary> {
-        let prepared = Arc::new(campaign::prepare(config, digest, issue)?);
-        let lists = ledger::lists(config, digest)?;
-        let resolution = ledger::resolve(store, &prepared.issue_key, &lists, self.clock.now())?;
-        for skipped in &resolution.invalid {
-            tracing::warn!(digest = %digest.id, "skipped invalid recipient {skipped}");
-        }
-        let connector = campaign::smtp_connector(config)?;
-        let setup = campaign::setup(config, prepared, connector, store, &*self.clock, false)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?;
-        runtime.block_on(async {
-            let mut logged = std::time::Instant::now();
-            send::run(store, setup, &*self.clock, stop, |p| {
-                if logged.elapsed() >= Duration::from_secs(10) {
-                    logged = std::time::Instant::now();
-                    tracing::info!(digest = %digest.id, sent = p.sent, failed = p.failed, total = p.total, "sending");
-                }
-            })
-            .await
-        })
-    }
-
-    /// Opens the store, ingesting every configured source first when the digest has
-    /// `ingest_before` or the store holds no articles. A failing source is logged; the others
-    /// still load.
-    fn store(&self, config: &Config, digest: &Digest) -> Result<Store> {
-        let mut store = Store::open(&config.paths.store)?;
-        if digest.ingest_before || store.article_counts()?.0 == 0 {
-            // The scheduler thread is not inside tokio, so the blocking HTTP client is fine here.
-            let fetcher = catalog::fetch::Fetcher::new(&config.fetch);
-            for source in config.sources.values() {
-                match catalog::ingest(source, &mut store, &fetcher, self.clock.now(), &|_| {}) {
-                    Ok(report) if report.failure.is_none() => tracing::info!(
-                        source = %source.name,
-                        new = report.stats.new,
-                        updated = report.stats.updated,
-                        skipped = report.error_count,
-                        "ingested"
-                    ),
-                    Ok(report) => tracing::warn!(
-                        source = %source.name,
-                        "ingest failed: {}",
-                        report.failure.unwrap_or_default()
-                    ),
-                    Err(e) => tracing::warn!(source = %source.name, "ingest failed: {e:#}"),
-                }
-            }
-        }
-        Ok(store)
-    }
 }
 
 impl Runner for Publish {
     fn run(&self, config: &Config, job: &Job<'_>, stop: &Stop) -> Result<RunOutcome> {
-        let mut store = self.store(config, job.digest)?;
+        let clock = &*self.clock;
+        let refresh = match job.digest.ingest_before {
+            true => Refresh::Always,
+            false => Refresh::IfEmpty,
+        };
+        let mut log = ingest::Log;
+        let mut store = ingest::open(config, refresh, clock, &mut log)?;
         if stop.requested() {
             return Ok(RunOutcome::Interrupted);
         }
-        let frozen = issue::freeze(
-            &config.paths.digests,
-            job.digest,
-            job.period,
-            false,
-            self.clock.now(),
-            || select::rank_period(&config.sources, &store, job.digest, job.period),
-        );
-        let (issue, _) = match frozen {
-            Ok(frozen) => frozen,
-            Err(e) => return e.downcast::<TooFew>().map(RunOutcome::TooFew),
+        let mut lazy = Lazy::opened(store);
+        let built = build::freeze(config, job.digest, job.period, false, clock, &mut lazy);
+        store = lazy.into_store().expect("opened before freezing");
+        let issue = match built {
+            Ok(built) => built.issue,
+            Err(BuildError::TooFew(too_few)) => return Ok(RunOutcome::TooFew(too_few)),
+            Err(BuildError::Failed(e)) => return Err(e),
         };
         let (number, items) = (issue.number, issue.items.len());
         if job.digest.lists.is_empty() {
             return Ok(RunOutcome::Built { number, items });
         }
-        let summary = self.send(config, job.digest, &issue, &mut store, stop)?;
-        let p = summary.progress;
+        let plan = Plan::of(config, job.digest, issue)?;
+        let audience = plan.resolve(&mut store, false, clock)?;
+        for skipped in &audience.resolution.invalid {
+            tracing::warn!(digest = %job.digest.id, "skipped invalid recipient {skipped}");
+        }
+        let connector = send::connector(config, None)?;
+        let mut logged = std::time::Instant::now();
+        let summary = plan.run(&mut store, connector, false, clock, stop, |p| {
+            if logged.elapsed() >= Duration::from_secs(10) {
+                logged = std::time::Instant::now();
+                tracing::info!(digest = %job.digest.id, sent = p.sent, failed = p.failed, deferred = p.deferred, total = p.total, "sending");
+            }
+        })?;
         if summary.interrupted {
             return Ok(RunOutcome::Interrupted);
         }
+        let ledger = store.counts(plan.key())?;
         if let Some(fatal) = summary.fatal {
-            bail!("sending stopped: {fatal}");
+            bail!("sending stopped: {fatal} (so far: {})", totals(&ledger));
         }
-        if p.deferred > 0 {
+        if ledger.deferred > 0 {
             // Recorded as failed, so the daemon retries the run: the ledger resends only these.
             bail!(
-                "{} recipient(s) deferred after transient failures ({} sent)",
-                p.deferred,
-                p.sent
+                "{} recipient(s) deferred after transient failures ({})",
+                ledger.deferred,
+                totals(&ledger)
             );
         }
         Ok(RunOutcome::Sent {
             number,
             items,
-            sent: p.sent,
-            failed: p.failed,
-            suppressed: p.suppressed,
+            ledger,
+            sent_now: summary.progress.sent,
         })
     }
+}
+
+/// The ledger's totals, for run details.
+fn totals(c: &Counts) -> String {
+    format!(
+        "{} sent, {} failed, {} deferred, {} suppressed, {} pending in all",
+        c.sent, c.failed, c.deferred, c.suppressed, c.pending
+    )
 }

@@ -3,6 +3,7 @@
 
 mod archive;
 mod health;
+pub mod preview;
 mod unsubscribe;
 
 use std::sync::{Arc, Mutex};

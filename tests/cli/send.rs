@@ -221,7 +221,7 @@ fn dry_run_opens_no_connection_and_reports_the_audience() {
     let s = &out.stdout;
     for want in [
         "nothing is sent, no connection is opened",
-        "audience: 5 entries read; 2 new in the ledger, 2 duplicate(s) across lists",
+        "audience: 5 entries read; 2 new in the ledger, 2 listed more than once (mailed once)",
         "recipients: 1 to send, 0 already sent, 1 suppressed, 0 failed earlier, 1 invalid, 0 inactive",
         "invalid: lists.main.members[4]: \"not-an-address\" has no @",
         "subject: Best of Distributed Systems — July 2024",
@@ -585,7 +585,7 @@ fn hostile_and_unusual_addresses_are_normalized_reported_or_refused_never_sent_t
         "{all}"
     );
     assert!(
-        all.contains("1 duplicate(s)"),
+        all.contains("1 listed more than once"),
         "case variants are one recipient: {all}"
     );
     let got = server.recipients();

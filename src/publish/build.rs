@@ -1,0 +1,90 @@
+//! Freezing the issue of a period, or drafting it for a preview.
+
+use std::path::PathBuf;
+
+use crate::clock::Clock;
+use crate::config::{Config, Digest};
+use crate::issue::{self, Issue, Outcome};
+use crate::period::Period;
+use crate::publish::ingest::Lazy;
+use crate::select::{self, Ranking};
+
+pub use crate::issue::{BuildError, TooFew};
+
+/// A frozen issue and what [`freeze`] did to it.
+#[derive(Debug)]
+pub struct Built {
+    /// The issue.
+    pub issue: Issue,
+    /// Created, rebuilt or found frozen already.
+    pub outcome: Outcome,
+    /// Its `issue.json`.
+    pub path: PathBuf,
+}
+
+/// Freezes the issue of `digest` for `period` (or leaves the frozen one alone unless `rebuild`),
+/// ranking the catalogue of `store` only if a new issue must be composed.
+pub fn freeze(
+    config: &Config,
+    digest: &Digest,
+    period: Period,
+    rebuild: bool,
+    clock: &dyn Clock,
+    store: &mut Lazy<'_>,
+) -> Result<Built, BuildError> {
+    let digests = &config.paths.digests;
+    let (issue, outcome) = issue::freeze(digests, digest, period, rebuild, clock.now(), || {
+        rank(config, digest, period, store)
+    })?;
+    Ok(Built {
+        issue,
+        outcome,
+        path: issue::path(digests, &digest.id, period),
+    })
+}
+
+/// The issue a preview shows: the frozen one, or a draft from the current catalogue.
+#[derive(Debug)]
+pub enum Shown {
+    /// Frozen at this path.
+    Frozen(PathBuf),
+    /// Not frozen yet: a draft, numbered as the next issue would be.
+    Draft,
+}
+
+/// The issue of `digest` for `period` as a preview shows it, and, with `explain`, the ranking
+/// behind it (computed from the catalogue even when the issue is frozen).
+pub fn draft(
+    config: &Config,
+    digest: &Digest,
+    period: Period,
+    explain: bool,
+    clock: &dyn Clock,
+    store: &mut Lazy<'_>,
+) -> Result<(Issue, Shown, Option<Ranking>), BuildError> {
+    let digests = &config.paths.digests;
+    let ranking = match explain {
+        true => Some(rank(config, digest, period, store)?),
+        false => None,
+    };
+    if let Some(issue) = issue::find(digests, &digest.id, period)? {
+        let path = issue::path(digests, &digest.id, period);
+        return Ok((issue, Shown::Frozen(path), ranking));
+    }
+    let ranking = match ranking {
+        Some(r) => r,
+        None => rank(config, digest, period, store)?,
+    };
+    let number = issue::next_number(digests, &digest.id)?;
+    let issue = issue::compose(digest, period, &ranking, number, clock.now())?;
+    Ok((issue, Shown::Draft, explain.then_some(ranking)))
+}
+
+fn rank(
+    config: &Config,
+    digest: &Digest,
+    period: Period,
+    store: &mut Lazy<'_>,
+) -> anyhow::Result<Ranking> {
+    select::rank_period(&config.sources, store.get()?, digest, period)
+}

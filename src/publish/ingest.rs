@@ -1,0 +1,173 @@
+//! Loading the configured sources into the store, and when a store is filled first.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+
+use crate::catalog::{self, Report, fetch::Fetcher};
+use crate::clock::Clock;
+use crate::config::{Config, Source};
+use crate::store::Store;
+
+/// Told about an ingest as it goes: the CLI draws a progress bar and prints each report, the
+/// daemon logs.
+pub trait Observer {
+    /// The store at `store` holds no article yet: every source is loaded before it is used.
+    fn filling(&mut self, _store: &Path) {}
+    /// `source` is about to be loaded.
+    fn started(&mut self, _source: &Source) {}
+    /// A JSON Lines source has read `lines` lines so far.
+    fn lines_read(&mut self, _source: &Source, _lines: usize) {}
+    /// `source` is done; `report` says what happened.
+    fn finished(&mut self, source: &Source, report: &Report);
+}
+
+/// What ingesting every (or one) source found.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    /// Sources that could not be loaded at all.
+    pub failed: Vec<String>,
+}
+
+/// Ingests every configured source (or only the one named `only`), telling `observer` about each.
+/// A failing source is reported and the others still load; only a store failure is an `Err`.
+pub fn ingest(
+    config: &Config,
+    store: &mut Store,
+    only: Option<&str>,
+    clock: &dyn Clock,
+    observer: &mut dyn Observer,
+) -> Result<Ingested> {
+    if let Some(name) = only
+        && !config.sources.contains_key(name)
+    {
+        let known: Vec<&str> = config.sources.keys().map(String::as_str).collect();
+        bail!("no source `{name}`; configured: {}", known.join(", "));
+    }
+    let fetcher = Fetcher::new(&config.fetch);
+    let mut ingested = Ingested::default();
+    for source in config
+        .sources
+        .values()
+        .filter(|s| only.is_none_or(|n| n == s.name))
+    {
+        observer.started(source);
+        let lines = std::cell::RefCell::new(&mut *observer);
+        let report = catalog::ingest(source, store, &fetcher, clock.now(), &|n| {
+            lines.borrow_mut().lines_read(source, n)
+        })?;
+        if report.failure.is_some() {
+            ingested.failed.push(source.name.clone());
+        }
+        observer.finished(source, &report);
+    }
+    Ok(ingested)
+}
+
+/// When [`open`] fills the store from the sources before handing it over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    /// Only when the store holds no article yet (a fresh checkout previews without an `ingest`).
+    IfEmpty,
+    /// Every time (a digest with `ingest_before`).
+    Always,
+}
+
+/// Opens the store, first ingesting every configured source if `refresh` asks for it. One rule for
+/// every driver: an empty store (new, or holding no article) is always filled first.
+pub fn open(
+    config: &Config,
+    refresh: Refresh,
+    clock: &dyn Clock,
+    observer: &mut dyn Observer,
+) -> Result<Store> {
+    let mut store = Store::open(&config.paths.store)?;
+    let empty = store.article_counts()?.0 == 0;
+    if empty {
+        observer.filling(store.path());
+    }
+    if refresh == Refresh::Always || empty {
+        ingest(config, &mut store, None, clock, observer)?;
+    }
+    Ok(store)
+}
+
+/// The store, opened (and filled per [`Refresh`]) the first time it is needed: `digest build` of an
+/// issue frozen already, or a preview of one, never touches the catalogue.
+pub struct Lazy<'a>(State<'a>);
+
+enum State<'a> {
+    Later {
+        config: &'a Config,
+        refresh: Refresh,
+        clock: &'a dyn Clock,
+        observer: &'a mut dyn Observer,
+    },
+    Open(Store),
+}
+
+impl<'a> Lazy<'a> {
+    /// A store to [`open`] on first use.
+    pub fn new(
+        config: &'a Config,
+        refresh: Refresh,
+        clock: &'a dyn Clock,
+        observer: &'a mut dyn Observer,
+    ) -> Lazy<'a> {
+        Lazy(State::Later {
+            config,
+            refresh,
+            clock,
+            observer,
+        })
+    }
+
+    /// A store opened already.
+    pub fn opened(store: Store) -> Lazy<'a> {
+        Lazy(State::Open(store))
+    }
+
+    /// The store, opened now if it was not yet.
+    pub fn get(&mut self) -> Result<&mut Store> {
+        if let State::Later {
+            config,
+            refresh,
+            clock,
+            observer,
+        } = &mut self.0
+        {
+            self.0 = State::Open(open(config, *refresh, *clock, &mut **observer)?);
+        }
+        match &mut self.0 {
+            State::Open(store) => Ok(store),
+            State::Later { .. } => unreachable!("opened above"),
+        }
+    }
+
+    /// The store, if it was opened.
+    pub fn into_store(self) -> Option<Store> {
+        match self.0 {
+            State::Open(store) => Some(store),
+            State::Later { .. } => None,
+        }
+    }
+}
+
+/// An observer that logs (the daemon's): one line per source.
+#[derive(Debug, Default)]
+pub struct Log;
+
+impl Observer for Log {
+    fn finished(&mut self, source: &Source, report: &Report) {
+        match &report.failure {
+            None => tracing::info!(
+                source = %source.name,
+                new = report.stats.new,
+                updated = report.stats.updated,
+                skipped = report.error_count,
+                "ingested"
+            ),
+            Some(failure) => tracing::warn!(source = %source.name, "ingest failed: {failure}"),
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! Sending a frozen issue: a [`Plan`] resolves its audience into the ledger, then rehearses
+//! (`--dry-run`), sends one test message (`--to`) or runs the send to every unsent recipient.
+//! `digest send` and the daemon's scheduled runs both go through it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow};
+
+use crate::clock::Clock;
+use crate::config::{Config, Digest};
+use crate::issue::{self, Issue};
+use crate::mail::address;
+use crate::mail::campaign;
+use crate::mail::ledger::{self, Resolution};
+use crate::mail::message::{Prepared, To};
+use crate::mail::rate;
+use crate::mail::send::{self, Progress, Summary};
+use crate::mail::transport::{Connector, file::Folder, smtp};
+use crate::model::IssueKey;
+use crate::period::Period;
+use crate::stop::Stop;
+use crate::store::{Counts, Store};
+
+/// Sample messages written by a rehearsal.
+const SAMPLES: usize = 3;
+
+/// A send of one frozen issue, rendered once.
+pub struct Plan<'c> {
+    config: &'c Config,
+    digest: &'c Digest,
+    /// The issue.
+    pub issue: Issue,
+    /// The issue, rendered with its fixed headers.
+    pub prepared: Arc<Prepared>,
+}
+
+/// The issue's audience as the ledger has it after resolving the digest's lists.
+#[derive(Debug, Clone, Default)]
+pub struct Audience {
+    /// What resolving the lists found.
+    pub resolution: Resolution,
+    /// The ledger's rows by state.
+    pub counts: Counts,
+    /// Whether rows that failed earlier are sent again (`--retry-failed`).
+    pub retry_failed: bool,
+}
+
+impl Audience {
+    /// Recipients a send would deal with now.
+    pub fn to_send(&self) -> u64 {
+        let c = &self.counts;
+        c.pending + c.deferred + if self.retry_failed { c.failed } else { 0 }
+    }
+}
+
+impl fmt::Display for Audience {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (r, c) = (&self.resolution, &self.counts);
+        writeln!(
+            f,
+            "audience: {} entries read; {} new in the ledger, {} listed more than once (mailed once)",
+            r.read, r.enqueued.added, r.enqueued.duplicates
+        )?;
+        let failed = match self.retry_failed {
+            true => format!("{} failed earlier (retried now)", c.failed),
+            false => format!("{} failed earlier", c.failed),
+        };
+        writeln!(
+            f,
+            "recipients: {} to send, {} already sent, {} suppressed, {failed}, {} invalid, {} inactive",
+            self.to_send(),
+            c.sent,
+            c.suppressed,
+            r.invalid_count,
+            r.inactive
+        )?;
+        for skipped in &r.invalid {
+            writeln!(f, "  invalid: {skipped}")?;
+        }
+        let unlisted = r.invalid_count.saturating_sub(r.invalid.len() as u64);
+        if unlisted > 0 {
+            writeln!(f, "  … and {unlisted} more invalid")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a rehearsal found and wrote. Nothing was sent and no connection was opened.
+#[derive(Debug)]
+pub struct Rehearsal {
+    /// The audience a real send would have (the ledger is left as it was).
+    pub audience: Audience,
+    /// The folder holding the sample messages.
+    pub samples: PathBuf,
+    /// Sample messages written (suppressed recipients are skipped).
+    pub written: usize,
+    /// Size of one message, if any was written.
+    pub size: Option<usize>,
+    /// Where a real send would go.
+    pub transport: String,
+    /// How long the send would take under the configured rate limits (`None`: no limits).
+    pub estimate: Option<Duration>,
+}
+
+impl<'c> Plan<'c> {
+    /// The plan for the frozen issue of `digest` for `period`; an error saying how to build it if
+    /// it is not frozen yet.
+    pub fn new(config: &'c Config, digest: &'c Digest, period: Period) -> Result<Plan<'c>> {
+        let issue = issue::find(&config.paths.digests, &digest.id, period)?.ok_or_else(|| {
+            anyhow!(
+                "{} {period} is not built yet: send only sends frozen issues; run `digest build {} --period {period}` first",
+                digest.id,
+                digest.id
+            )
+        })?;
+        Plan::of(config, digest, issue)
+    }
+
+    /// The plan for `issue`, frozen already.
+    pub fn of(config: &'c Config, digest: &'c Digest, issue: Issue) -> Result<Plan<'c>> {
+        let prepared = Arc::new(campaign::prepare(config, digest, &issue)?);
+        Ok(Plan {
+            config,
+            digest,
+            issue,
+            prepared,
+        })
+    }
+
+    /// The ledger's name for the issue.
+    pub fn key(&self) -> &IssueKey {
+        &self.prepared.issue_key
+    }
+
+    /// Adds a ledger row for every recipient of the digest's lists not in it yet; the audience as
+    /// the ledger then has it.
+    pub fn resolve(
+        &self,
+        store: &mut Store,
+        retry_failed: bool,
+        clock: &dyn Clock,
+    ) -> Result<Audience> {
+        let lists = ledger::lists(self.config, self.digest)?;
+        let resolution = ledger::resolve(store, self.key(), &lists, clock.now())?;
+        Ok(Audience {
+            resolution,
+            counts: store.counts(self.key())?,
+            retry_failed,
+        })
+    }
+
+    /// `--dry-run`: the real audience resolution inside a transaction that is rolled back, and
+    /// sample messages written to `samples/` beside the issue. No connection is opened.
+    pub fn rehearse(&self, store: &mut Store, clock: &dyn Clock) -> Result<Rehearsal> {
+        let (audience, pending) = store.rehearse(|s| {
+            let audience = self.resolve(s, false, clock)?;
+            // Samples show messages that would really go out: suppressed recipients are skipped.
+            let mut samples = Vec::with_capacity(SAMPLES);
+            for p in s.pending(self.key(), 0, 64, false)? {
+                if samples.len() < SAMPLES && s.suppressed(&p.key, &self.digest.id)?.is_none() {
+                    samples.push(p);
+                }
+            }
+            Ok((audience, samples))
+        })?;
+        let dir = issue::path(
+            &self.config.paths.digests,
+            &self.digest.id,
+            self.key().period,
+        )
+        .with_file_name("samples");
+        let folder = folder(&dir)?;
+        let mut size = None;
+        for p in &pending {
+            let address = address::normalize(&p.send_to).map_err(|e| anyhow!(e))?;
+            let to = To {
+                subscriber: p.subscriber_id,
+                key: &p.key,
+                address: &address.address,
+                name: p.name.as_deref(),
+            };
+            let (envelope, bytes) = self.prepared.bytes(&to, clock.now())?;
+            size.get_or_insert(bytes.len());
+            folder.write(&envelope, &bytes).map_err(|e| anyhow!(e))?;
+        }
+        let smtp = self.config.sending.smtp.as_ref();
+        let estimate = match smtp {
+            Some(s) => rate::estimate(&s.rate, campaign::recent(store, clock)?, audience.to_send()),
+            None => None,
+        };
+        Ok(Rehearsal {
+            audience,
+            samples: dir,
+            written: pending.len(),
+            size,
+            transport: smtp.map_or("none configured ([smtp] missing)".into(), smtp::describe),
+            estimate,
+        })
+    }
+
+    /// `--to`: one message, marked as a test, outside the ledger; the server's reply.
+    pub fn test(
+        &self,
+        connector: &Connector,
+        store: &mut Store,
+        to: &str,
+        clock: &dyn Clock,
+    ) -> Result<String> {
+        let address = address::normalize(to).map_err(|e| anyhow!("--to: {e}"))?;
+        let subscriber = store.subscriber_id(&address.key)?;
+        let to = To {
+            subscriber,
+            key: &address.key,
+            address: &address.address,
+            name: None,
+        };
+        let message = self.prepared.message(&to, clock.now(), true)?;
+        let bytes = message.formatted();
+        let reply = crate::publish::runtime()?.block_on(async {
+            let mut conn = connector.connect().await?;
+            let reply = conn.send(message.envelope(), &bytes).await;
+            conn.close().await;
+            reply
+        });
+        reply.map_err(|e| anyhow!("test message to {} not sent: {e}", address.address))
+    }
+
+    /// Sends the issue through `connector` to every unsent row of its ledger (resolve the
+    /// audience first), until done or until `stop` is requested: then the messages in flight
+    /// finish and are recorded, and the rest stay for the next run. `progress` hears the totals
+    /// after every change.
+    pub fn run(
+        &self,
+        store: &mut Store,
+        connector: Connector,
+        retry_failed: bool,
+        clock: &dyn Clock,
+        stop: &Stop,
+        progress: impl FnMut(&Progress),
+    ) -> Result<Summary> {
+        let setup = campaign::setup(
+            self.config,
+            self.prepared.clone(),
+            connector,
+            store,
+            clock,
+            retry_failed,
+        )?;
+        crate::publish::runtime()?.block_on(send::run(store, setup, clock, stop, progress))
+    }
+}
+
+/// Where a send goes: `.eml` files in `eml` if given, else the configured SMTP relay.
+pub fn connector(config: &Config, eml: Option<&Path>) -> Result<Connector> {
+    match eml {
+        Some(dir) => Ok(Connector::File(folder(dir)?)),
+        None => campaign::smtp_connector(config),
+    }
+}
+
+fn folder(dir: &Path) -> Result<Folder> {
+    Folder::new(dir).with_context(|| format!("creating {}", dir.display()))
+}
+
+/// Requests `stop` when the process gets SIGINT or SIGTERM, after calling `notice` (which says
+/// what happens now). The handlers are in place when this returns.
+pub fn stop_on_signals(stop: &Stop, notice: impl FnOnce() + Send + 'static) -> Result<()> {
+    let stop = stop.clone();
+    let (ready_tx, ready) = std::sync::mpsc::channel();
+    let runtime = crate::publish::runtime()?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                use tokio::signal::unix::{SignalKind, signal};
+                let handlers = (
+                    signal(SignalKind::interrupt()),
+                    signal(SignalKind::terminate()),
+                );
+                let (Ok(mut interrupt), Ok(mut terminate)) = handlers else {
+                    let _ = ready_tx.send(Err(anyhow!("cannot handle SIGINT and SIGTERM")));
+                    return;
+                };
+                let _ = ready_tx.send(Ok(()));
+                tokio::select! {
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
+                }
+                notice();
+                stop.request();
+            })
+        })?;
+    ready.recv().context("the signal handler thread ended")?
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = &self.progress;
+        let rate = match self.elapsed_secs > 0.0 {
+            true => p.sent as f64 / self.elapsed_secs,
+            false => 0.0,
+        };
+        let issue = self
+            .issue
+            .as_ref()
+            .map_or("the issue".into(), ToString::to_string);
+        writeln!(
+            f,
+            "{issue}: {} sent, {} failed, {} deferred, {} suppressed, {} retries in {:.1}s ({rate:.0} msg/s)",
+            p.sent, p.failed, p.deferred, p.suppressed, p.retries, self.elapsed_secs
+        )?;
+        if self.interrupted {
+            let left = p.total.saturating_sub(p.done());
+            writeln!(
+                f,
+                "interrupted: {left} not sent yet; run the same command again to resume"
+            )?;
+        }
+        if let Some(fatal) = &self.fatal {
+            writeln!(f, "stopped: {fatal}")?;
+        }
+        if let (Some(key), true) = (&self.issue, p.failed + p.deferred > 0) {
+            let (digest, period) = (&key.digest, key.period);
+            writeln!(
+                f,
+                "see `digest status {digest} --period {period}` for the failures"
+            )?;
+        }
+        Ok(())
+    }
+}
