@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::config::Source;
 use crate::mail::send::Progress;
-use crate::publish::ingest::{Lazy, Observer, Refresh};
+use crate::publish::ingest::{self, Lazy, Observer, Refresh};
 
 /// A bar on stderr when it is a terminal; hidden otherwise.
 fn bar(template: &str) -> ProgressBar {
@@ -74,50 +74,16 @@ impl Observer for Sources {
     }
 
     fn finished(&mut self, source: &Source, report: &Report) {
-        let unhealthy_after = self.unhealthy_after;
-        self.bar
-            .suspend(|| print_report(&source.name, report, unhealthy_after));
-        self.bar.inc(1);
-    }
-}
-
-fn print_report(name: &str, report: &Report, unhealthy_after: u32) {
-    if let Some(failure) = &report.failure {
-        eprintln!("{name}: failed: {failure}");
-    } else if report.not_modified {
-        say!("{name}: not modified since the last fetch (HTTP 304), nothing to load");
-    } else {
-        let s = report.stats;
-        let undated = match report.undated {
-            0 => String::new(),
-            n => format!(", {n} undated (kept, but no period selects them)"),
-        };
-        say!(
-            "{name}: {} new, {} updated, {} unchanged, {} skipped{undated}",
-            s.new,
-            s.updated,
-            s.unchanged,
-            report.error_count
-        );
-    }
-    for e in &report.errors {
-        eprintln!("  skipped {e}");
-    }
-    if report.error_count > report.errors.len() {
-        eprintln!("  … and {} more", report.error_count - report.errors.len());
-    }
-    if let Some(h) = report
-        .health
-        .as_ref()
-        .filter(|h| h.is_unhealthy(unhealthy_after))
-    {
-        let since = h.last_success.map_or("never loaded".to_string(), |t| {
-            format!("last success {}", t.to_rfc3339())
+        let told = ingest::Told::new(&source.name, report, self.unhealthy_after);
+        self.bar.suspend(|| {
+            if let Some(line) = &told.done {
+                say!("{line}");
+            }
+            for line in &told.trouble {
+                eprintln!("{line}");
+            }
         });
-        eprintln!(
-            "{name}: unhealthy: {} consecutive failures ({since})",
-            h.consecutive_failures
-        );
+        self.bar.inc(1);
     }
 }
 

@@ -20,30 +20,8 @@ pub(super) fn run(config: &Config, args: &SendArgs, clock: &dyn Clock) -> Result
     let mut store = Store::open(&config.paths.store)?;
     let number = plan.issue.number;
     if args.dry_run {
-        let r = plan.rehearse(&mut store, clock)?;
-        say!(
-            "dry run of issue #{number} of {} for {period}: nothing is sent, no connection is opened",
-            digest.id
-        );
-        say!("{}subject: {}", r.audience, plan.prepared.subject);
-        if let Some(size) = r.size {
-            say!("message size: {size} bytes");
-        }
-        say!("transport: {}", r.transport);
-        match r.estimate {
-            Some(d) => say!(
-                "estimated duration: {} under the configured rate limits",
-                human(d)
-            ),
-            None => {
-                say!("estimated duration: no rate limits configured: as fast as the server accepts")
-            }
-        }
-        let samples = r.samples.display();
-        say!(
-            "samples: {} .eml file(s) in {samples} (their unsubscribe links are not live)",
-            r.written
-        );
+        let rehearsal = plan.rehearse(&mut store, clock)?;
+        say!("{}", rehearsal.to_string().trim_end());
         return Ok(ExitCode::SUCCESS);
     }
     let connector = send::connector(config, args.eml.as_deref())?;
@@ -104,14 +82,4 @@ fn confirm(question: &str) -> Result<bool> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
-}
-
-fn human(d: std::time::Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
-        3600..86400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d{:02}h", s / 86400, s % 86400 / 3600),
-    }
 }

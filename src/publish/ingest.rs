@@ -153,6 +153,61 @@ impl<'a> Lazy<'a> {
     }
 }
 
+/// What one source's [`Report`] tells people: a line of counts, and the trouble (why the source
+/// failed, the lines skipped and why, an unhealthy source).
+#[derive(Debug, Default)]
+pub struct Told {
+    /// The counts: `name: 3 new, 1 updated, …`; `None` when the source failed.
+    pub done: Option<String>,
+    /// Failure, skipped lines and health warnings, one per line.
+    pub trouble: Vec<String>,
+}
+
+impl Told {
+    /// What `report` on the source `name` tells; a source with `unhealthy_after` failures in a row
+    /// is flagged.
+    pub fn new(name: &str, report: &Report, unhealthy_after: u32) -> Told {
+        let mut told = Told::default();
+        if let Some(failure) = &report.failure {
+            told.trouble.push(format!("{name}: failed: {failure}"));
+        } else if report.not_modified {
+            told.done = Some(format!(
+                "{name}: not modified since the last fetch (HTTP 304), nothing to load"
+            ));
+        } else {
+            let s = report.stats;
+            let undated = match report.undated {
+                0 => String::new(),
+                n => format!(", {n} undated (kept, but no period selects them)"),
+            };
+            told.done = Some(format!(
+                "{name}: {} new, {} updated, {} unchanged, {} skipped{undated}",
+                s.new, s.updated, s.unchanged, report.error_count
+            ));
+        }
+        told.trouble
+            .extend(report.errors.iter().map(|e| format!("  skipped {e}")));
+        if report.error_count > report.errors.len() {
+            let more = report.error_count - report.errors.len();
+            told.trouble.push(format!("  … and {more} more"));
+        }
+        if let Some(h) = report
+            .health
+            .as_ref()
+            .filter(|h| h.is_unhealthy(unhealthy_after))
+        {
+            let since = h.last_success.map_or("never loaded".to_string(), |t| {
+                format!("last success {}", t.to_rfc3339())
+            });
+            told.trouble.push(format!(
+                "{name}: unhealthy: {} consecutive failures ({since})",
+                h.consecutive_failures
+            ));
+        }
+        told
+    }
+}
+
 /// An observer that logs (the daemon's): one line per source.
 #[derive(Debug, Default)]
 pub struct Log;

@@ -5,6 +5,7 @@
 //! - [`ingest`]: load the configured sources, and the one rule for when a store is filled first;
 //! - [`build`]: freeze (or draft) the issue of a period;
 //! - [`send`]: a [`send::Plan`] for a frozen issue: rehearse it, test it, or run it to the ledger;
+//! - [`status`]: where things stand, for `digest status` and the daemon's `/status`;
 //! - [`check`], [`preview`] and [`suppress`]: what `digest check`, `preview` and `suppress` do.
 
 pub mod build;
@@ -12,6 +13,7 @@ pub mod check;
 pub mod ingest;
 pub mod preview;
 pub mod send;
+pub mod status;
 pub mod suppress;
 
 use anyhow::Result;

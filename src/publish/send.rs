@@ -91,6 +91,12 @@ impl fmt::Display for Audience {
 /// What a rehearsal found and wrote. Nothing was sent and no connection was opened.
 #[derive(Debug)]
 pub struct Rehearsal {
+    /// The issue rehearsed.
+    pub issue: IssueKey,
+    /// Its number.
+    pub number: u32,
+    /// Its subject line.
+    pub subject: String,
     /// The audience a real send would have (the ledger is left as it was).
     pub audience: Audience,
     /// The folder holding the sample messages.
@@ -103,6 +109,51 @@ pub struct Rehearsal {
     pub transport: String,
     /// How long the send would take under the configured rate limits (`None`: no limits).
     pub estimate: Option<Duration>,
+}
+
+impl fmt::Display for Rehearsal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (key, number) = (&self.issue, self.number);
+        writeln!(
+            f,
+            "dry run of issue #{number} of {} for {}: nothing is sent, no connection is opened",
+            key.digest, key.period
+        )?;
+        writeln!(f, "subject: {}", self.subject)?;
+        write!(f, "{}", self.audience)?;
+        if let Some(size) = self.size {
+            writeln!(f, "message size: {size} bytes")?;
+        }
+        writeln!(f, "transport: {}", self.transport)?;
+        match self.estimate {
+            Some(d) => writeln!(
+                f,
+                "estimated duration: {} under the configured rate limits",
+                human(d)
+            )?,
+            None => writeln!(
+                f,
+                "estimated duration: no rate limits configured: as fast as the server accepts"
+            )?,
+        }
+        writeln!(
+            f,
+            "samples: {} .eml file(s) in {} (their unsubscribe links are not live)",
+            self.written,
+            self.samples.display()
+        )
+    }
+}
+
+/// A duration for people: `45s`, `3m05s`, `2h10m`, `1d04h`.
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..86400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{:02}h", s / 86400, s % 86400 / 3600),
+    }
 }
 
 impl<'c> Plan<'c> {
@@ -192,6 +243,9 @@ impl<'c> Plan<'c> {
             None => None,
         };
         Ok(Rehearsal {
+            issue: self.key().clone(),
+            number: self.issue.number,
+            subject: self.prepared.subject.clone(),
             audience,
             samples: dir,
             written: pending.len(),

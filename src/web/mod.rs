@@ -13,8 +13,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
-pub use health::{DigestStatus, Status};
-
 use crate::clock::Clock;
 use crate::daemon::SharedConfig;
 use crate::store::Store;

@@ -1,0 +1,176 @@
+//! Where things stand: the daemon's view of every digest (`/status`), an issue's ledger and the
+//! sources' health (`digest status`).
+
+use std::fmt::Write as _;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::{Config, Digest};
+use crate::issue::{self, Issue};
+use crate::model::IssueKey;
+use crate::period::{Period, PeriodKind};
+use crate::store::{Counts, Run, State, Store};
+
+/// How many next and last runs `/status` shows per digest.
+const SHOWN: usize = 3;
+
+/// What `/status` answers.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    /// When the status was taken.
+    pub now: DateTime<Utc>,
+    /// Every configured digest, by id.
+    pub digests: Vec<DigestStatus>,
+}
+
+/// One digest in `/status`.
+#[derive(Debug, Serialize)]
+pub struct DigestStatus {
+    /// Digest id.
+    pub id: String,
+    /// Daily, weekly or monthly.
+    pub period: PeriodKind,
+    /// IANA time zone of its schedule and windows.
+    pub timezone: String,
+    /// The schedule as configured; `null`: the daemon never runs it.
+    pub schedule: Option<String>,
+    /// The next fire times, in RFC 3339 with the time zone's offset.
+    pub next_runs: Vec<String>,
+    /// The latest recorded runs, newest first.
+    pub last_runs: Vec<Run>,
+    /// Ledger counts of the latest run's issue (`null` before the first run).
+    pub ledger: Option<Counts>,
+}
+
+impl Status {
+    /// The status of every digest of `config` at `now`.
+    pub fn collect(config: &Config, store: &Store, now: DateTime<Utc>) -> anyhow::Result<Status> {
+        let mut digests = Vec::new();
+        for d in config.digests.values() {
+            let next_runs = d.schedule.as_ref().map_or_else(Vec::new, |s| {
+                s.upcoming(now, d.timezone, SHOWN)
+                    .iter()
+                    .map(|t| t.with_timezone(&d.timezone).to_rfc3339())
+                    .collect()
+            });
+            let last_runs = store.recent_runs(&d.id, SHOWN)?;
+            digests.push(DigestStatus {
+                id: d.id.clone(),
+                period: d.period,
+                timezone: d.timezone.name().to_string(),
+                schedule: d.schedule.as_ref().map(|s| s.as_written().to_string()),
+                next_runs,
+                ledger: match last_runs.first() {
+                    Some(run) => Some(store.counts(&IssueKey::new(&d.id, run.period))?),
+                    None => None,
+                },
+                last_runs,
+            });
+        }
+        Ok(Status { now, digests })
+    }
+}
+
+/// One frozen issue and its ledger.
+#[derive(Debug)]
+pub struct IssueLedger {
+    /// The issue.
+    pub issue: Issue,
+    /// Its ledger's rows by state.
+    pub counts: Counts,
+    /// Failed and deferred rows with the server's last reply (asked for with a period).
+    pub failures: Vec<(String, State, u32, String)>,
+}
+
+impl std::fmt::Display for IssueLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (i, c) = (&self.issue, &self.counts);
+        writeln!(
+            f,
+            "{} (issue #{}): {} recipients: {} sent, {} pending, {} deferred, {} failed, {} suppressed",
+            IssueKey::new(&i.digest, i.period),
+            i.number,
+            c.total(),
+            c.sent,
+            c.pending,
+            c.deferred,
+            c.failed,
+            c.suppressed
+        )?;
+        for (to, state, attempts, reply) in &self.failures {
+            writeln!(
+                f,
+                "  {} {to} after {attempts} attempt(s): {reply}",
+                state.as_str()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Failures listed per issue.
+const MAX_FAILURES: usize = 50;
+
+/// The ledger of `digest`'s issue for `period` (with its failures), or of every frozen issue.
+pub fn ledgers(
+    config: &Config,
+    store: &Store,
+    digest: &Digest,
+    period: Option<Period>,
+) -> Result<Vec<IssueLedger>> {
+    let issues = match period {
+        Some(p) => issue::find(&config.paths.digests, &digest.id, p)?
+            .into_iter()
+            .collect(),
+        None => issue::list(&config.paths.digests, &digest.id)?,
+    };
+    issues
+        .into_iter()
+        .map(|issue| {
+            let key = IssueKey::new(&issue.digest, issue.period);
+            let failures = match period {
+                Some(_) => store.failures(&key, MAX_FAILURES)?,
+                None => Vec::new(),
+            };
+            Ok(IssueLedger {
+                counts: store.counts(&key)?,
+                issue,
+                failures,
+            })
+        })
+        .collect()
+}
+
+/// One line per configured source that has been ingested: healthy, or failing and since when
+/// (with the last error).
+pub fn sources(config: &Config, store: &Store) -> Result<String> {
+    let after = config.fetch.unhealthy_after;
+    let mut out = String::new();
+    for h in store
+        .source_health()?
+        .iter()
+        .filter(|h| config.sources.contains_key(&h.name))
+    {
+        let last_ok = h.last_success.map_or("never".to_string(), |t| {
+            t.format("%Y-%m-%d %H:%M UTC").to_string()
+        });
+        let state = if h.is_unhealthy(after) {
+            format!("UNHEALTHY: {} failures in a row", h.consecutive_failures)
+        } else if h.consecutive_failures > 0 {
+            format!("{} recent failure(s)", h.consecutive_failures)
+        } else {
+            "healthy".to_string()
+        };
+        let _ = writeln!(out, "source {}: {state}; last success {last_ok}", h.name);
+        if let Some(e) = h
+            .last_error
+            .as_deref()
+            .filter(|_| h.consecutive_failures > 0)
+        {
+            let _ = writeln!(out, "  last error: {e}");
+        }
+    }
+    Ok(out)
+}
