@@ -19,6 +19,7 @@ pub mod mail;
 pub mod model;
 pub mod period;
 pub mod render;
+pub mod schedule;
 pub mod select;
 pub mod stop;
 pub mod store;

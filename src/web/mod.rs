@@ -15,7 +15,7 @@ use axum::routing::get;
 pub use health::{DigestStatus, Status};
 
 use crate::clock::Clock;
-use crate::daemon::SharedConfig;
+use crate::config::SharedConfig;
 use crate::store::Store;
 
 /// What the handlers share.
