@@ -14,9 +14,9 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Kind, Publisher};
 use crate::config::Digest;
 use crate::files;
+use crate::model::{Kind, Publisher};
 use crate::period::{Period, Window};
 use crate::select::Ranking;
 

@@ -22,8 +22,8 @@ use std::fmt::Write as _;
 
 use anyhow::{Context as _, Result};
 
-use crate::catalog::Article;
 use crate::config::{Digest, Scoring, Source};
+use crate::model::Article;
 use crate::period::{Period, Window};
 use crate::store::Store;
 
@@ -252,7 +252,7 @@ pub fn explain(digest: &Digest, ranking: &Ranking) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{Kind, Publisher};
+    use crate::model::{Kind, Publisher};
     use crate::period::PeriodKind;
     use chrono::{TimeZone, Utc};
 

@@ -12,7 +12,7 @@ use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};
 use digest::catalog::jsonl;
 use digest::config::{Config, List};
 use digest::mail::audience::{self, Entry};
-use digest::mail::token::Keys;
+use digest::model::token::Keys;
 use digest::period::Period;
 
 const KEYS: &str = "k1:fuzz-secret-fuzz-secret-fuzz-secret-01";
@@ -326,7 +326,7 @@ fn cron_expressions() {
         "cron expressions",
         prop_oneof![".{0,40}", structured, at],
         |s| {
-            if let Ok(schedule) = s.parse::<digest::daemon::schedule::Schedule>() {
+            if let Ok(schedule) = s.parse::<digest::schedule::Schedule>() {
                 let now = chrono::DateTime::parse_from_rfc3339("2024-10-27T00:30:00Z")
                     .unwrap()
                     .to_utc();

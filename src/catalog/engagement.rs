@@ -9,57 +9,7 @@ use std::ops::Range;
 use quick_xml::events::{BytesStart, Event};
 
 use crate::config::Engagement;
-
-/// An item field holding a count: `name` (any namespace prefix), `prefix:name` (that prefix as
-/// written), either followed by `@attribute` to read an attribute instead of the text. In a JSON
-/// Feed it is a dotted path into the item object, e.g. `_reddit.score`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Field {
-    name: String,
-    attribute: Option<String>,
-}
-
-impl Field {
-    /// Parses a field name, or says why it is not one.
-    pub fn parse(spec: &str) -> Result<Field, String> {
-        let (name, attribute) = match spec.split_once('@') {
-            Some((n, a)) => (n, Some(a)),
-            None => (spec, None),
-        };
-        let word = |s: &str| {
-            !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
-        };
-        if !word(name) || attribute.is_some_and(|a| !word(a)) || name.matches(':').count() > 1 {
-            return Err(format!(
-                "{spec:?} is not a field name (use `name`, `prefix:name` or `name@attribute`)"
-            ));
-        }
-        Ok(Field {
-            name: name.to_string(),
-            attribute: attribute.map(str::to_string),
-        })
-    }
-
-    /// Whether the XML element `qualified` (as written, with its prefix) is this field.
-    fn matches(&self, qualified: &str) -> bool {
-        if self.name.contains(':') {
-            return qualified == self.name;
-        }
-        qualified.rsplit(':').next() == Some(self.name.as_str())
-    }
-}
-
-impl std::fmt::Display for Field {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.name)?;
-        if let Some(a) = &self.attribute {
-            write!(f, "@{a}")?;
-        }
-        Ok(())
-    }
-}
+use crate::model::engagement::Field;
 
 /// The counts found in one item (`None`: the item does not carry the field).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -185,10 +135,10 @@ pub fn scan_xml(bytes: &[u8], wanted: &Engagement) -> Vec<Scanned> {
             }
         } else if let Some((_, _, counts, builtin)) = &mut item {
             for (slot, field) in slots(&start) {
-                match &field.attribute {
+                match field.attribute() {
                     Some(attr) => {
                         let value = start
-                            .try_get_attribute(attr.as_str())
+                            .try_get_attribute(attr)
                             .ok()
                             .flatten()
                             .and_then(|a| count(&a.value));
@@ -238,7 +188,7 @@ pub fn scan_json(bytes: &[u8], wanted: &Engagement) -> Vec<Counts> {
     };
     let get = |item: &serde_json::Value, field: Option<&Field>| {
         let field = field?;
-        let value = field.name.split('.').try_fold(item, |v, k| v.get(k))?;
+        let value = field.name().split('.').try_fold(item, |v, k| v.get(k))?;
         value
             .as_u64()
             .or_else(|| value.as_f64().filter(|n| *n >= 0.0).map(|n| n as u64))

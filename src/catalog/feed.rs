@@ -15,8 +15,9 @@ use chrono::{DateTime, Utc};
 use feed_rs::model::{self, Entry, FeedType};
 
 use super::engagement::{self, Counts};
-use super::{Article, Item, Kind, MAX_TITLE, Publisher, canonical, charset, html, repair, tag};
+use super::{charset, html, repair};
 use crate::config::{Source, Unmapped};
+use crate::model::{Article, Item, Kind, MAX_SUMMARY, MAX_TITLE, Publisher, canonical, tag};
 use crate::text::one_line;
 
 /// Longest GUID kept as identity.
@@ -331,7 +332,7 @@ fn summary(entry: &Entry, rss: bool) -> String {
     candidates
         .into_iter()
         .flatten()
-        .map(|s| one_line(&s, super::MAX_SUMMARY))
+        .map(|s| one_line(&s, MAX_SUMMARY))
         .find(|s| !s.is_empty())
         .unwrap_or_default()
 }

@@ -10,14 +10,8 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 
 use crate::config::Fetch;
 
-/// What the server said about a feed last time, sent back to ask "has it changed?".
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Validators {
-    /// `ETag` of the last response.
-    pub etag: Option<String>,
-    /// `Last-Modified` of the last response.
-    pub last_modified: Option<String>,
-}
+/// Kept in the leaf `model` for the store, which records them per source.
+pub use crate::model::Validators;
 
 /// A fetched feed.
 #[derive(Debug)]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{Article, Kind, MAX_SUMMARY, MAX_TITLE, Publisher, canonical, tag};
+use crate::model::{Article, Kind, MAX_SUMMARY, MAX_TITLE, Publisher, canonical, tag};
 use crate::text::one_line;
 
 /// Longest line read; longer ones are skipped and reported.

@@ -485,7 +485,7 @@ impl Checker {
         if !self.env_only(&table, "unsubscribe", "keys") {
             return None;
         }
-        if let Err(e) = crate::mail::token::Keys::parse(&raw.keys) {
+        if let Err(e) = crate::model::token::Keys::parse(&raw.keys) {
             // The message never contains the secret itself.
             self.field_problem(&table, "unsubscribe", "keys", e);
             return None;

@@ -7,6 +7,7 @@
 mod locate;
 mod mail;
 mod raw;
+mod shared;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,16 +17,17 @@ use ::config::{Environment, File, FileFormat, Map, Value};
 use chrono_tz::Tz;
 use serde::de::DeserializeOwned;
 
-use crate::daemon::schedule::Schedule;
 use crate::period::PeriodKind;
+use crate::schedule::Schedule;
 pub use mail::{
     Credentials, Dkim, DkimAlgorithm, List, Mail, Member, RateLimits, Secret, Sending, Smtp, Tls,
     is_loopback,
 };
 pub use raw::{DEFAULT_LISTEN, DEFAULT_MAX_LATENESS, DEFAULT_SUMMARY_LENGTH, Scoring, SourceKind};
+pub use shared::SharedConfig;
 
-use crate::catalog::Kind;
-use crate::catalog::engagement::Field;
+use crate::model::Kind;
+use crate::model::engagement::Field;
 
 /// Prefix of environment overrides: `DIGEST__SITE__BASE_URL` sets `site.base_url`.
 pub const ENV_PREFIX: &str = "DIGEST";

@@ -10,10 +10,10 @@ use super::{
     Config, Daemon, Digest, Engagement, FeedSettings, Fetch, Location, Paths, Problem, Site,
     Source, Unmapped, Web, typed,
 };
-use crate::catalog::engagement::Field;
-use crate::catalog::{Kind, MAX_SUMMARY, canonical, tag};
-use crate::daemon::schedule::{self, Schedule};
+use crate::model::engagement::Field;
+use crate::model::{Kind, MAX_SUMMARY, canonical, tag};
 use crate::period::PeriodKind;
+use crate::schedule::{self, Schedule};
 
 /// Top-level sections this version understands.
 const SECTIONS: &[&str] = &[

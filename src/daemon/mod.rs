@@ -9,46 +9,26 @@
 pub mod due;
 pub mod lock;
 pub mod runner;
-pub mod schedule;
 
 use std::path::Path;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context as _, Result, anyhow};
 use chrono::{DateTime, Utc};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{debug, error, info, warn};
 
+/// Moved to the leaf [`crate::schedule`] (the configuration parses schedules); re-exported for
+/// the old path.
 pub use crate::stop::Stop;
 pub use runner::{Job, Publish, RunOutcome, Runner};
 
 use crate::clock::Clock;
-use crate::config::{Config, Digest};
+use crate::config::{Config, Digest, SharedConfig};
+use crate::schedule::{format_duration, local_time};
 use crate::store::{RunStatus, Store};
 use due::{Action, Due};
-use schedule::{format_duration, local_time};
-
-/// The configuration in force, replaced as a whole on SIGHUP.
-#[derive(Debug, Clone)]
-pub struct SharedConfig(Arc<RwLock<Arc<Config>>>);
-
-impl SharedConfig {
-    /// Shares `config`.
-    pub fn new(config: Config) -> SharedConfig {
-        SharedConfig(Arc::new(RwLock::new(Arc::new(config))))
-    }
-
-    /// The configuration in force now.
-    pub fn get(&self) -> Arc<Config> {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Replaces the configuration.
-    pub fn set(&self, config: Config) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
-    }
-}
 
 /// Acts on the decisions of [`due::due`]: claims each run in the store, runs it and records how it
 /// ended.

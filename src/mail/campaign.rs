@@ -11,11 +11,11 @@ use chrono::Duration as Span;
 use super::message::{Prepared, Settings};
 use super::rate::{Limiter, Recent};
 use super::send::{Options, Setup};
-use super::token::Keys;
 use super::transport::{Connector, smtp};
 use crate::clock::Clock;
 use crate::config::{Config, Digest};
 use crate::issue::Issue;
+use crate::model::token::Keys;
 use crate::render::{self, Context, Theme};
 use crate::store::Store;
 

@@ -24,10 +24,10 @@ use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::der::zeroize::Zeroizing;
 use rsa::pkcs8::{DecodePrivateKey, LineEnding};
 
-use super::token::Keys;
 use crate::config::{Digest, DkimAlgorithm, Site};
 use crate::issue::Issue;
 use crate::model::IssueKey;
+use crate::model::token::Keys;
 use crate::render::{self, Escape, Field, Piece, Template, Values};
 
 /// The RFC 8058 one-click body, announced in `List-Unsubscribe-Post`.

@@ -8,7 +8,7 @@ pub mod ledger;
 pub mod message;
 pub mod rate;
 pub mod send;
-pub mod token;
 pub mod transport;
 
+/// Kept in the leaf `model` (the configuration checks the keys); re-exported for the old path.
 pub use error::Error;

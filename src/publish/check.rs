@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 
 use crate::config::{Config, Digest, Location, Problem};
-use crate::daemon::schedule::{format_duration, local_time};
 use crate::render::Theme;
+use crate::schedule::{format_duration, local_time};
 use crate::store::Store;
 
 /// Problems beyond the configuration's own syntax: missing source files, a theme that does not

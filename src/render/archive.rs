@@ -8,9 +8,9 @@ use maud::{Markup, PreEscaped, html};
 
 use super::html::{self, issue_meta};
 use super::{Context, archive_url, clean, summary_line};
-use crate::catalog::MAX_TITLE;
 use crate::config::{Digest, Site};
 use crate::issue::Issue;
+use crate::model::MAX_TITLE;
 
 /// The index of every digest and its issues (at `/archive/`).
 pub fn index(ctx: &Context<'_>, digests: &[(&Digest, Vec<Issue>)]) -> Markup {

@@ -8,8 +8,8 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::splice::Field;
 use super::{Context, archive_url, clean};
-use crate::catalog::{MAX_SUMMARY, MAX_TITLE, canonical};
 use crate::issue::{Issue, Item};
+use crate::model::{MAX_SUMMARY, MAX_TITLE, canonical};
 
 /// Outlook (Word engine) ignores max-width: give it a fixed 600px table.
 const MSO_OPEN: &str = r#"<!--[if mso]><table role="presentation" width="600" align="center" cellpadding="0" cellspacing="0" border="0"><tr><td><![endif]-->"#;

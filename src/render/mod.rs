@@ -48,7 +48,7 @@ const MIN_SUMMARY: usize = 40;
 /// (at a word, with "…") until it fits, in both parts alike; the frozen issue is unchanged.
 pub fn email(issue: &Issue, ctx: &Context<'_>) -> Result<Email> {
     let mut shown = Cow::Borrowed(issue);
-    let mut limit = crate::catalog::MAX_SUMMARY;
+    let mut limit = crate::model::MAX_SUMMARY;
     loop {
         let inlined = html::inline(&html::email(&shown, ctx).into_string())?;
         let over = inlined.len().saturating_sub(HTML_BUDGET);

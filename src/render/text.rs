@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use super::splice::Field;
 use super::{Context, archive_url, clean};
-use crate::catalog::{MAX_SUMMARY, MAX_TITLE, canonical};
 use crate::issue::Issue;
+use crate::model::{MAX_SUMMARY, MAX_TITLE, canonical};
 
 /// Line width of the text part.
 pub const WIDTH: usize = 78;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::catalog::canonical;
+use crate::model::canonical;
 
 /// A loaded theme.
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 
 use super::Store;
-use crate::catalog::{Article, Item, Kind, Publisher};
+use crate::model::{Article, Item, Kind, Publisher};
 use crate::period::Window;
 
 /// What an upsert did.

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::Store;
-use crate::catalog::fetch::Validators;
+use crate::model::Validators;
 
 /// The health of one source, as recorded by its ingests.
 #[derive(Debug, Clone, PartialEq, Eq)]

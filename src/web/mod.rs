@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
 use crate::clock::Clock;
-use crate::daemon::SharedConfig;
+use crate::config::SharedConfig;
 use crate::store::Store;
 
 /// What the handlers share.

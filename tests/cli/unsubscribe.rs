@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use digest::mail::token::Keys;
+use digest::model::token::Keys;
 use digest::store::Store;
 
 use crate::common::{Daemon, Project, TEST_KEYS, WEB_ANY_PORT, article, config};
