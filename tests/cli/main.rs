@@ -16,6 +16,7 @@ mod inbox;
 mod maildev;
 mod message;
 mod periods;
+mod regression;
 mod send;
 mod serve;
 mod smtp;
