@@ -170,11 +170,7 @@ pub fn run(
     runner: Arc<dyn Runner>,
 ) -> Result<()> {
     let lock = lock::Lock::acquire(&config.paths.store)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    runtime.block_on(serve(dir, config, clock, runner))?;
+    crate::publish::runtime()?.block_on(serve(dir, config, clock, runner))?;
     drop(lock);
     Ok(())
 }
