@@ -74,7 +74,7 @@ pub fn ingest(
     store: &mut Store,
     fetcher: &Fetcher,
     now: DateTime<Utc>,
-    progress: &dyn Fn(usize),
+    progress: &mut dyn FnMut(usize),
 ) -> anyhow::Result<Report> {
     let mut report = Report::default();
     let location = source.location.to_string();
@@ -114,7 +114,7 @@ fn ingest_jsonl(
     store: &mut Store,
     report: &mut Report,
     now: DateTime<Utc>,
-    progress: &dyn Fn(usize),
+    progress: &mut dyn FnMut(usize),
 ) -> Result<Option<Validators>, Failure> {
     let lines = jsonl::open(path)
         .with_context(|| format!("source `{}`: opening {}", source.name, path.display()))
@@ -134,7 +134,7 @@ fn load_lines(
     store: &mut Store,
     report: &mut Report,
     now: DateTime<Utc>,
-    progress: &dyn Fn(usize),
+    progress: &mut dyn FnMut(usize),
 ) -> Result<Option<Validators>, Failure> {
     #[derive(Default)]
     struct Batch {
@@ -247,7 +247,6 @@ fn read_capped(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::RefCell;
     use std::time::Duration;
 
     use chrono::TimeZone;
@@ -282,12 +281,9 @@ mod tests {
         });
         let mut store = Store::open(&dir.path().join("s.db")).unwrap();
         let now = Utc.with_ymd_and_hms(2024, 8, 1, 0, 0, 0).unwrap();
-        let seen = RefCell::new(Vec::new());
-        let report = ingest(&source, &mut store, &fetcher, now, &|n| {
-            seen.borrow_mut().push(n)
-        })
-        .unwrap();
-        assert_eq!(seen.into_inner(), [4]);
+        let mut seen = Vec::new();
+        let report = ingest(&source, &mut store, &fetcher, now, &mut |n| seen.push(n)).unwrap();
+        assert_eq!(seen, [4]);
         assert_eq!((report.stats.total(), report.error_count), (3, 1));
         assert_eq!(report.stats.new, 2);
     }

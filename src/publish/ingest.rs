@@ -52,9 +52,8 @@ pub fn ingest(
         .filter(|s| only.is_none_or(|n| n == s.name))
     {
         observer.started(source);
-        let lines = std::cell::RefCell::new(&mut *observer);
-        let report = catalog::ingest(source, store, &fetcher, clock.now(), &|n| {
-            lines.borrow_mut().lines_read(source, n)
+        let report = catalog::ingest(source, store, &fetcher, clock.now(), &mut |n| {
+            observer.lines_read(source, n)
         })?;
         if report.failure.is_some() {
             ingested.failed.push(source.name.clone());
