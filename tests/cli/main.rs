@@ -19,4 +19,5 @@ mod periods;
 mod send;
 mod serve;
 mod smtp;
+mod snapshots;
 mod unsubscribe;
