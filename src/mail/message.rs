@@ -164,7 +164,7 @@ pub struct To<'a> {
 /// same bytes (but for the Date header) on every run, every machine and every Rust release, and
 /// each recipient's has its own boundary. It is no secret: whoever has the message has the
 /// address and the issue too. It can never occur in a body: "=_" is not quoted-printable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 struct Boundary([u8; BOUNDARY_LEN]);
 
 /// What every boundary starts with.
