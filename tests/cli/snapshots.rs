@@ -5,8 +5,8 @@
 //! instant; everything else (Message-ID, unsubscribe token, MIME boundary) follows from the issue,
 //! the recipient and the test keys. The snapshots are insta binary snapshots, next to this file in
 //! `snapshots/`, each compared byte for byte (a text snapshot would ignore CRLF line ends and
-//! trailing white space). After an intended change: `cargo insta review`, then read the diff of
-//! the `snapshots/*.snap.*` files.
+//! trailing white space). After an intended change: `cargo insta review` (cargo-insta), or
+//! `INSTA_UPDATE=always cargo test --test cli snapshots`; then read `git diff tests/cli/snapshots`.
 
 use std::sync::Arc;
 
