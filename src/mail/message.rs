@@ -23,6 +23,7 @@ use rsa::RsaPrivateKey;
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::der::zeroize::Zeroizing;
 use rsa::pkcs8::{DecodePrivateKey, LineEnding};
+use sha2::{Digest as _, Sha256};
 
 use crate::config::{Digest, DkimAlgorithm, Site};
 use crate::issue::Issue;
@@ -154,22 +155,107 @@ pub struct To<'a> {
     pub name: Option<&'a str>,
 }
 
+/// The MIME boundary of one message: `=_digest_`, then the first [`BOUNDARY_HASH_BYTES`] bytes
+/// of SHA-256 over the issue key (`digest/period`, e.g. `best-of-x/2024-07`), a zero byte and the
+/// recipient's key ([`To::key`]), in lower-case hex: `best-of-distributed-systems/2024-07` to
+/// `ada@example.com` is `=_digest_c4ad28f320648bbb`.
+///
+/// The hash function is the contract: a message of the same issue to the same recipient is the
+/// same bytes (but for the Date header) on every run, every machine and every Rust release, and
+/// each recipient's has its own boundary. It is no secret: whoever has the message has the
+/// address and the issue too. It can never occur in a body: "=_" is not quoted-printable.
+#[derive(Debug, Clone, Copy)]
+struct Boundary([u8; BOUNDARY_LEN]);
+
+/// What every boundary starts with.
+const BOUNDARY_PREFIX: &[u8] = b"=_digest_";
+/// Bytes of the hash a boundary shows (as twice as many hex digits).
+const BOUNDARY_HASH_BYTES: usize = 8;
+/// Length of every boundary.
+const BOUNDARY_LEN: usize = BOUNDARY_PREFIX.len() + 2 * BOUNDARY_HASH_BYTES;
+
+impl Boundary {
+    /// The hash state after the issue part of the input, shared by the issue's messages.
+    fn seed(issue: &IssueKey) -> Sha256 {
+        Sha256::new()
+            .chain_update(issue.to_string())
+            .chain_update([0])
+    }
+
+    /// The boundary of the message to the recipient whose key is `recipient`, from the issue's
+    /// [`Boundary::seed`].
+    fn new(seed: &Sha256, recipient: &str) -> Boundary {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let hash = seed.clone().chain_update(recipient).finalize();
+        let mut b = [0; BOUNDARY_LEN];
+        let (prefix, digits) = b.split_at_mut(BOUNDARY_PREFIX.len());
+        prefix.copy_from_slice(BOUNDARY_PREFIX);
+        for (pair, byte) in digits.chunks_exact_mut(2).zip(&hash) {
+            pair[0] = HEX[usize::from(byte >> 4)];
+            pair[1] = HEX[usize::from(byte & 0xf)];
+        }
+        Boundary(b)
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("a boundary is ASCII")
+    }
+}
+
+/// Frame bytes with a hole for the message's boundary wherever it occurs.
+struct Framed {
+    bytes: Vec<u8>,
+    /// Where each occurrence of the boundary starts in `bytes`.
+    holes: Vec<usize>,
+}
+
+impl Framed {
+    /// `text`, formatted with [`Frame::PLACEHOLDER`] as the boundary, which is looked for from byte
+    /// `from` on only (what comes before can hold anything, e.g. a subject).
+    fn new(text: String, from: usize) -> Framed {
+        let placeholder = Frame::PLACEHOLDER.as_str();
+        let holes = text[from..]
+            .match_indices(placeholder)
+            .map(|(at, _)| from + at)
+            .collect();
+        Framed {
+            bytes: text.into_bytes(),
+            holes,
+        }
+    }
+
+    /// Appends the bytes with `boundary` in their holes to `out`.
+    fn write(&self, boundary: &Boundary, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(&self.bytes);
+        for at in &self.holes {
+            out[start + at..][..BOUNDARY_LEN].copy_from_slice(&boundary.0);
+        }
+    }
+}
+
 /// What every message of an issue shares outside its recipient's headers and values, formatted
-/// once: the fixed headers (by lettre's encoders), the MIME frame and the part headers.
+/// once: the fixed headers (by lettre's encoders), the MIME frame and the part headers. Each
+/// message fills in its own [`Boundary`], which has the same length for every recipient, so the
+/// frame is formatted (and lettre folds its Content-Type header) the same way for all.
 struct Frame {
-    /// Fixed headers through Content-Type, the blank line, and the text part's opening.
-    head: Vec<u8>,
+    /// Fixed headers, the MIME headers, the blank line, and the text part's opening.
+    head: Framed,
     /// The HTML part's opening.
-    middle: Vec<u8>,
+    middle: Framed,
     /// The closing boundary.
-    tail: Vec<u8>,
+    tail: Framed,
 }
 
 impl Frame {
-    fn new(fixed: &Headers, boundary: &str) -> Result<Frame> {
-        let mut headers = fixed.clone();
-        headers.set(MIME_VERSION_1_0);
-        headers.set(ContentType::parse(&format!(
+    /// The boundary the frame is formatted with, replaced in every message.
+    const PLACEHOLDER: Boundary = Boundary(*b"=_digest_0000000000000000");
+
+    fn new(fixed: &Headers) -> Result<Frame> {
+        let boundary = Frame::PLACEHOLDER.as_str();
+        let mut mime = Headers::new();
+        mime.set(MIME_VERSION_1_0);
+        mime.set(ContentType::parse(&format!(
             "multipart/alternative; boundary=\"{boundary}\""
         ))?);
         let part = |kind: ContentType| {
@@ -178,10 +264,14 @@ impl Frame {
             h.set(ContentTransferEncoding::QuotedPrintable);
             format!("--{boundary}\r\n{h}\r\n")
         };
+        let fixed = fixed.to_string();
         Ok(Frame {
-            head: format!("{headers}\r\n{}", part(ContentType::TEXT_PLAIN)).into_bytes(),
-            middle: format!("\r\n{}", part(ContentType::TEXT_HTML)).into_bytes(),
-            tail: format!("\r\n--{boundary}--\r\n").into_bytes(),
+            head: Framed::new(
+                format!("{fixed}{mime}\r\n{}", part(ContentType::TEXT_PLAIN)),
+                fixed.len(),
+            ),
+            middle: Framed::new(format!("\r\n{}", part(ContentType::TEXT_HTML)), 0),
+            tail: Framed::new(format!("\r\n--{boundary}--\r\n"), 0),
         })
     }
 }
@@ -193,6 +283,7 @@ struct Personal {
     list_unsubscribe: String,
     mailbox: Mailbox,
     message_id: String,
+    boundary: Boundary,
 }
 
 /// An issue ready to be sent: rendered, encoded and with its fixed headers decided.
@@ -214,6 +305,8 @@ pub struct Prepared {
     id_domain: String,
     dkim: Option<DkimConfig>,
     frame: Frame,
+    /// [`Boundary::seed`] of the issue.
+    boundary_seed: Sha256,
 }
 
 /// What [`Prepared::new`] needs from the configuration.
@@ -259,16 +352,11 @@ impl Prepared {
         if let Some(id) = &s.mail.feedback_id {
             fixed.insert_raw(self::header("Feedback-ID", id.clone()));
         }
-        // "=_" never occurs in quoted-printable text, so no body can contain the boundary.
-        let boundary = {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            issue_key.hash(&mut h);
-            format!("=_digest_{:016x}", h.finish())
-        };
-        let frame = Frame::new(&fixed, &boundary)?;
+        let frame = Frame::new(&fixed)?;
+        let boundary_seed = Boundary::seed(&issue_key);
         Ok(Prepared {
             frame,
+            boundary_seed,
             issue_key,
             digest: issue.digest.clone(),
             subject: email.subject.clone(),
@@ -305,7 +393,7 @@ impl Prepared {
         )
     }
 
-    /// What differs for `to`: unsubscribe URL and header, address, mailbox, Message-ID.
+    /// What differs for `to`: unsubscribe URL and header, address, mailbox, Message-ID, boundary.
     fn personal(&self, to: &To<'_>) -> Personal {
         let unsubscribe = self.unsubscribe_url(to.subscriber);
         let mut list_unsubscribe = format!("<{unsubscribe}>");
@@ -324,6 +412,7 @@ impl Prepared {
             message_id: self
                 .keys
                 .message_id(&self.issue_key.to_string(), to.key, &self.id_domain),
+            boundary: Boundary::new(&self.boundary_seed, to.key),
         }
     }
 
@@ -375,6 +464,7 @@ impl Prepared {
         let mut message = builder
             .multipart(
                 MultiPart::alternative()
+                    .boundary(p.boundary.as_str())
                     .singlepart(part(&self.text, ContentType::TEXT_PLAIN))
                     .singlepart(part(&self.html, ContentType::TEXT_HTML)),
             )
@@ -407,19 +497,19 @@ impl Prepared {
         let own = own.to_string();
         let f = &self.frame;
         let size = own.len()
-            + f.head.len()
+            + f.head.bytes.len()
             + self.text.len
-            + f.middle.len()
+            + f.middle.bytes.len()
             + self.html.len
-            + f.tail.len()
+            + f.tail.bytes.len()
             + 1024;
         let mut out = Vec::with_capacity(size);
         out.extend_from_slice(own.as_bytes());
-        out.extend_from_slice(&f.head);
+        f.head.write(&p.boundary, &mut out);
         self.text.fill_into(&values, &mut out);
-        out.extend_from_slice(&f.middle);
+        f.middle.write(&p.boundary, &mut out);
         self.html.fill_into(&values, &mut out);
-        out.extend_from_slice(&f.tail);
+        f.tail.write(&p.boundary, &mut out);
         Ok((envelope, out))
     }
 }
@@ -504,5 +594,38 @@ mod tests {
         }
         let want = template.fill(&values).replace('\n', "\r\n");
         assert_eq!(decode(&encoded), want);
+    }
+
+    // The boundary came from std's DefaultHasher, whose output may change with any Rust release.
+    #[test]
+    fn the_mime_boundary_is_the_same_across_rust_releases() {
+        let issue = IssueKey::new("best-of-distributed-systems", "2024-07".parse().unwrap());
+        let seed = Boundary::seed(&issue);
+        // printf 'best-of-distributed-systems/2024-07\0ada@example.com' | sha256sum
+        let ada = Boundary::new(&seed, "ada@example.com");
+        assert_eq!(ada.as_str(), "=_digest_c4ad28f320648bbb");
+        let grace = Boundary::new(&seed, "grace@example.com");
+        assert_eq!(grace.as_str(), "=_digest_52370978014fb985");
+    }
+
+    #[test]
+    fn only_the_mime_frame_takes_the_boundary_not_a_subject_that_looks_like_one() {
+        let mut fixed = Headers::new();
+        fixed.set(header::Subject::from(
+            Frame::PLACEHOLDER.as_str().to_string(),
+        ));
+        let frame = Frame::new(&fixed).unwrap();
+        let holes = [&frame.head, &frame.middle, &frame.tail].map(|f| f.holes.len());
+        assert_eq!(holes, [2, 1, 1], "Content-Type and three delimiters");
+        let boundary = Boundary::new(&Sha256::new(), "x");
+        let mut head = Vec::new();
+        frame.head.write(&boundary, &mut head);
+        let head = String::from_utf8(head).unwrap();
+        assert!(head.starts_with(&format!("Subject: {}", Frame::PLACEHOLDER.as_str())));
+        assert!(head.ends_with(&format!(
+            "; boundary=\"{0}\"\r\n\r\n--{0}\r\nContent-Type: text/plain; charset=utf-8\r\n\
+             Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+            boundary.as_str()
+        )));
     }
 }

@@ -3,6 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use digest::config::Config;
+use digest::mail::campaign;
+use digest::mail::message::Prepared;
+use digest::period::Period;
 use serde_json::{Value, json};
 
 /// The repository root (for the bundled config, theme and catalogue).
@@ -196,6 +200,19 @@ impl Project {
     /// The frozen issue of `digest` for `period`, parsed.
     pub fn issue(&self, digest: &str, period: &str) -> Value {
         serde_json::from_str(&self.read(&format!("digests/{digest}/{period}/issue.json"))).unwrap()
+    }
+
+    /// The frozen issue of `digest` for `period`, prepared for sending as `digest send` prepares
+    /// it, with the test unsubscribe keys as the only environment.
+    pub fn prepared(&self, digest: &str, period: &str) -> Prepared {
+        let env = [("DIGEST__UNSUBSCRIBE__KEYS".into(), TEST_KEYS.into())].into();
+        let config = Config::load_with_env(&self.path("config"), Some(env)).unwrap();
+        let d = config.digest(digest).unwrap();
+        let period = Period::parse_as(d.period, period).unwrap();
+        let issue = digest::issue::find(&config.paths.digests, &d.id, period)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{digest} {period} is not frozen"));
+        campaign::prepare(&config, d, &issue).unwrap()
     }
 
     /// Titles of the items of a frozen issue, in order.

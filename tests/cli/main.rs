@@ -20,4 +20,5 @@ mod regression;
 mod send;
 mod serve;
 mod smtp;
+mod snapshots;
 mod unsubscribe;
