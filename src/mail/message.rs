@@ -290,6 +290,8 @@ struct Personal {
 pub struct Prepared {
     /// The ledger's name for the issue.
     pub issue_key: IssueKey,
+    /// `issue_key` as text, written once: every Message-ID is signed over it.
+    issue_name: String,
     digest: String,
     /// Subject line.
     pub subject: String,
@@ -357,6 +359,7 @@ impl Prepared {
         Ok(Prepared {
             frame,
             boundary_seed,
+            issue_name: issue_key.to_string(),
             issue_key,
             digest: issue.digest.clone(),
             subject: email.subject.clone(),
@@ -411,7 +414,7 @@ impl Prepared {
             mailbox: Mailbox::new(name, to.address.clone()),
             message_id: self
                 .keys
-                .message_id(&self.issue_key.to_string(), to.key, &self.id_domain),
+                .message_id(&self.issue_name, to.key, &self.id_domain),
             boundary: Boundary::new(&self.boundary_seed, to.key),
         }
     }
