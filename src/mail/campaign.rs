@@ -30,14 +30,23 @@ pub fn keys(config: &Config) -> Result<Keys> {
     Keys::parse(spec.expose()).map_err(|e| anyhow!("DIGEST__UNSUBSCRIBE__KEYS: {e}"))
 }
 
-/// Renders `issue` once and decides its fixed headers.
+/// Renders `issue` once and decides its fixed headers, signing with the configured keys.
 pub fn prepare(config: &Config, digest: &Digest, issue: &Issue) -> Result<Prepared> {
+    prepare_with(config, digest, issue, &keys(config)?)
+}
+
+/// [`prepare`], signing unsubscribe tokens and Message-IDs with `keys`.
+pub fn prepare_with(
+    config: &Config,
+    digest: &Digest,
+    issue: &Issue,
+    keys: &Keys,
+) -> Result<Prepared> {
     let mail = config
         .sending
         .mail
         .as_ref()
         .ok_or_else(|| anyhow!("no [mail] section in the configuration: set mail.from"))?;
-    let keys = keys(config)?;
     let theme = Theme::load(&config.paths.templates)?;
     let email = render::email(
         issue,
@@ -50,7 +59,7 @@ pub fn prepare(config: &Config, digest: &Digest, issue: &Issue) -> Result<Prepar
         site: &config.site,
         digest,
         mail,
-        keys: &keys,
+        keys,
         dkim: config.sending.dkim.as_ref(),
     };
     Prepared::new(issue, &email, &settings)

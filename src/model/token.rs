@@ -15,6 +15,8 @@ type HmacSha256 = Hmac<Sha256>;
 
 const VERSION: u8 = 1;
 const MAC_LEN: usize = 16;
+/// The key id of [`Keys::rehearsal`]; `-` is not allowed in configured ids.
+const REHEARSAL_ID: &str = "rehearsal-only";
 /// Shortest accepted secret, in bytes.
 pub const MIN_SECRET: usize = 32;
 
@@ -76,6 +78,17 @@ impl Keys {
             return Err("no keys: give `id:secret` (secret of 32 bytes or more)".into());
         }
         Ok(Keys { keys })
+    }
+
+    /// The keys of rehearsal samples (`digest send --dry-run`): their id, `rehearsal-only`, has a
+    /// character no configured key id may have, so no keyring ever verifies a token they sign and
+    /// a forwarded sample unsubscribes nobody.
+    pub fn rehearsal() -> Keys {
+        let mac = HmacSha256::new_from_slice(b"digest rehearsal samples: not a secret")
+            .expect("HMAC accepts any key length");
+        Keys {
+            keys: vec![(REHEARSAL_ID.to_string(), mac)],
+        }
     }
 
     /// A token for `subscriber` leaving `digest`, signed with the current key.
@@ -146,6 +159,13 @@ mod tests {
 
     const A: &str = "a1:0123456789abcdef0123456789abcdef";
     const B: &str = "b2:fedcba9876543210fedcba9876543210";
+
+    #[test]
+    fn rehearsal_tokens_verify_under_no_configured_keyring() {
+        let token = Keys::rehearsal().sign(7, "d");
+        assert_eq!(Keys::parse(A).unwrap().verify(&token), None);
+        assert!(Keys::parse(&format!("{REHEARSAL_ID}:{}", &A[3..])).is_err());
+    }
 
     #[test]
     fn a_token_round_trips_and_carries_no_address() {

@@ -20,6 +20,7 @@ use crate::mail::rate;
 use crate::mail::send::{self, Progress, Summary};
 use crate::mail::transport::{Connector, file::Folder, smtp};
 use crate::model::IssueKey;
+use crate::model::token::Keys;
 use crate::period::Period;
 use crate::stop::Stop;
 use crate::store::{Counts, Store};
@@ -204,7 +205,9 @@ impl<'c> Plan<'c> {
     }
 
     /// `--dry-run`: the real audience resolution inside a transaction that is rolled back, and
-    /// sample messages written to `samples/` beside the issue. No connection is opened.
+    /// sample messages written to `samples/` beside the issue. No connection is opened. The
+    /// samples' unsubscribe links are signed with [`Keys::rehearsal`]: forwarded for review, they
+    /// unsubscribe nobody.
     pub fn rehearse(&self, store: &mut Store, clock: &dyn Clock) -> Result<Rehearsal> {
         let (audience, pending) = store.rehearse(|s| {
             let audience = self.resolve(s, false, clock)?;
@@ -224,6 +227,8 @@ impl<'c> Plan<'c> {
         )
         .with_file_name("samples");
         let folder = folder(&dir)?;
+        let sample =
+            campaign::prepare_with(self.config, self.digest, &self.issue, &Keys::rehearsal())?;
         let mut size = None;
         for p in &pending {
             let address = address::normalize(&p.send_to).map_err(|e| anyhow!(e))?;
@@ -233,8 +238,11 @@ impl<'c> Plan<'c> {
                 address: &address.address,
                 name: p.name.as_deref(),
             };
-            let (envelope, bytes) = self.prepared.bytes(&to, clock.now())?;
-            size.get_or_insert(bytes.len());
+            if size.is_none() {
+                // The size a real recipient's message has (a sample's token is a little longer).
+                size = Some(self.prepared.bytes(&to, clock.now())?.1.len());
+            }
+            let (envelope, bytes) = sample.bytes(&to, clock.now())?;
             folder.write(&envelope, &bytes).map_err(|e| anyhow!(e))?;
         }
         let smtp = self.config.sending.smtp.as_ref();

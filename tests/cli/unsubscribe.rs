@@ -191,3 +191,62 @@ fn one_click_post_suppresses_get_does_not_and_tampered_tokens_look_the_same() {
         ]
     );
 }
+
+#[test]
+fn a_dry_run_sample_forwarded_for_review_unsubscribes_nobody() {
+    // The samples carried the reader's real token: whoever clicked a forwarded sample
+    // unsubscribed that reader, although the dry run said the links "are not live".
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let extra = format!(
+        "lists = [\"main\"]\n\n[mail]\nfrom = \"digest@news.example.org\"\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\n[lists.main]\nmembers = [\"ann@x.example\"]\n{WEB_ANY_PORT}",
+        server.port
+    );
+    let p = Project::new(&config("d", &extra));
+    let tags = &["distributed-systems"];
+    p.catalog(&[article(
+        "https://a.example/1",
+        "July",
+        "a",
+        tags,
+        "2024-07-10T00:00:00Z",
+        10,
+    )]);
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    p.ok(&["send", "d", "--period", "2024-07", "--dry-run"]);
+    let dir = p.path("digests/d/2024-07/samples");
+    let sample = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let eml = std::fs::read_to_string(sample).unwrap();
+    let path = eml
+        .lines()
+        .find_map(|l| l.strip_prefix("List-Unsubscribe: <https://news.example.org"))
+        .and_then(|rest| rest.split('>').next())
+        .unwrap_or_else(|| panic!("no List-Unsubscribe URL in:\n{eml}"))
+        .to_string();
+    let token = path.trim_start_matches("/unsubscribe/");
+    assert!(
+        Keys::parse(TEST_KEYS).unwrap().verify(token).is_none(),
+        "{token}"
+    );
+    let daemon = Daemon::start(&p, &[], "digest=info");
+    let answer = http_post(
+        daemon.addr(),
+        &path,
+        "application/x-www-form-urlencoded",
+        ONE_CLICK,
+    );
+    assert_eq!(
+        p.ok(&["suppress", "list"]).stdout,
+        "",
+        "nobody unsubscribed: {answer}"
+    );
+    // The real send still carries a live link.
+    p.ok(&["send", "d", "--period", "2024-07", "--yes"]);
+    assert_eq!(server.recipients(), ["ann@x.example"]);
+}
