@@ -18,7 +18,7 @@ use crate::mail::ledger::{self, Resolution};
 use crate::mail::message::{Prepared, To};
 use crate::mail::rate;
 use crate::mail::send::{self, Progress, Summary};
-use crate::mail::transport::{Connector, file::Folder, smtp};
+use crate::mail::transport::{Transport, file::Folder, smtp};
 use crate::period::Period;
 use crate::stop::Stop;
 use crate::store::{Counts, Store};
@@ -47,9 +47,8 @@ pub(super) fn run(config: &Config, args: &SendArgs, clock: &dyn Clock) -> Result
     let lists = ledger::lists(config, digest)?;
     let resolution = ledger::resolve(&mut store, &prepared.issue_key, &lists, clock.now())?;
     let counts = store.counts(&prepared.issue_key)?;
-    print_audience(&resolution, &counts);
-    let to_send =
-        counts.pending + counts.deferred + if args.retry_failed { counts.failed } else { 0 };
+    let to_send = send::to_send(&counts, args.retry_failed);
+    print_audience(&resolution, &counts, to_send);
     if to_send == 0 {
         say!(
             "nothing to send: every recipient of issue #{} is already dealt with",
@@ -98,10 +97,10 @@ pub(super) fn run(config: &Config, args: &SendArgs, clock: &dyn Clock) -> Result
     })
 }
 
-fn connector(config: &Config, args: &SendArgs) -> Result<Connector> {
+fn connector(config: &Config, args: &SendArgs) -> Result<Arc<dyn Transport>> {
     if let Some(dir) = &args.eml {
         let folder = Folder::new(dir).with_context(|| format!("creating {}", dir.display()))?;
-        return Ok(Connector::File(folder));
+        return Ok(Arc::new(folder));
     }
     campaign::smtp_connector(config)
 }
@@ -136,7 +135,8 @@ fn dry_run(
         issue.number,
         digest.id
     );
-    print_audience(&resolution, &counts);
+    let to_send = send::to_send(&counts, false);
+    print_audience(&resolution, &counts, to_send);
     say!("subject: {}", prepared.subject);
     let folder_path =
         issue::path(&config.paths.digests, &digest.id, period).with_file_name("samples");
@@ -163,7 +163,6 @@ fn dry_run(
         smtp::describe(s)
     });
     say!("transport: {transport}");
-    let to_send = counts.pending + counts.deferred;
     match smtp.and_then(|s| rate::estimate(&s.rate, campaign::recent(store, clock).ok()?, to_send))
     {
         Some(d) => say!(
@@ -185,7 +184,7 @@ fn dry_run(
 /// `--to`: one message, marked as a test, outside the ledger.
 fn test_send(
     prepared: &Prepared,
-    connector: &Connector,
+    connector: &Arc<dyn Transport>,
     store: &mut Store,
     to: &str,
     clock: &dyn Clock,
@@ -222,7 +221,7 @@ fn test_send(
     }
 }
 
-fn print_audience(r: &Resolution, c: &Counts) {
+fn print_audience(r: &Resolution, c: &Counts, to_send: u64) {
     let e = &r.enqueued;
     say!(
         "audience: {} entries read; {} new in the ledger, {} duplicate(s) across lists",
@@ -232,7 +231,7 @@ fn print_audience(r: &Resolution, c: &Counts) {
     );
     say!(
         "recipients: {} to send, {} already sent, {} suppressed, {} failed earlier, {} invalid, {} inactive",
-        c.pending + c.deferred,
+        to_send,
         c.sent,
         c.suppressed,
         c.failed,
@@ -352,11 +351,13 @@ impl Reporter {
     }
 
     fn report(&mut self, p: &Progress) {
-        let failed = p.failed + p.deferred;
         if let Some(bar) = &self.bar {
             bar.set_length(p.total);
             bar.set_position(p.done());
-            bar.set_message(format!("sent {}, failed {failed}", p.sent));
+            bar.set_message(format!(
+                "sent {}, failed {}, deferred {}",
+                p.sent, p.failed, p.deferred
+            ));
             if p.done() >= p.total {
                 bar.finish_and_clear();
             }
@@ -366,10 +367,12 @@ impl Reporter {
             self.last = std::time::Instant::now();
             let rate = p.sent as f64 / self.started.elapsed().as_secs_f64().max(0.001);
             eprintln!(
-                "progress: {}/{} done, {} sent, {failed} failed, {} suppressed, {rate:.0} msg/s",
+                "progress: {}/{} done, {} sent, {} failed, {} deferred, {} suppressed, {rate:.0} msg/s",
                 p.done(),
                 p.total,
                 p.sent,
+                p.failed,
+                p.deferred,
                 p.suppressed
             );
         }

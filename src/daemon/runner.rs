@@ -137,7 +137,7 @@ impl Publish {
             send::run(store, setup, &*self.clock, stop, |p| {
                 if logged.elapsed() >= Duration::from_secs(10) {
                     logged = std::time::Instant::now();
-                    tracing::info!(digest = %digest.id, sent = p.sent, failed = p.failed, total = p.total, "sending");
+                    tracing::info!(digest = %digest.id, sent = p.sent, failed = p.failed, deferred = p.deferred, total = p.total, "sending");
                 }
             })
             .await
