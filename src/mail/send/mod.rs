@@ -180,6 +180,9 @@ struct Shared {
     /// When the relay became unreachable: the first failed connection attempt since the last one
     /// that succeeded.
     outage: std::sync::Mutex<Option<Instant>>,
+    /// Refusals of the message itself, counted by the workers as they come, so that no worker
+    /// takes another message once the count is reached.
+    refusals: std::sync::Mutex<Refusals>,
 }
 
 impl Shared {
@@ -241,6 +244,7 @@ pub async fn run(
         options: options.clone(),
         halt: Stop::new(),
         outage: std::sync::Mutex::new(None),
+        refusals: std::sync::Mutex::new(Refusals::default()),
     });
     let job_rx = Arc::new(Mutex::new(job_rx));
     let workers: Vec<_> = (0..options.concurrency)
@@ -258,7 +262,6 @@ pub async fn run(
         issue: &issue,
         options: &options,
         clock,
-        refusals: Refusals::default(),
     };
     let mut job_tx = Some(job_tx);
     let mut buffer: VecDeque<Pending> = VecDeque::new();
@@ -352,18 +355,17 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-/// The run's side of the ledger: records outcomes and watches for a message the server refuses.
+/// The run's side of the ledger: records outcomes.
 struct Ledger<'a> {
     store: &'a mut Store,
     issue: &'a IssueKey,
     options: &'a Options,
     clock: &'a dyn Clock,
-    refusals: Refusals,
 }
 
 impl Ledger<'_> {
     /// Records a batch of outcomes in one transaction; the first reason to stop the send among
-    /// them, if any (a fatal error, or the message refused [`MESSAGE_REFUSALS`] times).
+    /// them, if any.
     fn record(&mut self, batch: Vec<Outcome>, progress: &mut Progress) -> Result<Option<String>> {
         let now = self.clock.now();
         let mut rows = Vec::with_capacity(batch.len());
@@ -396,7 +398,6 @@ impl Ledger<'_> {
                         .suppress(&d.key, None, Reason::Bounced, Some(&reply), now)?;
                 }
             }
-            fatal = fatal.or_else(|| self.refusals.observe(&d.result));
             tracing::debug!(to = %d.to, state = state.as_str(), attempts = d.attempts, %reply, "delivery");
             rows.push((d.subscriber_id, state, d.attempts, Some(reply)));
         }

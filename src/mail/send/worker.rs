@@ -30,8 +30,22 @@ pub(super) async fn run(
         } else {
             deliver(job, &mut conn, &shared).await
         };
+        // A refusal of the message that makes the count stops every worker at once.
+        let stop = match &outcome {
+            Outcome::Done(d) => lock(&shared.refusals).observe(&d.result),
+            Outcome::Untouched { .. } => None,
+        };
+        if stop.is_some() {
+            shared.halt.request();
+        }
         let fatal = matches!(outcome, Outcome::Untouched { fatal: Some(_) });
         if out.send(outcome).is_err() || fatal {
+            break;
+        }
+        if let Some(reason) = stop {
+            let _ = out.send(Outcome::Untouched {
+                fatal: Some(reason),
+            });
             break;
         }
     }
@@ -122,7 +136,7 @@ async fn open(shared: &Shared, salt: i64) -> Result<Box<dyn Connection>, Option<
     loop {
         let error = match shared.transport.connect().await {
             Ok(c) => {
-                *shared.outage.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                *lock(&shared.outage) = None;
                 return Ok(c);
             }
             Err(e) if e.is_transient() => e,
@@ -130,11 +144,7 @@ async fn open(shared: &Shared, salt: i64) -> Result<Box<dyn Connection>, Option<
         };
         failures += 1;
         let now = Instant::now();
-        let since = *shared
-            .outage
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_or_insert(now);
+        let since = *lock(&shared.outage).get_or_insert(now);
         let down = now.saturating_duration_since(since);
         if down >= tolerance {
             return Err(Some(format!(
@@ -150,6 +160,11 @@ async fn open(shared: &Shared, salt: i64) -> Result<Box<dyn Connection>, Option<
             return Err(None);
         }
     }
+}
+
+/// Locks a mutex whose data stays consistent even if a holder panicked.
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Sleeps for `wait`; false if the send started stopping meanwhile.
