@@ -43,13 +43,15 @@ fn a_relay_down_for_two_seconds_is_waited_out() {
     let to = addresses(6);
     // The default tolerance (5 min) would do; 60 s bounds the test if the server never starts.
     let p = mail_project(port, "outage_tolerance_secs = 60", &members(&to));
-    let child = send_command(&p)
+    let mut child = send_command(&p)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_secs(2));
     let Some(server) = Server::start(&["--port", &port.to_string()]) else {
+        let _ = child.kill();
+        let _ = child.wait();
         return;
     };
     let out = child.wait_with_output().unwrap();
