@@ -167,12 +167,17 @@ impl Connector {
                 .map_err(|e| Error::Fatal(format!("{where_}: STARTTLS failed: {e}")))?;
         }
         // lettre keeps only the extensions it knows, and SIZE is not one: ask again (RFC 5321
-        // allows EHLO at any time; it resets no more than RSET does), before logging in.
-        let ehlo = tokio::time::timeout(self.timeout, conn.command(Ehlo::new(self.hello.clone())))
+        // allows EHLO at any time; it resets no more than RSET does), before logging in. A server
+        // that refuses a second EHLO gets no SIZE declared.
+        let ehlo = conn.command(Ehlo::new(self.hello.clone()));
+        let size = match tokio::time::timeout(self.timeout, ehlo)
             .await
             .map_err(timed("EHLO"))?
-            .map_err(|e| step("EHLO", Error::from_smtp(Stage::Greeting, &e).to_string()))?;
-        let size = offers_size(&ehlo);
+        {
+            Ok(reply) => offers_size(&reply),
+            Err(e) if e.status().is_some() => false,
+            Err(e) => return Err(step("EHLO", e.to_string())),
+        };
         if let Some(credentials) = &self.credentials {
             tokio::time::timeout(
                 self.timeout,
@@ -401,6 +406,30 @@ impl AsyncWrite for TlsStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_size_extension_is_read_from_the_ehlo_reply_lines_after_the_greeting() {
+        use lettre::transport::smtp::response::{Category, Code, Detail, Severity};
+        let ehlo = |lines: &[&str]| {
+            let code = Code::new(
+                Severity::PositiveCompletion,
+                Category::MailSystem,
+                Detail::Zero,
+            );
+            Response::new(code, lines.iter().map(|l| l.to_string()).collect())
+        };
+        assert!(offers_size(&ehlo(&[
+            "mx.example",
+            "PIPELINING",
+            "SIZE 10240000"
+        ])));
+        assert!(offers_size(&ehlo(&["mx.example", "size"])));
+        assert!(!offers_size(&ehlo(&["mx.example", "8BITMIME", "SIZEX 5"])));
+        assert!(
+            !offers_size(&ehlo(&["SIZE"])),
+            "the first line names the server"
+        );
+    }
 
     #[test]
     fn a_dot_starting_a_line_is_doubled_and_the_body_ends_with_the_terminator() {
