@@ -8,8 +8,8 @@ use crate::cli::StatusArgs;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::issue;
-use crate::model::IssueKey;
 use crate::period::Period;
+use crate::model::IssueKey;
 use crate::store::Store;
 
 /// Failures listed per issue.

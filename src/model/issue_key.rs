@@ -45,9 +45,6 @@ mod tests {
         let period: Period = "2024-07".parse().unwrap();
         let key = IssueKey::new("best-of-x", period);
         assert_eq!(key.to_string(), "best-of-x/2024-07");
-        assert_eq!(
-            serde_json::to_string(&key).unwrap(),
-            "\"best-of-x/2024-07\""
-        );
+        assert_eq!(serde_json::to_string(&key).unwrap(), "\"best-of-x/2024-07\"");
     }
 }

@@ -199,18 +199,15 @@ impl Store {
                AND (d.state IN ('pending', 'deferred') OR (?4 AND d.state = 'failed'))
              ORDER BY d.subscriber_id LIMIT ?3",
         )?;
-        let rows = stmt.query_map(
-            params![issue.to_string(), after, limit as i64, retry_failed],
-            |r| {
-                Ok(Pending {
-                    subscriber_id: r.get(0)?,
-                    key: r.get(1)?,
-                    send_to: r.get(2)?,
-                    name: r.get(3)?,
-                    attempts: r.get(4)?,
-                })
-            },
-        )?;
+        let rows = stmt.query_map(params![issue.to_string(), after, limit as i64, retry_failed], |r| {
+            Ok(Pending {
+                subscriber_id: r.get(0)?,
+                key: r.get(1)?,
+                send_to: r.get(2)?,
+                name: r.get(3)?,
+                attempts: r.get(4)?,
+            })
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -276,11 +273,7 @@ impl Store {
     }
 
     /// Failed and deferred rows of `issue` with the server's last reply, up to `limit`.
-    pub fn failures(
-        &self,
-        issue: &IssueKey,
-        limit: usize,
-    ) -> Result<Vec<(String, State, u32, String)>> {
+    pub fn failures(&self, issue: &IssueKey, limit: usize) -> Result<Vec<(String, State, u32, String)>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT send_to, state, attempts, coalesce(last_reply, '') FROM deliveries
              WHERE issue = ?1 AND state IN ('failed', 'deferred') ORDER BY send_to LIMIT ?2",

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::{AppState, blocking};
 use crate::config::Config;
-use crate::model::IssueKey;
 use crate::period::PeriodKind;
+use crate::model::IssueKey;
 use crate::store::{Counts, Run, Store};
 
 /// How many next and last runs `/status` shows per digest.
