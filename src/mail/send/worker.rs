@@ -148,7 +148,7 @@ async fn open(shared: &Shared, salt: i64) -> Result<Box<dyn Connection>, Option<
         let down = now.saturating_duration_since(since);
         if down >= tolerance {
             return Err(Some(format!(
-                "the relay was unreachable for {} (smtp.outage_tolerance_secs = {}): {error}",
+                "the relay was unreachable for {} (smtp.outage_tolerance_secs = {}): {error}; the unsent recipients stay pending",
                 span(down),
                 tolerance.as_secs()
             )));
