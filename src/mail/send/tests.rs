@@ -186,6 +186,8 @@ async fn a_relay_down_for_two_minutes_is_waited_out() {
     let mut delivered = f.stub.delivered();
     delivered.sort();
     assert_eq!(delivered, to, "everyone delivered once");
+    let from = f.stub.envelopes()[0].from().map(ToString::to_string);
+    assert_eq!(from.as_deref(), Some("digest@news.example.org"));
     assert!(f.stub.connect_attempts() > 8, "kept trying with backoff");
 }
 

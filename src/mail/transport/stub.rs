@@ -101,7 +101,7 @@ struct State {
     transactions: usize,
     uploads: usize,
     resets: usize,
-    delivered: Vec<String>,
+    accepted: Vec<Envelope>,
 }
 
 /// The scripted transport. Clones share the script and the record.
@@ -144,9 +144,16 @@ impl Stub {
         self
     }
 
+    /// The envelopes of accepted messages, in order.
+    pub fn envelopes(&self) -> Vec<Envelope> {
+        self.state().accepted.clone()
+    }
+
     /// Recipients of accepted messages, one entry per delivery, in order.
     pub fn delivered(&self) -> Vec<String> {
-        self.state().delivered.clone()
+        let s = self.state();
+        let to = s.accepted.iter().flat_map(Envelope::to);
+        to.map(ToString::to_string).collect()
     }
 
     /// Connection attempts, refused or not.
@@ -257,7 +264,7 @@ impl Connection for StubConnection {
         self.step(Stage::Data, &to)?;
         self.stub.state().uploads += 1;
         self.step(Stage::Body, &to)?;
-        self.stub.state().delivered.extend(to);
+        self.stub.state().accepted.push(envelope.clone());
         Ok("250 2.0.0 accepted by the stub".into())
     }
 
