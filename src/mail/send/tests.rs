@@ -359,6 +359,36 @@ async fn a_connection_in_doubt_is_dropped_and_the_message_retried_on_a_new_one()
     }
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_throttling_reply_holds_every_connection_back() {
+    let mut f = fixture(&readers(6));
+    f.stub.script(
+        Script::reply(
+            Stage::Rcpt,
+            "454 Throttling failure: Maximum sending rate exceeded",
+        )
+        .to("reader00@example.net")
+        .times(1),
+    );
+    let t0 = tokio::time::Instant::now();
+    let (summary, _) = f
+        .send(Options {
+            concurrency: 2,
+            ..options()
+        })
+        .await;
+    assert!(summary.is_clean(), "{summary:?}");
+    // The first retry waits at least 0.75 s; without the shared pause, the other connection would
+    // have sent the other five at once.
+    let late = f
+        .stub
+        .accepted_at()
+        .iter()
+        .filter(|at| **at >= t0 + Duration::from_millis(750))
+        .count();
+    assert!(late >= 5, "{late} of 6 sent after the pause");
+}
+
 // Before: the progress line printed "200/199 done" and "40/18 done, 1 sent": rows found
 // suppressed at send time counted as done but not in the total.
 #[tokio::test(start_paused = true)]

@@ -101,7 +101,7 @@ struct State {
     transactions: usize,
     uploads: usize,
     resets: usize,
-    accepted: Vec<Envelope>,
+    accepted: Vec<(Instant, Envelope)>,
 }
 
 /// The scripted transport. Clones share the script and the record.
@@ -146,13 +146,22 @@ impl Stub {
 
     /// The envelopes of accepted messages, in order.
     pub fn envelopes(&self) -> Vec<Envelope> {
-        self.state().accepted.clone()
+        self.state()
+            .accepted
+            .iter()
+            .map(|(_, e)| e.clone())
+            .collect()
+    }
+
+    /// When each accepted message was accepted (tokio's clock), in order.
+    pub fn accepted_at(&self) -> Vec<Instant> {
+        self.state().accepted.iter().map(|(at, _)| *at).collect()
     }
 
     /// Recipients of accepted messages, one entry per delivery, in order.
     pub fn delivered(&self) -> Vec<String> {
         let s = self.state();
-        let to = s.accepted.iter().flat_map(Envelope::to);
+        let to = s.accepted.iter().flat_map(|(_, e)| e.to());
         to.map(ToString::to_string).collect()
     }
 
@@ -264,7 +273,8 @@ impl Connection for StubConnection {
         self.step(Stage::Data, &to)?;
         self.stub.state().uploads += 1;
         self.step(Stage::Body, &to)?;
-        self.stub.state().accepted.push(envelope.clone());
+        let at = Instant::now();
+        self.stub.state().accepted.push((at, envelope.clone()));
         Ok("250 2.0.0 accepted by the stub".into())
     }
 
