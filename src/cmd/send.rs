@@ -24,12 +24,12 @@ pub(super) fn run(config: &Config, args: &SendArgs, clock: &dyn Clock) -> Result
         say!("{}", rehearsal.to_string().trim_end());
         return Ok(ExitCode::SUCCESS);
     }
-    let connector = send::connector(config, args.eml.as_deref())?;
+    let transport = send::transport(config, args.eml.as_deref())?;
     if let Some(to) = &args.to {
-        let reply = plan.test(&connector, &mut store, to, clock)?;
+        let reply = plan.test(&*transport, &mut store, to, clock)?;
         say!(
             "sent a test message to {to} via {}: {reply}",
-            connector.describe()
+            transport.describe()
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -43,7 +43,7 @@ pub(super) fn run(config: &Config, args: &SendArgs, clock: &dyn Clock) -> Result
         "send issue #{number} \"{}\" to {} recipient(s) via {}?",
         plan.prepared.subject,
         audience.to_send(),
-        connector.describe()
+        transport.describe()
     );
     if !args.yes && !confirm(&question)? {
         say!("cancelled: nothing sent");
@@ -56,7 +56,7 @@ pub(super) fn run(config: &Config, args: &SendArgs, clock: &dyn Clock) -> Result
     let mut shown = Sending::new();
     let summary = plan.run(
         &mut store,
-        connector,
+        transport,
         args.retry_failed,
         clock,
         &stop,

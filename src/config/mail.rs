@@ -106,6 +106,9 @@ pub struct Smtp {
     pub retry_base: Duration,
     /// Longest retry delay.
     pub retry_max: Duration,
+    /// How long the relay may stay unreachable before a send gives up (`outage_tolerance_secs`,
+    /// default 300).
+    pub outage_tolerance: Duration,
     /// Rate limits.
     pub rate: RateLimits,
     /// Login, if the relay needs one.
@@ -203,6 +206,8 @@ struct RawSmtp {
     retry_base_secs: f64,
     #[serde(default = "sixty")]
     retry_max_secs: f64,
+    #[serde(default = "five_minutes")]
+    outage_tolerance_secs: f64,
     username: Option<String>,
     password: Option<String>,
     #[serde(default)]
@@ -223,6 +228,9 @@ fn one() -> f64 {
 }
 fn sixty() -> f64 {
     60.0
+}
+fn five_minutes() -> f64 {
+    300.0
 }
 
 #[derive(Deserialize)]
@@ -379,12 +387,18 @@ impl Checker {
             );
             self.field_problem(&table, "smtp", "tls", msg);
         }
-        let ranges: [(&str, f64, f64, f64); 5] = [
+        let ranges: [(&str, f64, f64, f64); 6] = [
             ("timeout_secs", raw.timeout_secs as f64, 1.0, 600.0),
             ("concurrency", raw.concurrency as f64, 1.0, 64.0),
             ("max_attempts", raw.max_attempts as f64, 1.0, 20.0),
             ("retry_base_secs", raw.retry_base_secs, 0.001, 3600.0),
             ("retry_max_secs", raw.retry_max_secs, 0.001, 86400.0),
+            (
+                "outage_tolerance_secs",
+                raw.outage_tolerance_secs,
+                0.0,
+                86400.0,
+            ),
         ];
         for (field, v, lo, hi) in ranges {
             if !(lo..=hi).contains(&v) {
@@ -444,6 +458,7 @@ impl Checker {
             max_attempts: raw.max_attempts as u32,
             retry_base: Duration::from_secs_f64(raw.retry_base_secs),
             retry_max: Duration::from_secs_f64(raw.retry_max_secs),
+            outage_tolerance: Duration::from_secs_f64(raw.outage_tolerance_secs),
             rate: raw.rate,
             credentials,
         })

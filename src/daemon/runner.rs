@@ -136,9 +136,9 @@ impl Runner for Publish {
         for skipped in &audience.resolution.invalid {
             tracing::warn!(digest = %job.digest.id, "skipped invalid recipient {skipped}");
         }
-        let connector = send::connector(config, None)?;
+        let transport = send::transport(config, None)?;
         let mut logged = std::time::Instant::now();
-        let summary = plan.run(&mut store, connector, false, clock, stop, |p| {
+        let summary = plan.run(&mut store, transport, false, clock, stop, |p| {
             if logged.elapsed() >= Duration::from_secs(10) {
                 logged = std::time::Instant::now();
                 tracing::info!(digest = %job.digest.id, sent = p.sent, failed = p.failed, deferred = p.deferred, total = p.total, "sending");

@@ -10,8 +10,8 @@ use chrono::Duration as Span;
 
 use super::message::{Prepared, Settings};
 use super::rate::{Limiter, Recent};
-use super::send::{Options, Setup};
-use super::transport::{Connector, smtp};
+use super::send::{OUTAGE_TOLERANCE, Options, Setup};
+use super::transport::{Transport, smtp};
 use crate::clock::Clock;
 use crate::config::{Config, Digest};
 use crate::issue::Issue;
@@ -66,11 +66,11 @@ pub fn prepare_with(
 }
 
 /// The configured SMTP relay.
-pub fn smtp_connector(config: &Config) -> Result<Connector> {
+pub fn smtp_connector(config: &Config) -> Result<Arc<dyn Transport>> {
     let smtp = config.sending.smtp.as_ref().ok_or_else(|| {
         anyhow!("no [smtp] section in the configuration: configure the relay (or, with `digest send`, write .eml files with --eml DIR)")
     })?;
-    Ok(Connector::Smtp(smtp::Connector::new(smtp)?))
+    Ok(Arc::new(smtp::Connector::new(smtp)?))
 }
 
 /// Messages sent in the last hour and day, for the day and hour limits.
@@ -82,11 +82,11 @@ pub fn recent(store: &Store, clock: &dyn Clock) -> Result<Recent> {
     })
 }
 
-/// Everything a send of `prepared` through `connector` needs.
+/// Everything a send of `prepared` through `transport` needs.
 pub fn setup(
     config: &Config,
     prepared: Arc<Prepared>,
-    connector: Connector,
+    transport: Arc<dyn Transport>,
     store: &Store,
     clock: &dyn Clock,
     retry_failed: bool,
@@ -97,6 +97,7 @@ pub fn setup(
         max_attempts: smtp.map_or(3, |s| s.max_attempts),
         retry_base: smtp.map_or(Duration::from_secs(1), |s| s.retry_base),
         retry_max: smtp.map_or(Duration::from_secs(60), |s| s.retry_max),
+        outage_tolerance: smtp.map_or(OUTAGE_TOLERANCE, |s| s.outage_tolerance),
         grace: GRACE,
         retry_failed,
         suppress_hard_bounces: config
@@ -111,7 +112,7 @@ pub fn setup(
     ));
     Ok(Setup {
         prepared,
-        connector,
+        transport,
         limiter,
         options,
     })

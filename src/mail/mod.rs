@@ -3,7 +3,7 @@
 pub mod address;
 pub mod audience;
 pub mod campaign;
-mod error;
+pub mod error;
 pub mod ledger;
 pub mod message;
 pub mod rate;

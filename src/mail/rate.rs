@@ -1,6 +1,9 @@
 //! Rate limits shared by every connection: one token bucket per configured window (second,
-//! minute, hour, day), and a pause when the server asks us to slow down (421/451/452). The day
-//! and hour buckets start with what earlier sends already used, so a restart does not reset them.
+//! minute, hour, day), and a pause when the server asks us to slow down (a throttling reply). The
+//! per-second limit is smooth (a bucket of one token, as GCRA with no burst: at R/s, one message
+//! every 1/R s, so N messages take at least (N-1)/R s); the longer windows are quotas, whose
+//! buckets hold the whole window. The day and hour buckets start with what earlier sends already
+//! used, so a restart does not reset them.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -47,11 +50,13 @@ fn buckets(limits: &RateLimits, recent: Recent) -> Vec<Bucket> {
     ]
     .into_iter()
     .filter_map(|(limit, window, used)| {
-        let capacity = f64::from(limit?);
+        let limit = f64::from(limit?);
+        // A second is the smallest window: its bucket holds one token, so nothing bursts.
+        let capacity = if window <= 1.0 { 1.0 } else { limit };
         Some(Bucket {
             capacity,
             tokens: capacity - used as f64,
-            per_second: capacity / window,
+            per_second: limit / window,
         })
     })
     .collect()
@@ -131,15 +136,28 @@ mod tests {
     }
 
     #[test]
-    fn a_per_second_limit_spaces_messages_after_the_burst() {
+    fn a_per_second_limit_spaces_every_message_without_a_burst() {
         let l = Limiter::new(&limits(Some(10), None), Recent::default());
         let t0 = Instant::now();
-        let waits: Vec<Duration> = (0..12).map(|_| l.reserve(t0)).collect();
-        assert!(waits[..10].iter().all(|w| w.is_zero()), "{waits:?}");
-        assert_eq!(waits[10], Duration::from_millis(100));
-        assert_eq!(waits[11], Duration::from_millis(200));
-        // After a second, the bucket has refilled.
-        assert!(l.reserve(t0 + Duration::from_secs(2)).is_zero());
+        let waits: Vec<Duration> = (0..4).map(|_| l.reserve(t0)).collect();
+        let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, [0, 100, 200, 300]);
+        // Idle time does not build up a burst either.
+        let later = t0 + Duration::from_secs(10);
+        assert!(l.reserve(later).is_zero());
+        assert_eq!(l.reserve(later), Duration::from_millis(100));
+    }
+
+    // Before: the per-second bucket held a whole second of tokens, and at 5/s, 21 messages went
+    // out in the first 3.2 s.
+    #[tokio::test(start_paused = true)]
+    async fn n_messages_at_r_per_second_take_at_least_n_minus_one_over_r_seconds() {
+        let l = Limiter::new(&limits(Some(5), None), Recent::default());
+        let t0 = Instant::now();
+        for _ in 0..21 {
+            l.acquire().await;
+        }
+        assert!(t0.elapsed() >= Duration::from_secs(4), "{:?}", t0.elapsed());
     }
 
     #[test]
@@ -170,7 +188,7 @@ mod tests {
         assert_eq!(e.as_secs(), 864);
         assert_eq!(
             estimate(&limits(Some(10), None), Recent::default(), 5).unwrap(),
-            Duration::ZERO
+            Duration::from_millis(400)
         );
     }
 }

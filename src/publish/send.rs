@@ -18,7 +18,7 @@ use crate::mail::ledger::{self, Resolution};
 use crate::mail::message::{Prepared, To};
 use crate::mail::rate;
 use crate::mail::send::{self, Progress, Summary};
-use crate::mail::transport::{Connector, file::Folder, smtp};
+use crate::mail::transport::{Transport, file::Folder, smtp};
 use crate::model::IssueKey;
 use crate::model::token::Keys;
 use crate::period::Period;
@@ -52,8 +52,7 @@ pub struct Audience {
 impl Audience {
     /// Recipients a send would deal with now.
     pub fn to_send(&self) -> u64 {
-        let c = &self.counts;
-        c.pending + c.deferred + if self.retry_failed { c.failed } else { 0 }
+        send::to_send(&self.counts, self.retry_failed)
     }
 }
 
@@ -266,7 +265,7 @@ impl<'c> Plan<'c> {
     /// `--to`: one message, marked as a test, outside the ledger; the server's reply.
     pub fn test(
         &self,
-        connector: &Connector,
+        transport: &dyn Transport,
         store: &mut Store,
         to: &str,
         clock: &dyn Clock,
@@ -282,7 +281,7 @@ impl<'c> Plan<'c> {
         let message = self.prepared.message(&to, clock.now(), true)?;
         let bytes = message.formatted();
         let reply = crate::publish::runtime()?.block_on(async {
-            let mut conn = connector.connect().await?;
+            let mut conn = transport.connect().await?;
             let reply = conn.send(message.envelope(), &bytes).await;
             conn.close().await;
             reply
@@ -290,14 +289,14 @@ impl<'c> Plan<'c> {
         reply.map_err(|e| anyhow!("test message to {} not sent: {e}", address.address))
     }
 
-    /// Sends the issue through `connector` to every unsent row of its ledger (resolve the
+    /// Sends the issue through `transport` to every unsent row of its ledger (resolve the
     /// audience first), until done or until `stop` is requested: then the messages in flight
     /// finish and are recorded, and the rest stay for the next run. `progress` hears the totals
     /// after every change.
     pub fn run(
         &self,
         store: &mut Store,
-        connector: Connector,
+        transport: Arc<dyn Transport>,
         retry_failed: bool,
         clock: &dyn Clock,
         stop: &Stop,
@@ -306,7 +305,7 @@ impl<'c> Plan<'c> {
         let setup = campaign::setup(
             self.config,
             self.prepared.clone(),
-            connector,
+            transport,
             store,
             clock,
             retry_failed,
@@ -316,9 +315,9 @@ impl<'c> Plan<'c> {
 }
 
 /// Where a send goes: `.eml` files in `eml` if given, else the configured SMTP relay.
-pub fn connector(config: &Config, eml: Option<&Path>) -> Result<Connector> {
+pub fn transport(config: &Config, eml: Option<&Path>) -> Result<Arc<dyn Transport>> {
     match eml {
-        Some(dir) => Ok(Connector::File(folder(dir)?)),
+        Some(dir) => Ok(Arc::new(folder(dir)?)),
         None => campaign::smtp_connector(config),
     }
 }

@@ -15,6 +15,7 @@ mod hostile;
 mod inbox;
 mod maildev;
 mod message;
+mod outage;
 mod periods;
 mod regression;
 mod send;

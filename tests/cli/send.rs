@@ -150,12 +150,16 @@ fn a_server_that_is_down_gives_a_clear_error_and_nothing_is_marked_sent() {
         .local_addr()
         .unwrap()
         .port();
-    let p = project(port, "", &addresses(&["ann", "bob"]));
+    let p = project(
+        port,
+        "outage_tolerance_secs = 0.5",
+        &addresses(&["ann", "bob"]),
+    );
     let out = send(&p, &[]);
     assert_eq!(out.code, 1);
     assert!(
         out.stdout
-            .contains("stopped: giving up after 3 failed connection attempts in a row")
+            .contains("stopped: the relay was unreachable for 0.")
             && out
                 .stdout
                 .contains(&format!("127.0.0.1:{port} (plain text): connecting")),

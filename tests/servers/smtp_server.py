@@ -11,7 +11,10 @@ Behaviour is chosen per recipient by the local part's prefix:
   stall-...        DATA is never answered, once (the client must time out and retry)
 anything else is accepted. Every accepted message is appended to --log as one JSON line
 {"event": "accepted", "rcpt": [...], "message_id": ..., "subject": ..., "size": ...}, and every
-connection as {"event": "connect"}. --delay-ms slows every DATA reply; --stall makes DATA never
+connection as {"event": "connect"}, every MAIL command as {"event": "mail", "arg": ...}, every DATA
+command (an upload about to start) as {"event": "data"} and every RSET as {"event": "rset"}.
+--size-limit N advertises SIZE N (aiosmtpd refuses a larger declared SIZE on MAIL with 552);
+--data-reply "554 5.6.0 ..." answers every message with that reply after its upload. --delay-ms slows every DATA reply; --stall makes DATA never
 answer; --greeting-421 N answers the first N connections with 421 and closes them. --mode picks plain, starttls (required) or implicit TLS; --auth user:password requires a
 login. Prints "listening on PORT" when ready.
 """
@@ -64,6 +67,8 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.args.data_reply:
+            return self.args.data_reply
         rcpts = [r.lower() for r in envelope.rcpt_tos]
         if any(r.split("@")[0].startswith("spam-") for r in rcpts):
             return "554 5.7.1 message rejected as spam"
@@ -100,6 +105,18 @@ class LoggingSMTP(SMTP):
             return
         super().connection_made(transport)
 
+    async def smtp_MAIL(self, arg):
+        self.event_handler.write({"event": "mail", "arg": arg})
+        await super().smtp_MAIL(arg)
+
+    async def smtp_DATA(self, arg):
+        self.event_handler.write({"event": "data"})
+        await super().smtp_DATA(arg)
+
+    async def smtp_RSET(self, arg):
+        self.event_handler.write({"event": "rset"})
+        await super().smtp_RSET(arg)
+
     def connection_lost(self, exc):
         if self.session is not None:  # None: closed at the greeting, before a session began
             super().connection_lost(exc)
@@ -116,10 +133,12 @@ def main():
     p.add_argument("--delay-ms", type=int, default=0)
     p.add_argument("--stall", action="store_true")
     p.add_argument("--greeting-421", type=int, default=0)
+    p.add_argument("--size-limit", type=int, default=64 * 1024 * 1024)
+    p.add_argument("--data-reply")
     args = p.parse_args()
 
     handler = Handler(args)
-    smtp = {"data_size_limit": 64 * 1024 * 1024, "hostname": "localhost"}
+    smtp = {"data_size_limit": args.size_limit, "hostname": "localhost"}
     server_ssl = None
     if args.mode != "plain":
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use lettre::address::Envelope;
 
+use super::{Connection, Transport};
 use crate::mail::Error;
 
 /// A folder receiving `.eml` files.
@@ -60,4 +61,28 @@ impl Folder {
             }
         }
     }
+}
+
+#[async_trait::async_trait]
+impl Transport for Folder {
+    async fn connect(&self) -> Result<Box<dyn Connection>, Error> {
+        Ok(Box::new(self.clone()))
+    }
+
+    fn describe(&self) -> String {
+        format!("folder {}", self.path.display())
+    }
+}
+
+#[async_trait::async_trait]
+impl Connection for Folder {
+    async fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<String, Error> {
+        self.write(envelope, message)
+    }
+
+    async fn reset(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    async fn close(self: Box<Self>) {}
 }

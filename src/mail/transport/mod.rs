@@ -1,61 +1,38 @@
 //! Transports: where finished messages go. One module per transport, as in lettre: SMTP to a relay,
-//! or `.eml` files in a folder (dry-run samples and offline use).
+//! `.eml` files in a folder (dry-run samples and offline use), and a scripted stub for tests. The
+//! send loop holds an `Arc<dyn Transport>` and opens one [`Connection`] per worker.
 
 pub mod file;
 pub mod smtp;
+pub mod stub;
 
 use lettre::address::Envelope;
 
 use super::Error;
 
 /// Opens connections; one per worker.
-#[derive(Debug, Clone)]
-pub enum Connector {
-    /// An SMTP relay.
-    Smtp(smtp::Connector),
-    /// A folder of `.eml` files.
-    File(file::Folder),
+#[async_trait::async_trait]
+pub trait Transport: Send + Sync {
+    /// Opens a connection, ready to take messages. A transient error (refused, timed out, a 4xx
+    /// greeting) means the relay is unreachable for now; [`Error::Fatal`] that it never will be
+    /// with this configuration.
+    async fn connect(&self) -> Result<Box<dyn Connection>, Error>;
+
+    /// Where messages go, for people: `smtp.example.com:587 (STARTTLS)` or a folder.
+    fn describe(&self) -> String;
 }
 
 /// One open connection.
-pub enum Connection {
-    /// To an SMTP relay.
-    Smtp(Box<smtp::Connection>),
-    /// To a folder.
-    File(file::Folder),
-}
+#[async_trait::async_trait]
+pub trait Connection: Send {
+    /// Hands over one message; the server's reply on success, for the ledger. After an error for
+    /// which [`Error::needs_reset`] holds, call [`Connection::reset`] before the next message;
+    /// after one for which [`Error::drops_connection`] holds, drop the connection.
+    async fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<String, Error>;
 
-impl Connector {
-    /// Opens a connection.
-    pub async fn connect(&self) -> Result<Connection, Error> {
-        match self {
-            Connector::Smtp(c) => c.connect().await.map(|c| Connection::Smtp(Box::new(c))),
-            Connector::File(f) => Ok(Connection::File(f.clone())),
-        }
-    }
-
-    /// Where messages go, for people: `smtp.example.com:587 (starttls)` or a folder.
-    pub fn describe(&self) -> String {
-        match self {
-            Connector::Smtp(c) => c.describe(),
-            Connector::File(f) => format!("folder {}", f.path().display()),
-        }
-    }
-}
-
-impl Connection {
-    /// Hands over one message; the server's reply on success.
-    pub async fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<String, Error> {
-        match self {
-            Connection::Smtp(c) => c.send(envelope, message).await,
-            Connection::File(f) => f.write(envelope, message),
-        }
-    }
+    /// Abandons a transaction refused part-way (`RSET`), keeping the connection.
+    async fn reset(&mut self) -> Result<(), Error>;
 
     /// Closes the connection politely.
-    pub async fn close(self) {
-        if let Connection::Smtp(c) = self {
-            c.close().await;
-        }
-    }
+    async fn close(self: Box<Self>);
 }

@@ -3,6 +3,10 @@
 //! algorithm on, each message waited for a delayed ACK (~40 ms): 360 msgs/s instead of ~20,000
 //! against Postfix's smtp-sink on loopback (see BENCHMARKS.md). TLS is explicit: implicit TLS,
 //! STARTTLS required, or plain text only for a loopback host.
+//!
+//! A refusal keeps the connection: after a refused `MAIL`, `RCPT` or `DATA` the send loop says
+//! `RSET` and goes on. When the server offers the SIZE extension, `MAIL FROM` declares the
+//! message's size, so a message over the server's limit is refused before its upload.
 
 use std::io;
 use std::pin::Pin;
@@ -15,8 +19,8 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{
     AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
 };
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::Response;
 use rustls_pki_types::ServerName;
 use rustls_pki_types::pem::PemObject;
@@ -25,6 +29,7 @@ use tokio::net::TcpStream;
 
 use crate::config::{Smtp, Tls};
 use crate::mail::Error;
+use crate::mail::error::Stage;
 
 /// Opens SMTP connections to one relay.
 #[derive(Clone)]
@@ -146,9 +151,9 @@ impl Connector {
         )
         .await
         .map_err(timed("greeting"))?
-        .map_err(|e| match Error::from_smtp(&e) {
-            Error::Permanent(r) => Error::Fatal(format!("{where_}: the server refused us: {r}")),
-            other => other,
+        .map_err(|e| match Error::from_smtp(Stage::Greeting, &e) {
+            e if e.is_permanent() => Error::Fatal(format!("{where_}: the server refused us: {e}")),
+            e => e,
         })?;
         if let Some(params) = &self.starttls {
             if !conn.can_starttls() {
@@ -161,6 +166,18 @@ impl Connector {
                 .map_err(timed("STARTTLS"))?
                 .map_err(|e| Error::Fatal(format!("{where_}: STARTTLS failed: {e}")))?;
         }
+        // lettre keeps only the extensions it knows, and SIZE is not one: ask again (RFC 5321
+        // allows EHLO at any time; it resets no more than RSET does), before logging in. A server
+        // that refuses a second EHLO gets no SIZE declared.
+        let ehlo = conn.command(Ehlo::new(self.hello.clone()));
+        let size = match tokio::time::timeout(self.timeout, ehlo)
+            .await
+            .map_err(timed("EHLO"))?
+        {
+            Ok(reply) => offers_size(&reply),
+            Err(e) if e.status().is_some() => false,
+            Err(e) => return Err(step("EHLO", e.to_string())),
+        };
         if let Some(credentials) = &self.credentials {
             tokio::time::timeout(
                 self.timeout,
@@ -168,17 +185,39 @@ impl Connector {
             )
             .await
             .map_err(timed("login"))?
-            .map_err(|e| match Error::from_smtp(&e) {
+            .map_err(|e| match Error::from_smtp(Stage::Greeting, &e) {
                 // The reply is the server's; the credentials are never part of it.
-                e @ (Error::Transient(_) | Error::Connection(_)) => e,
+                e if e.is_transient() => e,
                 e => Error::Fatal(format!("{where_}: login refused: {e}")),
             })?;
         }
         Ok(Connection {
             conn,
             timeout: self.timeout,
+            size,
         })
     }
+}
+
+#[async_trait::async_trait]
+impl super::Transport for Connector {
+    async fn connect(&self) -> Result<Box<dyn super::Connection>, Error> {
+        // The inherent `connect` (a concrete connection, which the benchmarks use).
+        Ok(Box::new(Connector::connect(self).await?))
+    }
+
+    fn describe(&self) -> String {
+        Connector::describe(self)
+    }
+}
+
+/// Whether an EHLO reply offers the SIZE extension (RFC 1870): a line `SIZE` or `SIZE <limit>`.
+fn offers_size(ehlo: &Response) -> bool {
+    ehlo.message().skip(1).any(|line| {
+        line.split_whitespace()
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("SIZE"))
+    })
 }
 
 /// The relay configured by `smtp`, for people: `host:port (tls mode)`.
@@ -199,6 +238,8 @@ fn describe_parts(host: &str, port: u16, tls: Tls) -> String {
 pub struct Connection {
     conn: AsyncSmtpConnection,
     timeout: Duration,
+    /// The server offers SIZE: `MAIL FROM` declares the message's size.
+    size: bool,
 }
 
 impl Connection {
@@ -208,8 +249,7 @@ impl Connection {
         let limit = self.timeout + Duration::from_millis(message.len() as u64 / 100);
         let response = tokio::time::timeout(limit, self.transaction(envelope, message))
             .await
-            .map_err(|_| Error::Connection(format!("no reply within {}s", limit.as_secs())))?
-            .map_err(|e| Error::from_smtp(&e))?;
+            .map_err(|_| Error::Connection(format!("no reply within {}s", limit.as_secs())))??;
         Ok(format!(
             "{} {}",
             response.code(),
@@ -219,34 +259,81 @@ impl Connection {
 
     /// lettre's `send` (MAIL, RCPT, DATA, body), except that an ASCII message goes out
     /// dot-stuffed by [`DataBody`] in one write rather than through lettre's byte-at-a-time codec,
-    /// which took a quarter of the sender's CPU (BENCHMARKS.md). Other messages (they need
-    /// SMTPUTF8 or 8BITMIME) take lettre's own path. As in lettre, a failed step aborts the
-    /// connection, which then reports itself broken.
-    async fn transaction(&mut self, envelope: &Envelope, message: &[u8]) -> SmtpResult {
-        let body = match std::str::from_utf8(message) {
-            Ok(text) if text.is_ascii() && ascii_addresses(envelope) => DataBody(text),
-            _ => return self.conn.send(envelope, message).await,
-        };
-        let conn = &mut self.conn;
-        let steps = async {
-            conn.command(Mail::new(envelope.from().cloned(), vec![]))
-                .await?;
-            for to in envelope.to() {
-                conn.command(Rcpt::new(to.clone(), vec![])).await?;
+    /// which took a quarter of the sender's CPU (BENCHMARKS.md); other messages (they need
+    /// 8BITMIME) take lettre's codec. Unlike lettre's, a refusal leaves the connection open: the
+    /// caller says `RSET` (see [`Error::needs_reset`]).
+    async fn transaction(
+        &mut self,
+        envelope: &Envelope,
+        message: &[u8],
+    ) -> Result<Response, Error> {
+        let info = self.conn.server_info();
+        let mut params = Vec::new();
+        if !ascii_addresses(envelope) {
+            if !info.supports_feature(Extension::SmtpUtfEight) {
+                return Err(Error::Unsendable(
+                    "the address is not ASCII and the server does not offer SMTPUTF8".into(),
+                ));
             }
-            conn.command(Data).await?;
-            conn.command(body).await
-        };
-        let result = steps.await;
-        if result.is_err() {
-            self.conn.abort().await;
+            params.push(MailParameter::SmtpUtfEight);
         }
-        result
+        let ascii = std::str::from_utf8(message).ok().filter(|t| t.is_ascii());
+        if ascii.is_none() {
+            if !info.supports_feature(Extension::EightBitMime) {
+                return Err(Error::Unsendable(
+                    "the message is not ASCII and the server does not offer 8BITMIME".into(),
+                ));
+            }
+            params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        if self.size {
+            params.push(MailParameter::Size(message.len()));
+        }
+        let at = |stage| move |e| Error::from_smtp(stage, &e);
+        let conn = &mut self.conn;
+        conn.command(Mail::new(envelope.from().cloned(), params))
+            .await
+            .map_err(at(Stage::Mail))?;
+        for to in envelope.to() {
+            conn.command(Rcpt::new(to.clone(), vec![]))
+                .await
+                .map_err(at(Stage::Rcpt))?;
+        }
+        conn.command(Data).await.map_err(at(Stage::Data))?;
+        match ascii {
+            Some(text) => conn.command(DataBody(text)).await,
+            None => conn.message(message).await,
+        }
+        .map_err(at(Stage::Body))
+    }
+
+    /// Says `RSET`: the refused transaction is abandoned and the connection stays.
+    pub async fn reset(&mut self) -> Result<(), Error> {
+        tokio::time::timeout(self.timeout, self.conn.command(Rset))
+            .await
+            .map_err(|_| Error::Connection("no reply to RSET".into()))?
+            .map_err(|e| Error::Connection(format!("RSET: {e}")))?;
+        Ok(())
     }
 
     /// Says QUIT (briefly) and closes.
     pub async fn close(mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(2), self.conn.quit()).await;
+    }
+}
+
+#[async_trait::async_trait]
+impl super::Connection for Connection {
+    async fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<String, Error> {
+        Connection::send(self, envelope, message).await
+    }
+
+    async fn reset(&mut self) -> Result<(), Error> {
+        Connection::reset(self).await
+    }
+
+    async fn close(self: Box<Self>) {
+        Connection::close(*self).await
     }
 }
 
@@ -258,8 +345,6 @@ fn ascii_addresses(envelope: &Envelope) -> bool {
         .chain(envelope.to())
         .all(|a: &lettre::Address| AsRef::<str>::as_ref(a).is_ascii())
 }
-
-type SmtpResult = Result<Response, lettre::transport::smtp::Error>;
 
 /// A message as the DATA command sends it: a `.` starting a line is doubled (RFC 5321 4.5.2,
 /// exactly where lettre's codec doubles it: after CRLF, or at the very start), then CRLF `.` CRLF.
@@ -321,6 +406,30 @@ impl AsyncWrite for TlsStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_size_extension_is_read_from_the_ehlo_reply_lines_after_the_greeting() {
+        use lettre::transport::smtp::response::{Category, Code, Detail, Severity};
+        let ehlo = |lines: &[&str]| {
+            let code = Code::new(
+                Severity::PositiveCompletion,
+                Category::MailSystem,
+                Detail::Zero,
+            );
+            Response::new(code, lines.iter().map(|l| l.to_string()).collect())
+        };
+        assert!(offers_size(&ehlo(&[
+            "mx.example",
+            "PIPELINING",
+            "SIZE 10240000"
+        ])));
+        assert!(offers_size(&ehlo(&["mx.example", "size"])));
+        assert!(!offers_size(&ehlo(&["mx.example", "8BITMIME", "SIZEX 5"])));
+        assert!(
+            !offers_size(&ehlo(&["SIZE"])),
+            "the first line names the server"
+        );
+    }
 
     #[test]
     fn a_dot_starting_a_line_is_doubled_and_the_body_ends_with_the_terminator() {
