@@ -1110,3 +1110,222 @@ upvotes = "media:starRating@count"
     let out = p.fails(&["build", "d", "--period", "2024-07", "--rebuild"]);
     assert_contains(&out.stderr, &["0 item(s) qualify"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Every entry of a document is stored or skipped with a reason; a document with entries that
+// yields nothing is a failed source. One fixture per class of feed that used to load nothing,
+// silently (tests/fixtures/feeds).
+
+/// A project whose one source `f` is the fixture `name`, tagged so the digest selects its items.
+fn fixture_project(name: &str) -> Project {
+    let doc = std::fs::read(fixtures().join(name)).unwrap();
+    feed_files(&[("f", &doc, "tags = [\"distributed-systems\"]")])
+}
+
+/// The URLs of the July 2024 issue built from `p`.
+fn issue_urls(p: &Project) -> Vec<String> {
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    let issue = p.issue("d", "2024-07");
+    let mut urls: Vec<String> = issue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["url"].as_str().unwrap().to_string())
+        .collect();
+    urls.sort();
+    urls
+}
+
+#[test]
+fn rss_0_90_items_are_stored() {
+    // Before: the Netscape 0.90 namespace hid every item; 0 stored, nothing said, exit 0.
+    let p = fixture_project("rss-0.90.rdf");
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 3 new, 0 updated, 0 unchanged, 0 skipped, 3 undated"],
+    );
+}
+
+#[test]
+fn atom_0_3_entries_are_stored_with_their_issued_dates() {
+    // Before: the Atom 0.3 namespace hid every entry; 0 stored, nothing said, exit 0.
+    let p = fixture_project("atom-0.3.xml");
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 2 new, 0 updated, 0 unchanged, 0 skipped"],
+    );
+    assert!(!out.stdout.contains("undated"), "{}", out.stdout);
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    assert_eq!(
+        p.titles("d", "2024-07"),
+        ["Paxos & friends", "Raft by hand"]
+    );
+    assert_eq!(p.read("feeds/f.xml").matches("<entry>").count(), 2);
+}
+
+#[test]
+fn rss_1_0_items_named_only_by_rdf_about_are_stored() {
+    // Before: an item without <link> vanished, neither stored nor counted as skipped.
+    let p = fixture_project("rss-1.0-rdf-about.rdf");
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 2 new, 0 updated, 0 unchanged, 0 skipped"],
+    );
+    assert_eq!(
+        issue_urls(&p),
+        [
+            "http://rdf.example.org/2024/07/one",
+            "http://rdf.example.org/2024/07/two"
+        ]
+    );
+}
+
+#[test]
+fn items_told_apart_only_by_a_fragment_are_not_merged() {
+    // Before: three GUIDs whose links differ only by #fragment became one article
+    // ("1 new, 2 updated").
+    let p = fixture_project("guid-fragments.xml");
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 3 new, 0 updated, 0 unchanged, 0 skipped"],
+    );
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 0 new, 0 updated, 3 unchanged, 0 skipped"],
+    );
+    let page = "https://month.example.org/2024/07/01.html";
+    assert_eq!(
+        issue_urls(&p),
+        [
+            format!("{page}#a1"),
+            format!("{page}#a2"),
+            format!("{page}#a3")
+        ]
+    );
+}
+
+#[test]
+fn a_duplicate_item_is_skipped_with_a_reason_not_merged_silently() {
+    // Before: a second item with the same link counted as "1 updated" and vanished.
+    let doc = "<rss version=\"2.0\"><channel><title>Dup</title>\
+        <item><title>One</title><link>https://dup.example/a?utm_source=x</link><guid>g1</guid></item>\
+        <item><title>Two</title><link>https://dup.example/a</link><guid>g2</guid></item>\
+        </channel></rss>";
+    let p = feed_files(&[("f", doc.as_bytes(), "")]);
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 1 new, 0 updated, 0 unchanged, 1 skipped"],
+    );
+    assert_contains(
+        &out.stderr,
+        &[
+            "  skipped feeds/f.xml: item 2 (\"Two\"): same link as item 1 (https://dup.example/a): a duplicate",
+        ],
+    );
+}
+
+#[test]
+fn json_feed_with_an_http_version_url_is_read() {
+    // Before: "unsupported JSON Feed version" for the http:// form many real feeds write.
+    let p = fixture_project("jsonfeed-http-version.json");
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 2 new, 0 updated, 0 unchanged, 0 skipped"],
+    );
+}
+
+#[test]
+fn one_wrong_typed_json_feed_item_is_skipped_and_the_others_stored() {
+    // Before: `"tags": "a,b"` in one item failed the whole JSON Feed.
+    let p = fixture_project("jsonfeed-wrong-typed-item.json");
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 2 new, 0 updated, 0 unchanged, 1 skipped"],
+    );
+    assert_contains(
+        &out.stderr,
+        &[
+            "  skipped feeds/f.xml: item 2: unreadable: invalid type: string \"a,b\", expected a sequence",
+        ],
+    );
+}
+
+#[test]
+fn an_unreadable_feed_level_atom_element_does_not_lose_the_entries() {
+    // Before: `<rights type="application/octet-stream">` failed the whole feed.
+    let p = fixture_project("atom-odd-feed-element.xml");
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 2 new, 0 updated, 0 unchanged, 0 skipped"],
+    );
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    assert_eq!(p.titles("d", "2024-07"), ["Two", "One"]);
+}
+
+#[test]
+fn rss_without_a_channel_says_the_channel_is_missing() {
+    // Before: "no RSS, Atom or JSON feed found (root element <rss>)" for an RSS document.
+    let p = fixture_project("rss-without-channel.xml");
+    let out = p.fails(&["ingest"]);
+    assert_contains(
+        &out.stderr,
+        &["f: failed: feeds/f.xml: an RSS document without a <channel> (no feed title, no items)"],
+    );
+}
+
+#[test]
+fn escaped_markup_in_rss_titles_is_reduced_to_text() {
+    // Before: `&lt;b&gt;Bold&lt;/b&gt; news` was stored as "<b>Bold</b> news".
+    let p = fixture_project("rss-escaped-title.xml");
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    let mut titles = p.titles("d", "2024-07");
+    titles.sort();
+    assert_eq!(titles, ["AT&T <3 plain", "Bold news", "Slanted & more"]);
+    assert_eq!(
+        p.issue("d", "2024-07")["items"][0]["source"]["name"],
+        "Markup News"
+    );
+}
+
+#[test]
+fn common_non_rfc_dates_are_read() {
+    // Before: `2020/1/10 14:33:00`, `2020-01-11 08:00:00`, `2020-01-12` and `14 Jan 2020 10:00:00
+    // EST` came out undated (4 undated); only the Korean form is still not read.
+    let p = fixture_project("rss-odd-dates.xml");
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 7 new, 0 updated, 0 unchanged, 0 skipped, 1 undated"],
+    );
+}
+
+#[test]
+fn a_feed_whose_items_all_fail_is_a_failed_source() {
+    // Before: a document whose every item was skipped ended "0 new … 2 skipped", exit 0, healthy.
+    let doc = "<rss version=\"2.0\"><channel><title>None</title>\
+        <item><title>One</title></item><item><title>Two</title><link>ftp://x.example/2</link></item>\
+        </channel></rss>";
+    let p = feed_files(&[("f", doc.as_bytes(), "")]);
+    let out = p.fails(&["ingest"]);
+    assert_contains(
+        &out.stderr,
+        &[
+            "f: failed: feeds/f.xml: none of its 2 items could be stored (each is listed as skipped)",
+            "  skipped feeds/f.xml: item 1 (\"One\"): no link",
+            "  skipped feeds/f.xml: item 2 (\"Two\"): link \"ftp://x.example/2\": only http and https links are allowed",
+        ],
+    );
+    assert_contains(
+        &p.ok(&["status", "d"]).stdout,
+        &["source f: 1 recent failure(s); last success never"],
+    );
+}
