@@ -9,13 +9,13 @@
 //! in the document; feed-rs's generated ids are never used.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use feed_rs::model::{self, Entry, FeedType};
 
 use super::engagement::{self, Counts};
-use super::{charset, html, repair};
+use super::{charset, dates, html, repair};
 use crate::config::{Source, Unmapped};
 use crate::model::{Article, Item, Kind, MAX_SUMMARY, MAX_TITLE, Publisher, canonical, tag};
 use crate::text::one_line;
@@ -27,7 +27,11 @@ const MAX_TAGS: usize = 50;
 /// Longest tag kept.
 const MAX_TAG: usize = 100;
 
-/// What a feed document yielded.
+/// How many feed-level elements feed-rs cannot read are dropped before a document is refused.
+const MAX_DROPPED: usize = 8;
+
+/// What a feed document yielded. Every entry of the document is accounted for: it is in `items`
+/// or in `skipped`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Parsed {
     /// Items that became articles, with their GUID (RSS `guid`, Atom `id`, JSON Feed `id`)
@@ -39,154 +43,370 @@ pub struct Parsed {
     pub undated: usize,
 }
 
+impl Parsed {
+    /// The entries of the document: stored plus skipped.
+    pub fn entries(&self) -> usize {
+        self.items.len() + self.skipped.len()
+    }
+}
+
 /// Why a document is not a usable feed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct FeedError {
     message: String,
-    /// Whether the failure may lie in one item (a content problem, not broken XML).
+    /// Whether the failure may lie in one item (a content problem or a JSON field of the wrong
+    /// type, not broken XML or JSON syntax).
     per_item: bool,
+    /// Where feed-rs found the element it could not read: the end of its start tag.
+    position: Option<usize>,
+}
+
+impl FeedError {
+    fn new(message: String) -> FeedError {
+        FeedError {
+            message,
+            per_item: false,
+            position: None,
+        }
+    }
+}
+
+/// One entry of a document on its way to an [`Item`]: its 0-based position in the document and
+/// its engagement counts.
+struct Entered<'a> {
+    position: usize,
+    entry: &'a Entry,
+    counts: Counts,
 }
 
 /// Parses the feed document `bytes` of `source`; `base` (the URL it came from) resolves relative
-/// links. A document feed-rs refuses because of one item is read again item by item (see
-/// [`repair`]), so only that item is skipped.
+/// links. Documents feed-rs misreads are repaired first ([`repair`]); a document it refuses
+/// because of one item is read again item by item, so only that item is skipped.
 pub fn parse(bytes: &[u8], base: Option<&str>, source: &Source) -> Result<Parsed, FeedError> {
     let utf8 = charset::to_utf8(bytes);
-    let doc = match repair::rss_version(&utf8) {
-        Some(repaired) => Cow::Owned(repaired),
-        None => utf8,
-    };
-    let wanted = &source.feed.engagement;
-    let mut parsed = Parsed::default();
-    if doc.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        let feed = read(&doc, base)?;
-        let counts = engagement::scan_json(&doc, wanted);
-        add(
-            &mut parsed,
-            &feed,
-            &(0..feed.entries.len()).collect::<Vec<_>>(),
-            &counts,
-            source,
-        );
-        return Ok(parsed);
+    if utf8.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        return json(&utf8, base, source);
     }
-    let scanned = engagement::scan_xml(&doc, wanted);
-    let counts: Vec<Counts> = scanned.iter().map(|s| s.counts).collect();
-    let error = match read(&doc, base) {
-        Ok(feed) => {
-            let positions: Vec<usize> = (0..feed.entries.len()).collect();
-            add(&mut parsed, &feed, &positions, &counts, source);
-            return Ok(parsed);
+    match repair::all(&utf8) {
+        Some(repaired) => xml(repaired, base, source),
+        None => xml(utf8.into_owned(), base, source),
+    }
+}
+
+/// An XML feed (RSS, Atom). Entries are counted independently of feed-rs (every `<item>` and
+/// `<entry>`); when feed-rs refuses the document over one item, or returns fewer entries than
+/// the document has, each item is read alone so that every one is stored or skipped with a
+/// reason. A feed-level element it cannot read is dropped.
+fn xml(mut doc: Vec<u8>, base: Option<&str>, source: &Source) -> Result<Parsed, FeedError> {
+    let mut dropped = 0;
+    loop {
+        let scanned = engagement::scan_xml(&doc, &source.feed.engagement);
+        let error = match read(&doc, base) {
+            Ok(feed) if feed.entries.len() >= scanned.len() => {
+                let aligned = feed.entries.len() == scanned.len();
+                let entered = feed
+                    .entries
+                    .iter()
+                    .enumerate()
+                    .map(|(position, entry)| Entered {
+                        position,
+                        entry,
+                        counts: scanned
+                            .get(position)
+                            .filter(|_| aligned)
+                            .map_or_else(Counts::default, |s| s.counts),
+                    });
+                let mut parsed = Parsed::default();
+                add(&mut parsed, &feed, entered.collect(), source);
+                return Ok(parsed);
+            }
+            Ok(_) => None,
+            Err(e) => Some(e),
+        };
+        let outside_items = |at: &usize| !scanned.iter().any(|s| s.range.contains(at));
+        if let Some(e) = &error
+            && e.per_item
+            && dropped < MAX_DROPPED
+            && let Some(at) = e.position.filter(outside_items)
+            && let Some(without) = repair::drop_element(&doc, at)
+        {
+            dropped += 1;
+            doc = without;
+            continue;
         }
-        Err(e) => e,
-    };
-    let ranges: Vec<_> = scanned.into_iter().map(|s| s.range).collect();
-    let Some((skeleton, singles)) = error
-        .per_item
-        .then(|| repair::split(&doc, &ranges))
-        .flatten()
-    else {
+        return by_item(&doc, &scanned, base, source, error);
+    }
+}
+
+/// Reads each scanned item of `doc` alone (see [`repair::split`]). `error` is why the whole
+/// document could not be read (`None`: it was read, but some items were missing).
+fn by_item(
+    doc: &[u8],
+    scanned: &[engagement::Scanned],
+    base: Option<&str>,
+    source: &Source,
+    error: Option<FeedError>,
+) -> Result<Parsed, FeedError> {
+    let error = error.unwrap_or_else(|| FeedError {
+        per_item: true,
+        ..FeedError::new("the feed parser read fewer items than the document has".into())
+    });
+    if !error.per_item {
+        return Err(error);
+    }
+    let ranges: Vec<_> = scanned.iter().map(|s| s.range.clone()).collect();
+    let Some((skeleton, singles)) = repair::split(doc, &ranges) else {
         return Err(error);
     };
     let Ok(mut feed) = read(&skeleton, base) else {
         return Err(error);
     };
-    let (mut positions, mut found) = (Vec::new(), Vec::new());
+    // Entries outside the scanned items (none in practice) are in every single document too.
+    let outside = std::mem::take(&mut feed.entries);
+    let mut parsed = Parsed::default();
+    let mut found: Vec<(usize, Counts)> = Vec::new();
     for (i, single) in singles.iter().enumerate() {
         match read(single, base) {
-            Ok(one) => {
-                positions.extend(std::iter::repeat_n(i, one.entries.len()));
-                found.extend(std::iter::repeat_n(counts[i], one.entries.len()));
+            Ok(mut one) => {
+                one.entries.retain(|e| !outside.contains(e));
+                if one.entries.is_empty() {
+                    parsed.skipped.push(format!(
+                        "item {}: not read as an item by the feed parser (it has no link, or \
+                         stands where the format has no items)",
+                        i + 1
+                    ));
+                }
+                found.extend(std::iter::repeat_n(
+                    (i, scanned[i].counts),
+                    one.entries.len(),
+                ));
                 feed.entries.extend(one.entries);
             }
             Err(e) => parsed.skipped.push(format!("item {}: {e}", i + 1)),
         }
     }
-    add(&mut parsed, &feed, &positions, &found, source);
+    let outside_found = (0..outside.len()).map(|k| (scanned.len() + k, Counts::default()));
+    let entered = feed
+        .entries
+        .iter()
+        .chain(&outside)
+        .zip(found.into_iter().chain(outside_found))
+        .map(|(entry, (position, counts))| Entered {
+            position,
+            entry,
+            counts,
+        })
+        .collect();
+    add(&mut parsed, &feed, entered, source);
     Ok(parsed)
 }
 
-/// Adds the entries of `feed`, at these 0-based `positions` in the document, with their `counts`
-/// (ignored unless there is one per entry: the scan stopped early).
-fn add(
-    parsed: &mut Parsed,
-    feed: &model::Feed,
-    positions: &[usize],
-    counts: &[Counts],
-    source: &Source,
-) {
-    let publisher = publisher(feed, source);
+/// A JSON Feed. Its version may be written with `http:` (as many feeds do); an item feed-rs
+/// cannot read (a field of the wrong type) is skipped, the others load.
+fn json(doc: &[u8], base: Option<&str>, source: &Source) -> Result<Parsed, FeedError> {
+    const HTTP: &[u8] = b"\"http://jsonfeed.org/version/";
+    let doc = match doc.windows(HTTP.len()).position(|w| w == HTTP) {
+        Some(at) => Cow::Owned([&doc[..at], b"\"https", &doc[at + 5..]].concat()),
+        None => Cow::Borrowed(doc),
+    };
+    let counts = engagement::scan_json(&doc, &source.feed.engagement);
+    let mut parsed = Parsed::default();
+    let error = match read(&doc, base) {
+        Ok(feed) => {
+            let at: Vec<(usize, Counts)> = (0..feed.entries.len())
+                .map(|p| (p, counts.get(p).copied().unwrap_or_default()))
+                .collect();
+            add_at(&mut parsed, &feed, &at, source);
+            return Ok(parsed);
+        }
+        Err(e) if e.per_item => e,
+        Err(e) => return Err(e),
+    };
+    // Read item by item: the feed without items, then with each one alone.
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&doc) else {
+        return Err(error);
+    };
+    let Some(items) = value.get("items").and_then(serde_json::Value::as_array) else {
+        return Err(error);
+    };
+    let with_items = |items: &[serde_json::Value]| {
+        let mut value = value.clone();
+        value["items"] = items.to_vec().into();
+        serde_json::to_vec(&value).unwrap_or_default()
+    };
+    let Ok(mut feed) = read(&with_items(&[]), base) else {
+        return Err(error);
+    };
+    let mut at = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match read(&with_items(std::slice::from_ref(item)), base) {
+            Ok(one) => {
+                let n = one.entries.len();
+                at.extend(std::iter::repeat_n(
+                    (i, counts.get(i).copied().unwrap_or_default()),
+                    n,
+                ));
+                feed.entries.extend(one.entries);
+            }
+            Err(e) => {
+                // The position serde names is in the one-item document, not the feed.
+                let reason = e.message.split(" at line ").next().unwrap_or_default();
+                let reason = reason
+                    .strip_prefix("malformed JSON Feed: ")
+                    .unwrap_or(reason);
+                parsed
+                    .skipped
+                    .push(format!("item {}: unreadable: {reason}", i + 1));
+            }
+        }
+    }
+    add_at(&mut parsed, &feed, &at, source);
+    Ok(parsed)
+}
+
+/// [`add`] for the entries of `feed` in order, at these (position, counts).
+fn add_at(parsed: &mut Parsed, feed: &model::Feed, at: &[(usize, Counts)], source: &Source) {
+    let entered = feed
+        .entries
+        .iter()
+        .zip(at)
+        .map(|(entry, &(position, counts))| Entered {
+            position,
+            entry,
+            counts,
+        })
+        .collect();
+    add(parsed, feed, entered, source);
+}
+
+/// Adds the `entered` entries of `feed`. Links that differ only by their fragment keep it (the
+/// fragment is then what tells the items apart); a later item with the same link as an earlier
+/// one is skipped as a duplicate, never merged into it.
+fn add(parsed: &mut Parsed, feed: &model::Feed, entered: Vec<Entered<'_>>, source: &Source) {
     let rss = matches!(
         feed.feed_type,
         FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2
     );
+    let publisher = publisher(feed, rss, source);
     let mut ids: HashMap<&str, usize> = HashMap::new();
-    for e in &feed.entries {
-        *ids.entry(e.id.trim()).or_default() += 1;
+    for e in &entered {
+        *ids.entry(e.entry.id.trim()).or_default() += 1;
     }
-    let aligned = counts.len() == feed.entries.len();
-    for ((i, entry), position) in feed.entries.iter().enumerate().zip(positions) {
-        let id = entry.id.trim();
+    let links: Vec<Result<&str, String>> = entered.iter().map(|e| link(e.entry)).collect();
+    let mut first_at: HashMap<String, usize> = HashMap::new();
+    for (e, url) in entered.iter().zip(urls(&links)) {
+        let n = e.position + 1;
+        let url = url.and_then(|url| match first_at.get(&url) {
+            Some(m) => Err(format!("same link as item {m} ({url}): a duplicate")),
+            None => {
+                first_at.insert(url.clone(), n);
+                Ok(url)
+            }
+        });
+        let id = e.entry.id.trim();
         let guid = (!id.is_empty() && id.len() <= MAX_GUID && ids[id] == 1).then(|| id.to_string());
-        let counts = if aligned {
-            counts[i]
-        } else {
-            Counts::default()
-        };
-        match article(entry, rss, &publisher, source, counts) {
+        match url.and_then(|url| article(e.entry, url, rss, &publisher, source, e.counts)) {
             Ok(article) => {
                 parsed.undated += usize::from(article.published_at.is_none());
                 parsed.items.push(Item { article, guid });
             }
             Err(reason) => {
-                let title = entry
+                let title = e
+                    .entry
                     .title
                     .as_ref()
                     .map(|t| one_line(&t.content, 60))
                     .filter(|t| !t.is_empty())
                     .map_or(String::new(), |t| format!(" ({t:?})"));
-                let n = position + 1;
                 parsed.skipped.push(format!("item {n}{title}: {reason}"));
             }
         }
     }
 }
 
-/// Runs feed-rs on a UTF-8 document. Its generated ids are disabled (an entry without one gets
-/// an empty id), and a panic inside it becomes an error, so one hostile document cannot stop an
-/// ingest.
+/// The canonical URL of each link: without its fragment, unless another link of the document
+/// differs from it only by the fragment, in which case both keep theirs.
+fn urls(links: &[Result<&str, String>]) -> Vec<Result<String, String>> {
+    let forms: Vec<Result<(String, String), String>> = links
+        .iter()
+        .map(|l| {
+            let l = l.as_deref().map_err(Clone::clone)?;
+            let bare = canonical::canonicalize(l).map_err(|e| e.to_string())?;
+            let full = canonical::canonicalize_keeping_fragment(l).map_err(|e| e.to_string())?;
+            Ok((bare, full))
+        })
+        .collect();
+    let mut fragments: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for (bare, full) in forms.iter().flatten() {
+        fragments.entry(bare).or_default().insert(full);
+    }
+    forms
+        .iter()
+        .map(|f| {
+            let (bare, full) = f.as_ref().map_err(Clone::clone)?;
+            Ok(match fragments[bare.as_str()].len() > 1 {
+                true => full.clone(),
+                false => bare.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Runs feed-rs on a UTF-8 document, with [`dates::parse`] for timestamps. Its generated ids
+/// are disabled (an entry without one gets an empty id), and a panic inside it becomes an error,
+/// so one hostile document cannot stop an ingest.
 fn read(doc: &[u8], base: Option<&str>) -> Result<model::Feed, FeedError> {
     let parser = feed_rs::parser::Builder::new()
         .base_uri(base)
         .id_generator(|_, _, _| String::new())
+        .timestamp_parser(dates::parse)
         .build();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(doc))) {
         Ok(Ok(feed)) => Ok(feed),
         Ok(Err(e)) => Err(describe(e, doc)),
-        Err(_) => Err(FeedError {
-            message: "the feed parser crashed on this document".into(),
-            per_item: false,
-        }),
+        Err(_) => Err(FeedError::new(
+            "the feed parser crashed on this document".into(),
+        )),
     }
 }
 
 /// A clear message for a feed-rs failure, saying what the document looks like.
 fn describe(e: feed_rs::parser::ParseFeedError, doc: &[u8]) -> FeedError {
-    use feed_rs::parser::{ParseErrorKind, ParseFeedError as E};
-    let per_item = matches!(&e, E::ParseError(kind) if !matches!(kind, ParseErrorKind::NoFeedRoot));
+    use feed_rs::parser::{ParseErrorKind as K, ParseFeedError as E};
+    let per_item = match &e {
+        E::ParseError(kind) => !matches!(kind, K::NoFeedRoot),
+        E::JsonSerde(_) => true,
+        _ => false,
+    };
+    let position = match &e {
+        E::ParseError(
+            K::UnknownMimeType { position, .. }
+            | K::MissingContent { position, .. }
+            | K::UnknownEnumVariant { position, .. }
+            | K::IllegalState { position, .. },
+        ) => usize::try_from(*position).ok(),
+        _ => None,
+    };
     let message = match e {
         _ if doc.iter().all(u8::is_ascii_whitespace) => "empty document".into(),
-        E::ParseError(ParseErrorKind::NoFeedRoot) => {
-            format!("no RSS, Atom or JSON feed found ({})", looks_like(doc))
-        }
+        E::ParseError(K::NoFeedRoot) => match looks_like(doc) {
+            root if root == "root element <rss>" => {
+                "an RSS document without a <channel> (no feed title, no items)".into()
+            }
+            other => format!("no RSS, Atom or JSON feed found ({other})"),
+        },
         E::XmlReader(x) => format!("malformed XML: {x}"),
         E::JsonSerde(j) => format!("malformed JSON Feed: {j}"),
         E::JsonUnsupportedVersion(v) => format!("unsupported JSON Feed version {v:?}"),
         E::ParseError(kind) => format!("unreadable content: {kind}"),
         E::IoError(io) => format!("unreadable: {io}"),
     };
-    FeedError { message, per_item }
+    FeedError {
+        message,
+        per_item,
+        position,
+    }
 }
 
 /// What a document that is not a feed is: its root element, or how it starts.
@@ -207,12 +427,12 @@ fn looks_like(doc: &[u8]) -> String {
 }
 
 /// The publisher of every item: the configured name and avatar, else the feed's.
-fn publisher(feed: &model::Feed, source: &Source) -> Publisher {
+fn publisher(feed: &model::Feed, rss: bool, source: &Source) -> Publisher {
     let settings = &source.feed;
     let name = settings.display_name.clone().or_else(|| {
         feed.title
             .as_ref()
-            .map(|t| one_line(&text(t), 100))
+            .map(|t| one_line(&title(t, rss), 100))
             .filter(|t| !t.is_empty())
     });
     let avatar = settings.avatar.clone().or_else(|| {
@@ -240,18 +460,18 @@ fn text(t: &model::Text) -> String {
 /// One entry as an article, or why not.
 fn article(
     entry: &Entry,
+    url: String,
     rss: bool,
     publisher: &Publisher,
     source: &Source,
     counts: Counts,
 ) -> Result<Article, String> {
     let settings = &source.feed;
-    let url = link(entry)?;
     let summary = summary(entry, rss);
     let title = entry
         .title
         .as_ref()
-        .map(|t| one_line(&text(t), MAX_TITLE))
+        .map(|t| one_line(&title(t, rss), MAX_TITLE))
         .filter(|t| !t.is_empty())
         .or_else(|| {
             entry
@@ -283,9 +503,9 @@ fn article(
     })
 }
 
-/// The canonical link of an entry: its first alternate link that is http(s), else its GUID if
+/// The link of an entry, as written: its first alternate link that is http(s), else its GUID if
 /// that is an http(s) URL.
-fn link(entry: &Entry) -> Result<String, String> {
+fn link(entry: &Entry) -> Result<&str, String> {
     let mut refused = None;
     let alternates = entry.links.iter().filter(|l| {
         l.target.is_none()
@@ -295,14 +515,23 @@ fn link(entry: &Entry) -> Result<String, String> {
     });
     for l in alternates {
         match canonical::canonicalize(&l.href) {
-            Ok(url) => return Ok(url),
+            Ok(_) => return Ok(&l.href),
             Err(e) => refused = refused.or(Some(format!("link {:?}: {e}", one_line(&l.href, 80)))),
         }
     }
-    if let Ok(url) = canonical::canonicalize(&entry.id) {
-        return Ok(url);
+    if canonical::canonicalize(&entry.id).is_ok() {
+        return Ok(&entry.id);
     }
     Err(refused.unwrap_or_else(|| "no link".into()))
+}
+
+/// The plain text of an entry's title. RSS titles are plain text by the specification, but many
+/// feeds escape markup into them: such a title that looks like HTML is reduced like one.
+fn title(t: &model::Text, rss: bool) -> String {
+    match rss && html::looks_like_html(&t.content) {
+        true => html::to_text(&t.content),
+        false => text(t),
+    }
 }
 
 /// The entry's summary as plain text: its summary, else its content, else a media description.

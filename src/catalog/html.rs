@@ -35,6 +35,91 @@ pub fn to_text(html: &str) -> String {
     collapse(&rendered.unwrap_or_else(|| strip_tags(html)))
 }
 
+/// HTML elements a text can carry and still be taken for HTML by [`looks_like_html`]: inline
+/// and simple block markup, as feeds put in titles.
+const TEXT_ELEMENTS: &[&str] = &[
+    "a",
+    "abbr",
+    "acronym",
+    "b",
+    "big",
+    "blockquote",
+    "br",
+    "cite",
+    "code",
+    "del",
+    "dfn",
+    "div",
+    "em",
+    "font",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "small",
+    "span",
+    "strike",
+    "strong",
+    "sub",
+    "sup",
+    "time",
+    "tt",
+    "u",
+    "ul",
+    "var",
+];
+
+/// Whether a text that is plain by its format (an RSS title) carries escaped HTML, by the rule
+/// feedparser uses: it has a closing tag or a character reference, and every tag in it is an
+/// HTML element of [`TEXT_ELEMENTS`]. So `<b>Bold</b> news` and `Caf&eacute;` are HTML, while
+/// `Vec<T> in Rust` and `a <3 b` are text.
+pub fn looks_like_html(text: &str) -> bool {
+    let tags: Vec<(bool, &str)> = text
+        .match_indices('<')
+        .filter_map(|(i, _)| {
+            let rest = &text[i + 1..];
+            let (closing, rest) = match rest.strip_prefix('/') {
+                Some(r) => (true, r),
+                None => (false, rest),
+            };
+            let end = rest
+                .find(|c: char| !c.is_ascii_alphanumeric())
+                .unwrap_or(rest.len());
+            (end > 0 && rest[..1].chars().all(|c| c.is_ascii_alphabetic()))
+                .then(|| (closing, &rest[..end]))
+        })
+        .collect();
+    let closes = tags.iter().any(|(closing, _)| *closing);
+    let references = text.match_indices('&').any(|(i, _)| {
+        let rest = &text[i + 1..];
+        let end = rest.find(';').unwrap_or(0);
+        end > 0
+            && end <= 32
+            && rest[..end]
+                .trim_start_matches('#')
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric())
+    });
+    (closes || references)
+        && tags
+            .iter()
+            .all(|(_, name)| TEXT_ELEMENTS.contains(&name.to_ascii_lowercase().as_str()))
+}
+
 /// White space collapsed to single spaces, trimmed.
 fn collapse(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -95,6 +180,28 @@ mod tests {
             "café <tag> — ok"
         );
         assert_eq!(to_text("  plain\n text  "), "plain text");
+    }
+
+    #[test]
+    fn escaped_markup_is_told_from_text_that_only_looks_like_it() {
+        for html in [
+            "<b>Bold</b> news",
+            "<i>Slanted</i> & more",
+            "Caf&eacute;",
+            "&#8220;Quoted&#8221;",
+            "<A HREF=\"x\">Link</A>",
+        ] {
+            assert!(looks_like_html(html), "{html}");
+        }
+        for text in [
+            "Vec<T> in Rust",
+            "AT&T <3 plain",
+            "a < b and c > d",
+            "<script>alert(1)</script>",
+            "x &nbsp y",
+        ] {
+            assert!(!looks_like_html(text), "{text}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! by the renderer.
 
 pub mod charset;
+pub mod dates;
 pub mod engagement;
 pub mod feed;
 pub mod fetch;
@@ -66,7 +67,8 @@ impl Report {
 
 /// Loads one configured source into `store` and records the outcome in its health record. Bad
 /// lines or items are reported in the [`Report`] and skipped; a source that cannot be read,
-/// fetched or parsed is reported in [`Report::failure`] and stores nothing. Only a store failure
+/// fetched or parsed, or a feed with items none of which can be stored, is reported in
+/// [`Report::failure`] and stores nothing. Only a store failure
 /// is an `Err`. A JSON Lines source tells `progress` how many lines it has read so far after
 /// every transaction (a feed is one transaction).
 pub fn ingest(
@@ -182,7 +184,8 @@ fn load_lines(
 }
 
 /// Reads (or fetches, conditionally) a feed and stores its items; returns the validators of a
-/// fetched body.
+/// fetched body. Every entry of the document is stored or skipped with a reason; a document
+/// with entries none of which can be stored is a failed source.
 fn ingest_feed(
     source: &Source,
     store: &mut Store,
@@ -221,8 +224,15 @@ fn ingest_feed(
     let parsed = feed::parse(&bytes, base.as_deref(), source)
         .with_context(|| base.clone().unwrap_or_else(|| source.location.to_string()))
         .map_err(Failure::Source)?;
+    let entries = parsed.entries();
     for reason in parsed.skipped {
         report.error(format!("{}: {reason}", source.location));
+    }
+    if parsed.items.is_empty() && entries > 0 {
+        return Err(Failure::Source(anyhow::anyhow!(
+            "{}: none of its {entries} items could be stored (each is listed as skipped)",
+            base.unwrap_or_else(|| source.location.to_string())
+        )));
     }
     report.undated = parsed.undated;
     report.stats += store

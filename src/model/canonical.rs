@@ -1,5 +1,9 @@
 //! URL canonicalization, the identity of an article: the same article reached through different
 //! links (tracking parameters, fragments, `HTTP://Example.COM:443/a/`) gets one canonical URL.
+//!
+//! A fragment names a place in a page, not another article, so it is dropped ([`canonicalize`]),
+//! except where it is what tells articles apart: a feed whose items share a page and differ only
+//! by their `#fragment` keeps it ([`canonicalize_keeping_fragment`]; the feed reader decides).
 
 use url::Url;
 
@@ -70,8 +74,20 @@ pub fn is_http(raw: &str) -> bool {
 /// no credentials, no fragment, no tracking parameters, remaining parameters sorted, no trailing
 /// slash except for the root path.
 pub fn canonicalize(raw: &str) -> Result<String, UrlError> {
+    canonical(raw, false)
+}
+
+/// The canonical form of an http(s) URL that keeps its fragment (if not empty): for links that
+/// only their fragments tell apart, such as several feed items on one page.
+pub fn canonicalize_keeping_fragment(raw: &str) -> Result<String, UrlError> {
+    canonical(raw, true)
+}
+
+fn canonical(raw: &str, keep_fragment: bool) -> Result<String, UrlError> {
     let mut url = parse_http(raw)?;
-    url.set_fragment(None);
+    if !keep_fragment || url.fragment() == Some("") {
+        url.set_fragment(None);
+    }
     // Cannot fail for http(s) URLs with a host.
     let _ = url.set_username("");
     let _ = url.set_password(None);
@@ -125,6 +141,20 @@ mod tests {
         );
         assert_eq!(c("https://example.com"), "https://example.com/");
         assert_eq!(c("http://example.com:8080/"), "http://example.com:8080/");
+    }
+
+    #[test]
+    fn a_fragment_is_kept_only_when_asked() {
+        let raw = "HTTPS://Example.COM/2024/07/01.html?utm_source=x#a1";
+        assert_eq!(c(raw), "https://example.com/2024/07/01.html");
+        assert_eq!(
+            canonicalize_keeping_fragment(raw).unwrap(),
+            "https://example.com/2024/07/01.html#a1"
+        );
+        assert_eq!(
+            canonicalize_keeping_fragment("https://example.com/a#").unwrap(),
+            "https://example.com/a"
+        );
     }
 
     #[test]

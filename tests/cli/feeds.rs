@@ -1,12 +1,15 @@
 //! Feed sources: the third-party corpora, encodings, identity and dedupe across feeds, and HTTP
 //! fetching against a real local server.
 
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{DateTime, TimeZone, Utc};
 use digest::catalog::{canonical, feed, html};
 use digest::config::{FeedSettings, Location, Source, SourceKind};
+use digest::text::one_line;
 
 use crate::common::{Project, assert_contains};
 
@@ -34,6 +37,11 @@ fn corpora() -> Option<PathBuf> {
     );
     eprintln!("skipped: no feed corpora at {}", root.display());
     None
+}
+
+/// This repository's feed fixtures, `tests/fixtures/feeds`.
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/feeds")
 }
 
 /// Every file under `dir`, sorted.
@@ -172,6 +180,103 @@ fn agrees(expect: &Expect, a: &digest::catalog::Article) -> bool {
     }
 }
 
+/// The number of entries in each document at `paths` by the reference peer, Python feedparser
+/// (`tests/checks/feed_entries.py`), or `None` (comparison skipped) when it is not installed
+/// outside CI.
+fn peer_entries(paths: &[PathBuf]) -> Option<HashMap<PathBuf, usize>> {
+    let ready = std::process::Command::new("python3")
+        .args(["-c", "import feedparser"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but python3 with feedparser is missing (scripts/install-test-tools)"
+        );
+        eprintln!("skipped: no python3 with feedparser, entries not compared");
+        return None;
+    }
+    let mut child = std::process::Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/checks/feed_entries.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting feed_entries.py");
+    let list: String = paths.iter().map(|p| format!("{}\n", p.display())).collect();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(list.as_bytes()));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success(), "feed_entries.py failed");
+    let counts: HashMap<String, serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    Some(
+        counts
+            .into_iter()
+            .map(|(path, c)| (PathBuf::from(path), c["entries"].as_u64().unwrap() as usize))
+            .collect(),
+    )
+}
+
+/// What the corpus test counted in one group of files.
+#[derive(Debug, Default)]
+struct Totals {
+    files: usize,
+    /// Entries by the reference peer.
+    entries: usize,
+    stored: usize,
+    skipped: usize,
+    undated: usize,
+    /// Documents refused as a whole, and the entries the peer found in them.
+    failed: usize,
+    failed_entries: usize,
+}
+
+impl std::fmt::Display for Totals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} files, {} entries (feedparser), {} stored ({} undated), {} skipped, {} failed \
+             (holding {} entries)",
+            self.files,
+            self.entries,
+            self.stored,
+            self.undated,
+            self.skipped,
+            self.failed,
+            self.failed_entries
+        )
+    }
+}
+
+/// The kind of a skip reason, for totals: the reason without the item's position and title,
+/// quoted text and numbers.
+fn reason_kind(reason: &str) -> String {
+    let reason = reason.split_once(": ").map_or(reason, |(_, r)| r);
+    let reason = match reason.strip_prefix('(') {
+        Some(_) => reason.split_once("): ").map_or(reason, |(_, r)| r),
+        None => reason,
+    };
+    let mut kind = String::new();
+    let mut quoted = false;
+    for c in reason.chars() {
+        match c {
+            '"' if quoted => quoted = false,
+            '"' => {
+                quoted = true;
+                kind.push('…');
+            }
+            _ if quoted => {}
+            c if c.is_ascii_digit() => {
+                if !kind.ends_with('N') {
+                    kind.push('N');
+                }
+            }
+            c => kind.push(c),
+        }
+    }
+    one_line(&kind, 70)
+}
+
 #[test]
 fn every_corpus_file_is_parsed_or_refused_with_its_name_and_a_sample_comes_out_right() {
     let Some(root) = corpora() else { return };
@@ -179,16 +284,33 @@ fn every_corpus_file_is_parsed_or_refused_with_its_name_and_a_sample_comes_out_r
     let all: Vec<PathBuf> = ["feedparser", "feed-rs/fixture"]
         .iter()
         .flat_map(|d| files(&root.join(d)))
+        .chain(files(&fixtures()))
         .collect();
     assert!(all.len() > 2_000, "only {} corpus files", all.len());
+    let peer = peer_entries(&all);
     let src = source("corpus");
-    let (mut parsed, mut items, mut skipped, mut undated) = (0, 0, 0, 0);
+    let mut totals: BTreeMap<&str, Totals> = BTreeMap::new();
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     let mut failed: Vec<String> = Vec::new();
     let mut panicked: Vec<String> = Vec::new();
+    let mut uncounted: Vec<String> = Vec::new();
     let (mut checked, mut wrong, mut not_comparable) = ([0, 0], Vec::<String>::new(), 0);
     for path in &all {
-        let name = path.strip_prefix(&root).unwrap().display().to_string();
+        let name = path
+            .strip_prefix(&root)
+            .or_else(|_| path.strip_prefix(env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .display()
+            .to_string();
         let bytes = std::fs::read(path).unwrap();
+        let expected = peer.as_ref().map(|p| p[path]);
+        let group = ["feedparser", "feed-rs", "tests/fixtures"]
+            .into_iter()
+            .find(|g| name.starts_with(g))
+            .unwrap();
+        let t = totals.entry(group).or_default();
+        t.files += 1;
+        t.entries += expected.unwrap_or(0);
         let result = std::panic::catch_unwind(|| feed::parse(&bytes, None, &src));
         let p = match result {
             Err(_) => {
@@ -201,15 +323,28 @@ fn every_corpus_file_is_parsed_or_refused_with_its_name_and_a_sample_comes_out_r
                 if message.contains("crashed") {
                     panicked.push(name.clone());
                 }
+                t.failed += 1;
+                t.failed_entries += expected.unwrap_or(0);
                 failed.push(format!("{name}: {message}"));
                 continue;
             }
             Ok(Ok(p)) => p,
         };
-        parsed += 1;
-        items += p.items.len();
-        skipped += p.skipped.len();
-        undated += p.undated;
+        t.stored += p.items.len();
+        t.skipped += p.skipped.len();
+        t.undated += p.undated;
+        for reason in &p.skipped {
+            *reasons.entry(reason_kind(reason)).or_default() += 1;
+        }
+        if let Some(expected) = expected
+            && p.items.len() + p.skipped.len() != expected
+        {
+            uncounted.push(format!(
+                "{name}: {} stored + {} skipped, but feedparser finds {expected} entries",
+                p.items.len(),
+                p.skipped.len()
+            ));
+        }
         for a in p.items.iter().map(|i| &i.article) {
             assert!(canonical::is_http(&a.url), "{name}: {}", a.url);
             assert!(
@@ -244,18 +379,27 @@ fn every_corpus_file_is_parsed_or_refused_with_its_name_and_a_sample_comes_out_r
     }
     let elapsed = started.elapsed();
     println!(
-        "corpus: {} files in {elapsed:.2?}: {parsed} parsed ({items} items, {skipped} skipped, \
-         {undated} undated), {} refused, {} panicked; expectations checked: {} feedparser + {} \
-         feed-rs, {} wrong, {not_comparable} not comparable (first entry skipped)",
+        "corpus: {} files in {elapsed:.2?}, {} panicked, {} not accounted for; expectations \
+         checked: {} feedparser + {} feed-rs, {} wrong, {not_comparable} not comparable (first \
+         entry skipped)",
         all.len(),
-        failed.len(),
         panicked.len(),
+        uncounted.len(),
         checked[0],
         checked[1],
         wrong.len()
     );
+    for (group, t) in &totals {
+        println!("  {group}: {t}");
+    }
+    for (kind, n) in &reasons {
+        println!("  skipped {n:>4} × {kind}");
+    }
     for f in &failed {
-        println!("  refused {f}");
+        println!("  failed {f}");
+    }
+    for u in &uncounted {
+        println!("  not accounted for: {u}");
     }
     assert!(
         panicked.is_empty(),
@@ -266,6 +410,12 @@ fn every_corpus_file_is_parsed_or_refused_with_its_name_and_a_sample_comes_out_r
         "{} wrong:\n{}",
         wrong.len(),
         wrong.join("\n")
+    );
+    assert!(
+        uncounted.is_empty(),
+        "stored + skipped ≠ entries in {} documents:\n{}",
+        uncounted.len(),
+        uncounted.join("\n")
     );
     assert!(
         checked[0] >= 5 && checked[1] >= 100,
@@ -959,4 +1109,223 @@ upvotes = "media:starRating@count"
     );
     let out = p.fails(&["build", "d", "--period", "2024-07", "--rebuild"]);
     assert_contains(&out.stderr, &["0 item(s) qualify"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every entry of a document is stored or skipped with a reason; a document with entries that
+// yields nothing is a failed source. One fixture per class of feed that used to load nothing,
+// silently (tests/fixtures/feeds).
+
+/// A project whose one source `f` is the fixture `name`, tagged so the digest selects its items.
+fn fixture_project(name: &str) -> Project {
+    let doc = std::fs::read(fixtures().join(name)).unwrap();
+    feed_files(&[("f", &doc, "tags = [\"distributed-systems\"]")])
+}
+
+/// The URLs of the July 2024 issue built from `p`.
+fn issue_urls(p: &Project) -> Vec<String> {
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    let issue = p.issue("d", "2024-07");
+    let mut urls: Vec<String> = issue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["url"].as_str().unwrap().to_string())
+        .collect();
+    urls.sort();
+    urls
+}
+
+#[test]
+fn rss_0_90_items_are_stored() {
+    // Before: the Netscape 0.90 namespace hid every item; 0 stored, nothing said, exit 0.
+    let p = fixture_project("rss-0.90.rdf");
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 3 new, 0 updated, 0 unchanged, 0 skipped, 3 undated"],
+    );
+}
+
+#[test]
+fn atom_0_3_entries_are_stored_with_their_issued_dates() {
+    // Before: the Atom 0.3 namespace hid every entry; 0 stored, nothing said, exit 0.
+    let p = fixture_project("atom-0.3.xml");
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 2 new, 0 updated, 0 unchanged, 0 skipped"],
+    );
+    assert!(!out.stdout.contains("undated"), "{}", out.stdout);
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    assert_eq!(
+        p.titles("d", "2024-07"),
+        ["Paxos & friends", "Raft by hand"]
+    );
+    assert_eq!(p.read("feeds/f.xml").matches("<entry>").count(), 2);
+}
+
+#[test]
+fn rss_1_0_items_named_only_by_rdf_about_are_stored() {
+    // Before: an item without <link> vanished, neither stored nor counted as skipped.
+    let p = fixture_project("rss-1.0-rdf-about.rdf");
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 2 new, 0 updated, 0 unchanged, 0 skipped"],
+    );
+    assert_eq!(
+        issue_urls(&p),
+        [
+            "http://rdf.example.org/2024/07/one",
+            "http://rdf.example.org/2024/07/two"
+        ]
+    );
+}
+
+#[test]
+fn items_told_apart_only_by_a_fragment_are_not_merged() {
+    // Before: three GUIDs whose links differ only by #fragment became one article
+    // ("1 new, 2 updated").
+    let p = fixture_project("guid-fragments.xml");
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 3 new, 0 updated, 0 unchanged, 0 skipped"],
+    );
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 0 new, 0 updated, 3 unchanged, 0 skipped"],
+    );
+    let page = "https://month.example.org/2024/07/01.html";
+    assert_eq!(
+        issue_urls(&p),
+        [
+            format!("{page}#a1"),
+            format!("{page}#a2"),
+            format!("{page}#a3")
+        ]
+    );
+}
+
+#[test]
+fn a_duplicate_item_is_skipped_with_a_reason_not_merged_silently() {
+    // Before: a second item with the same link counted as "1 updated" and vanished.
+    let doc = "<rss version=\"2.0\"><channel><title>Dup</title>\
+        <item><title>One</title><link>https://dup.example/a?utm_source=x</link><guid>g1</guid></item>\
+        <item><title>Two</title><link>https://dup.example/a</link><guid>g2</guid></item>\
+        </channel></rss>";
+    let p = feed_files(&[("f", doc.as_bytes(), "")]);
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 1 new, 0 updated, 0 unchanged, 1 skipped"],
+    );
+    assert_contains(
+        &out.stderr,
+        &[
+            "  skipped feeds/f.xml: item 2 (\"Two\"): same link as item 1 (https://dup.example/a): a duplicate",
+        ],
+    );
+}
+
+#[test]
+fn json_feed_with_an_http_version_url_is_read() {
+    // Before: "unsupported JSON Feed version" for the http:// form many real feeds write.
+    let p = fixture_project("jsonfeed-http-version.json");
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 2 new, 0 updated, 0 unchanged, 0 skipped"],
+    );
+}
+
+#[test]
+fn one_wrong_typed_json_feed_item_is_skipped_and_the_others_stored() {
+    // Before: `"tags": "a,b"` in one item failed the whole JSON Feed.
+    let p = fixture_project("jsonfeed-wrong-typed-item.json");
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 2 new, 0 updated, 0 unchanged, 1 skipped"],
+    );
+    assert_contains(
+        &out.stderr,
+        &[
+            "  skipped feeds/f.xml: item 2: unreadable: invalid type: string \"a,b\", expected a sequence",
+        ],
+    );
+}
+
+#[test]
+fn an_unreadable_feed_level_atom_element_does_not_lose_the_entries() {
+    // Before: `<rights type="application/octet-stream">` failed the whole feed.
+    let p = fixture_project("atom-odd-feed-element.xml");
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 2 new, 0 updated, 0 unchanged, 0 skipped"],
+    );
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    assert_eq!(p.titles("d", "2024-07"), ["Two", "One"]);
+}
+
+#[test]
+fn rss_without_a_channel_says_the_channel_is_missing() {
+    // Before: "no RSS, Atom or JSON feed found (root element <rss>)" for an RSS document.
+    let p = fixture_project("rss-without-channel.xml");
+    let out = p.fails(&["ingest"]);
+    assert_contains(
+        &out.stderr,
+        &["f: failed: feeds/f.xml: an RSS document without a <channel> (no feed title, no items)"],
+    );
+}
+
+#[test]
+fn escaped_markup_in_rss_titles_is_reduced_to_text() {
+    // Before: `&lt;b&gt;Bold&lt;/b&gt; news` was stored as "<b>Bold</b> news".
+    let p = fixture_project("rss-escaped-title.xml");
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    let mut titles = p.titles("d", "2024-07");
+    titles.sort();
+    assert_eq!(titles, ["AT&T <3 plain", "Bold news", "Slanted & more"]);
+    assert_eq!(
+        p.issue("d", "2024-07")["items"][0]["source"]["name"],
+        "Markup News"
+    );
+}
+
+#[test]
+fn common_non_rfc_dates_are_read() {
+    // Before: `2020/1/10 14:33:00`, `2020-01-11 08:00:00`, `2020-01-12` and `14 Jan 2020 10:00:00
+    // EST` came out undated (4 undated); only the Korean form is still not read.
+    let p = fixture_project("rss-odd-dates.xml");
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 7 new, 0 updated, 0 unchanged, 0 skipped, 1 undated"],
+    );
+}
+
+#[test]
+fn a_feed_whose_items_all_fail_is_a_failed_source() {
+    // Before: a document whose every item was skipped ended "0 new … 2 skipped", exit 0, healthy.
+    let doc = "<rss version=\"2.0\"><channel><title>None</title>\
+        <item><title>One</title></item><item><title>Two</title><link>ftp://x.example/2</link></item>\
+        </channel></rss>";
+    let p = feed_files(&[("f", doc.as_bytes(), "")]);
+    let out = p.fails(&["ingest"]);
+    assert_contains(
+        &out.stderr,
+        &[
+            "f: failed: feeds/f.xml: none of its 2 items could be stored (each is listed as skipped)",
+            "  skipped feeds/f.xml: item 1 (\"One\"): no link",
+            "  skipped feeds/f.xml: item 2 (\"Two\"): link \"ftp://x.example/2\": only http and https links are allowed",
+        ],
+    );
+    assert_contains(
+        &p.ok(&["status", "d"]).stdout,
+        &["source f: 1 recent failure(s); last success never"],
+    );
 }
