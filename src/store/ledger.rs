@@ -214,6 +214,18 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// How many rows [`Store::pending`] would hand out in all: `pending` and `deferred` ones, and
+    /// `failed` ones with `retry_failed`, whatever their suppression.
+    pub fn unsent(&self, issue: &IssueKey, retry_failed: bool) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM deliveries
+             WHERE issue = ?1 AND (state IN ('pending', 'deferred') OR (?2 AND state = 'failed'))",
+            params![issue.to_string(), retry_failed],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
     /// Records what happened to recipients of `issue`, in one transaction:
     /// `(subscriber id, new state, attempts made now, server reply)`.
     pub fn record(

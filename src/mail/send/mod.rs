@@ -72,7 +72,7 @@ pub struct Options {
 /// of a send that was neither interrupted nor stopped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Progress {
-    /// Rows this send goes through (see [`workload`]), including those it finds suppressed.
+    /// Rows this send goes through ([`Store::unsent`]), including those it finds suppressed.
     pub total: u64,
     /// Accepted by the server.
     pub sent: u64,
@@ -199,21 +199,6 @@ pub fn to_send(counts: &Counts, retry_failed: bool) -> u64 {
     counts.pending + counts.deferred + if retry_failed { counts.failed } else { 0 }
 }
 
-/// Rows a send of `issue` goes through: `pending` and `deferred` ones, and `failed` ones with
-/// `retry_failed`, including those whose address is suppressed now (the send records them as
-/// suppressed; [`Store::counts`] already counts them so).
-pub fn workload(store: &Store, issue: &IssueKey, retry_failed: bool) -> Result<u64> {
-    let (mut rows, mut cursor) = (0, 0);
-    loop {
-        let page = store.pending(issue, cursor, PAGE * 16, retry_failed)?;
-        let Some(last) = page.last() else {
-            return Ok(rows);
-        };
-        cursor = last.subscriber_id;
-        rows += page.len() as u64;
-    }
-}
-
 /// Sends `prepared` to every unsent ledger row of its issue.
 pub async fn run(
     store: &mut Store,
@@ -231,7 +216,7 @@ pub async fn run(
     let issue = prepared.issue_key.clone();
     let digest = prepared.digest().to_string();
     let mut progress = Progress {
-        total: workload(store, &issue, options.retry_failed)?,
+        total: store.unsent(&issue, options.retry_failed)?,
         ..Progress::default()
     };
     report(&progress);

@@ -426,7 +426,7 @@ async fn retrying_failed_rows_counts_them_in_the_total() {
         retry_failed: true,
         ..options()
     };
-    assert_eq!(workload(&f.store, &f.issue, true).unwrap(), 3);
+    assert_eq!(f.store.unsent(&f.issue, true).unwrap(), 3);
     let (summary, _) = f.send(retry).await;
     assert_eq!((summary.progress.total, summary.progress.sent), (3, 3));
 }
