@@ -719,4 +719,50 @@ mod tests {
         assert_eq!(p.run("a", "2024-07").unwrap().status, RunStatus::Built);
         assert_eq!(p.run("b", "2024-07"), None);
     }
+
+    #[test]
+    fn a_run_record_counts_every_attempt_from_the_ledger() {
+        // The run record kept only the last attempt: "sent 1, failed 0" for an issue with 2 sent
+        // and 1 failed over two attempts.
+        use crate::mail::error::Stage;
+        use crate::mail::transport::stub::{Script, Stub};
+        let p = Project::new(
+            "[digests.m]\ntag = \"t\"\nperiod = \"monthly\"\nschedule = \"0 6 1 * *\"\n\
+             lists = [\"l\"]\n\n[mail]\nfrom = \"d@s.example\"\n\n[lists.l]\n\
+             members = [\"ann@x.example\", \"bob@x.example\", \"cat@x.example\"]\n\n\
+             [smtp]\nhost = \"127.0.0.1\"\ntls = \"none\"\nmax_attempts = 1\n",
+        );
+        p.articles(&["2024-07-10T10:00:00Z"]);
+        let mut config = p.config();
+        config.sending.unsubscribe_keys = Some(crate::config::Secret::new(
+            "t1:test-secret-test-secret-test-secret-0001",
+        ));
+        config.paths.templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let stub = Arc::new(Stub::new());
+        stub.script(
+            Script::reply(Stage::Rcpt, "451 4.2.0 try later")
+                .to("bob@x.example")
+                .times(1),
+        );
+        stub.script(Script::reply(Stage::Rcpt, "550 5.1.1 no such user").to("cat@x.example"));
+        let clock = Arc::new(ManualClock::new(utc(2024, 8, 1, 6, 0)));
+        let publish = Publish::new(clock.clone()).with_transport(stub.clone());
+        let job = Job {
+            digest: config.digest("m").unwrap(),
+            period: "2024-07".parse().unwrap(),
+            scheduled_at: clock.now(),
+        };
+        let first = publish.run(&config, &job, &Stop::new()).unwrap_err();
+        assert!(
+            format!("{first:#}").contains("1 sent, 1 failed, 1 deferred"),
+            "{first:#}"
+        );
+        let second = publish.run(&config, &job, &Stop::new()).unwrap();
+        let detail = second.detail();
+        assert!(
+            detail.contains("sent 2, failed 1") && detail.contains("(1 sent by this attempt)"),
+            "{detail}"
+        );
+        assert_eq!(stub.delivered(), ["ann@x.example", "bob@x.example"]);
+    }
 }

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
 use crate::config::{Config, Digest};
+use crate::mail::transport::Transport;
 use crate::period::Period;
 use crate::publish::build::{self, BuildError, TooFew};
 use crate::publish::ingest::{self, Lazy, Refresh};
@@ -98,12 +99,25 @@ pub trait Runner: Send + Sync {
 #[derive(Clone)]
 pub struct Publish {
     clock: Arc<dyn Clock>,
+    transport: Option<Arc<dyn Transport>>,
 }
 
 impl Publish {
-    /// A runner stamping issues and messages with `clock`'s time.
+    /// A runner stamping issues and messages with `clock`'s time, sending through the configured
+    /// relay.
     pub fn new(clock: Arc<dyn Clock>) -> Publish {
-        Publish { clock }
+        Publish {
+            clock,
+            transport: None,
+        }
+    }
+
+    /// The same runner sending through `transport` instead of the configured relay.
+    pub fn with_transport(self, transport: Arc<dyn Transport>) -> Publish {
+        Publish {
+            transport: Some(transport),
+            ..self
+        }
     }
 }
 
@@ -136,7 +150,10 @@ impl Runner for Publish {
         for skipped in &audience.resolution.invalid {
             tracing::warn!(digest = %job.digest.id, "skipped invalid recipient {skipped}");
         }
-        let transport = send::transport(config, None)?;
+        let transport = match &self.transport {
+            Some(t) => t.clone(),
+            None => send::transport(config, None)?,
+        };
         let mut logged = std::time::Instant::now();
         let summary = plan.run(&mut store, transport, false, clock, stop, |p| {
             if logged.elapsed() >= Duration::from_secs(10) {
