@@ -120,7 +120,11 @@ pub struct OpenPeriod {
 
 /// Checks that `period` of `digest` has closed at `now`: its window, in the digest's time zone,
 /// has ended. Issues of open (and future) periods are only frozen when asked explicitly.
-pub fn ensure_closed(digest: &Digest, period: Period, now: DateTime<Utc>) -> Result<(), OpenPeriod> {
+pub fn ensure_closed(
+    digest: &Digest,
+    period: Period,
+    now: DateTime<Utc>,
+) -> Result<(), OpenPeriod> {
     let end = period.window(digest.timezone).end;
     if end <= now {
         return Ok(());
@@ -339,8 +343,14 @@ mod tests {
         let e = ensure_closed(d, november, at("2026-11-30T12:00:00Z")).unwrap_err();
         assert_eq!(e.ends, "Tue 2026-12-01 00:00:00 UTC");
         assert!(ensure_closed(d, "2030-01".parse().unwrap(), at("2026-11-30T12:00:00Z")).is_err());
-        assert_eq!(ensure_closed(d, november, at("2026-12-01T00:00:00Z")), Ok(()));
-        assert_eq!(ensure_closed(d, november, at("2027-05-01T00:00:00Z")), Ok(()));
+        assert_eq!(
+            ensure_closed(d, november, at("2026-12-01T00:00:00Z")),
+            Ok(())
+        );
+        assert_eq!(
+            ensure_closed(d, november, at("2027-05-01T00:00:00Z")),
+            Ok(())
+        );
         // Midnight UTC on 1 December is still 30 November in New York.
         let ny = crate::config::for_test(
             "[digests.d]\ntag = \"t\"\nperiod = \"monthly\"\ntimezone = \"America/New_York\"\n",

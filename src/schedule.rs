@@ -239,7 +239,12 @@ fn crontab(
     month: &str,
     weekday: &str,
 ) -> Result<Vec<String>, String> {
-    for (text, field) in [(minute, MINUTE), (hour, HOUR), (day, DAY_OF_MONTH), (month, MONTH)] {
+    for (text, field) in [
+        (minute, MINUTE),
+        (hour, HOUR),
+        (day, DAY_OF_MONTH),
+        (month, MONTH),
+    ] {
         check_range(text, field)?;
     }
     let names = crontab_weekdays(weekday)?;
@@ -396,7 +401,10 @@ mod tests {
     fn crontab_ands_the_day_fields_when_either_starts_with_a_star_and_ors_them_otherwise() {
         // Refused, saying crontab "runs when either matches": it ANDs when a field starts with *.
         assert_eq!(s("0 12 */2 * 1").cron_expression(), "0 0 12 */2 * Mon");
-        assert_eq!(s("0 12 1 * */3").cron_expression(), "0 0 12 1 * Sun,Wed,Sat");
+        assert_eq!(
+            s("0 12 1 * */3").cron_expression(),
+            "0 0 12 1 * Sun,Wed,Sat"
+        );
         // Monday 1 and Monday 15 January 2024 are odd days; Monday 8 is not.
         let t = utc(2024, 1, 1, 0, 0);
         assert_eq!(

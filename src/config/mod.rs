@@ -338,10 +338,7 @@ impl Config {
             env_source = env_source.source(Some(map));
         }
         let local = dir.join("local.toml");
-        let files: Vec<PathBuf> = [main, local]
-            .into_iter()
-            .filter(|f| f.is_file())
-            .collect();
+        let files: Vec<PathBuf> = [main, local].into_iter().filter(|f| f.is_file()).collect();
         let merged = files
             .iter()
             .fold(::config::Config::builder(), |builder, file| {
@@ -408,4 +405,3 @@ pub(crate) fn for_test(rest: &str) -> Config {
     std::fs::write(dir.path().join("digest.toml"), toml).unwrap();
     Config::load(dir.path()).unwrap_or_else(|e| panic!("{e}"))
 }
-

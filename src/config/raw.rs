@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    Config, Daemon, Digest, ENVIRONMENT, Engagement, FeedSettings, Fetch, Location, Paths,
-    Problem, Site, Source, Unmapped, Web, env_var, locate,
+    Config, Daemon, Digest, ENVIRONMENT, Engagement, FeedSettings, Fetch, Location, Paths, Problem,
+    Site, Source, Unmapped, Web, env_var, locate,
 };
 use crate::model::engagement::Field;
 use crate::model::{Kind, MAX_SUMMARY, canonical, tag};
@@ -320,7 +320,7 @@ impl Checker {
             let (inner, message) = locate::describe(error);
             let inner = inner.unwrap_or_default();
             // A key left out and now missing was reported already.
-            if left_out.iter().any(|k| *k == inner) {
+            if left_out.contains(&inner) {
                 return None;
             }
             let full = match inner.as_str() {

@@ -237,7 +237,11 @@ fn cron_fields_out_of_range_are_reported_with_their_real_range() {
         let line = format!(
             "config/digest.toml:14: digests.d.schedule: \"{schedule}\" is not a valid schedule: {want}"
         );
-        assert!(out.stderr.contains(&line), "missing {line:?} in\n{}", out.stderr);
+        assert!(
+            out.stderr.contains(&line),
+            "missing {line:?} in\n{}",
+            out.stderr
+        );
     }
 }
 
@@ -272,7 +276,11 @@ fn crontab_days_follow_crontab_and_agree_with_croniter() {
         return crate::smtp::unavailable("python3 with croniter");
     }
     let ran = python(&[&["-c", script][..], SCHEDULES].concat()).unwrap();
-    assert!(ran.status.success(), "{}", String::from_utf8_lossy(&ran.stderr));
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
     let want: std::collections::BTreeMap<String, Vec<String>> =
         serde_json::from_slice(&ran.stdout).unwrap();
     let start = chrono::DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
@@ -290,5 +298,9 @@ fn crontab_days_follow_crontab_and_agree_with_croniter() {
     }
     let p = Project::new(&config("d", "schedule = \"0 12 */2 * 1\""));
     let out = p.ok(&["check"]);
-    assert!(out.stdout.contains("schedule \"0 12 */2 * 1\""), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("schedule \"0 12 */2 * 1\""),
+        "{}",
+        out.stdout
+    );
 }
