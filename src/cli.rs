@@ -108,6 +108,11 @@ pub struct BuildArgs {
     /// Replace an already frozen issue (it keeps its number).
     #[arg(long)]
     pub rebuild: bool,
+
+    /// Freeze the issue of a period that has not closed yet (or has not begun): it misses
+    /// whatever the rest of the period brings, and takes the next issue number now.
+    #[arg(long)]
+    pub open_period: bool,
 }
 
 /// `digest preview`.
@@ -224,4 +229,15 @@ pub enum SuppressAction {
     },
     /// List every suppression.
     List,
+}
+
+/// A command line asking for what cannot be: an unknown digest, a malformed period, a period that
+/// has not closed. `digest` exits with code 2 for it, as clap does for its own usage errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl UsageError {
+    /// Exit code of a usage error.
+    pub const EXIT_CODE: u8 = 2;
 }

@@ -101,6 +101,41 @@ pub struct TooFew {
     pub min: usize,
 }
 
+/// The period asked for has not closed yet (or has not begun) in the digest's time zone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "period {period} has not closed yet (it ends {ends}): an issue frozen now would miss the rest \
+     of the period and take the next issue number; preview the draft with `digest preview {digest} \
+     --period {period}`, or freeze it anyway with `digest build {digest} --period {period} \
+     --open-period`"
+)]
+pub struct OpenPeriod {
+    /// Digest id.
+    pub digest: String,
+    /// Period.
+    pub period: Period,
+    /// When the period ends, in the digest's time zone, for people.
+    pub ends: String,
+}
+
+/// Checks that `period` of `digest` has closed at `now`: its window, in the digest's time zone,
+/// has ended. Issues of open (and future) periods are only frozen when asked explicitly.
+pub fn ensure_closed(
+    digest: &Digest,
+    period: Period,
+    now: DateTime<Utc>,
+) -> Result<(), OpenPeriod> {
+    let end = period.window(digest.timezone).end;
+    if end <= now {
+        return Ok(());
+    }
+    Err(OpenPeriod {
+        digest: digest.id.clone(),
+        period,
+        ends: crate::schedule::local_time(end, digest.timezone),
+    })
+}
+
 /// Why no issue was frozen. Callers branch on [`BuildError::TooFew`] (the daemon records a
 /// skipped run, not a failure).
 #[derive(Debug, thiserror::Error)]
@@ -297,6 +332,37 @@ pub fn age(at: DateTime<Utc>, date: DateTime<Utc>) -> String {
 mod tests {
     use super::*;
     use chrono::{Duration, TimeZone};
+
+    #[test]
+    fn a_period_is_closed_once_its_window_has_ended_in_the_digest_time_zone() {
+        let utc = crate::config::for_test("[digests.d]\ntag = \"t\"\nperiod = \"monthly\"\n");
+        let d = &utc.digests["d"];
+        let november: Period = "2026-11".parse().unwrap();
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        // Froze issue #1 on 30 November, a day before November had closed.
+        let e = ensure_closed(d, november, at("2026-11-30T12:00:00Z")).unwrap_err();
+        assert_eq!(e.ends, "Tue 2026-12-01 00:00:00 UTC");
+        assert!(ensure_closed(d, "2030-01".parse().unwrap(), at("2026-11-30T12:00:00Z")).is_err());
+        assert_eq!(
+            ensure_closed(d, november, at("2026-12-01T00:00:00Z")),
+            Ok(())
+        );
+        assert_eq!(
+            ensure_closed(d, november, at("2027-05-01T00:00:00Z")),
+            Ok(())
+        );
+        // Midnight UTC on 1 December is still 30 November in New York.
+        let ny = crate::config::for_test(
+            "[digests.d]\ntag = \"t\"\nperiod = \"monthly\"\ntimezone = \"America/New_York\"\n",
+        );
+        let e = ensure_closed(&ny.digests["d"], november, at("2026-12-01T00:00:00Z")).unwrap_err();
+        assert_eq!(e.ends, "Tue 2026-12-01 00:00:00 EST");
+        assert!(e.to_string().contains("--open-period"), "{e}");
+        assert_eq!(
+            ensure_closed(&ny.digests["d"], november, at("2026-12-01T05:00:00Z")),
+            Ok(())
+        );
+    }
 
     #[test]
     fn ages_use_the_largest_whole_unit() {

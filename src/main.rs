@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use digest::cli::Cli;
+use digest::cli::{Cli, UsageError};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -12,7 +12,12 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            // Bad arguments exit 2, as clap's own errors do; anything else 1.
+            if e.chain().any(|cause| cause.is::<UsageError>()) {
+                ExitCode::from(UsageError::EXIT_CODE)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

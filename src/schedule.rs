@@ -23,7 +23,9 @@ const MAX_FOLD: Duration = Duration::hours(3);
 #[derive(Debug, Clone)]
 pub struct Schedule {
     written: String,
-    cron: cron::Schedule,
+    /// The schedule fires whenever any of these does: one, or two for a crontab line whose day of
+    /// month and day of week are both restricted (crontab runs when either matches).
+    crons: Vec<cron::Schedule>,
 }
 
 impl Schedule {
@@ -32,9 +34,11 @@ impl Schedule {
         &self.written
     }
 
-    /// The equivalent 6- or 7-field expression of the `cron` crate (seconds first, 1 = Sunday).
-    pub fn cron_expression(&self) -> &str {
-        self.cron.source()
+    /// The equivalent 6- or 7-field expression of the `cron` crate (seconds first, 1 = Sunday);
+    /// two joined by " or " when either fires.
+    pub fn cron_expression(&self) -> String {
+        let sources: Vec<&str> = self.crons.iter().map(cron::Schedule::source).collect();
+        sources.join(" or ")
     }
 
     /// The first fire time strictly after `t`, for a schedule read in `tz`.
@@ -42,10 +46,15 @@ impl Schedule {
         // Wall-clock matches map to instants in the same order, so the first match past `t` is the
         // answer; matches that stand for earlier instants (`t` in an overlap's second pass) are
         // skipped.
-        self.cron
-            .after(&wall_clock(t, tz))
-            .map(|m| local_instant(tz, m.naive_utc()))
-            .find(|i| *i > t)
+        let from = wall_clock(t, tz);
+        self.crons
+            .iter()
+            .filter_map(|cron| {
+                cron.after(&from)
+                    .map(|m| local_instant(tz, m.naive_utc()))
+                    .find(|i| *i > t)
+            })
+            .min()
     }
 
     /// The last fire time strictly before `t`, for a schedule read in `tz`.
@@ -54,11 +63,15 @@ impl Schedule {
         // first pass): start the backward search as far ahead as the clocks went back.
         let fold = (offset(tz, t - MAX_FOLD) - offset(tz, t)).max(Duration::zero());
         let from = wall_clock(t, tz) + fold + Duration::seconds(1);
-        self.cron
-            .after(&from)
-            .rev()
-            .map(|m| local_instant(tz, m.naive_utc()))
-            .find(|i| *i < t)
+        self.crons
+            .iter()
+            .filter_map(|cron| {
+                cron.after(&from)
+                    .rev()
+                    .map(|m| local_instant(tz, m.naive_utc()))
+                    .find(|i| *i < t)
+            })
+            .max()
     }
 
     /// The next `n` fire times after `t`.
@@ -110,6 +123,37 @@ const SHORTHANDS: &[(&str, &str)] = &[
 /// Day names in crontab order: 0 = Sunday.
 const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
+/// A numeric field of a schedule: its name for people and the values it accepts.
+type Field = (&'static str, u32, u32);
+
+const SECOND: Field = ("second", 0, 59);
+const MINUTE: Field = ("minute", 0, 59);
+const HOUR: Field = ("hour", 0, 23);
+const DAY_OF_MONTH: Field = ("day of month", 1, 31);
+const MONTH: Field = ("month", 1, 12);
+/// In the `cron` crate's forms: 1 = Sunday.
+const DAY_OF_WEEK: Field = ("day of week", 1, 7);
+const YEAR: Field = ("year", 1970, 2100);
+
+/// The fields of the 6- and 7-field forms, in order.
+const CRON_FIELDS: [Field; 7] = [SECOND, MINUTE, HOUR, DAY_OF_MONTH, MONTH, DAY_OF_WEEK, YEAR];
+
+/// Checks the numbers written in `text` (lists, ranges, the start of steps; names are left to the
+/// `cron` crate) against the range of `field`: "minute 60 is out of range 0–59".
+fn check_range(text: &str, (name, min, max): Field) -> Result<(), String> {
+    let numbers = text
+        .split(',')
+        .filter_map(|part| part.split('/').next())
+        .flat_map(|range| range.split('-'))
+        .filter_map(|n| n.parse::<u32>().ok());
+    for n in numbers {
+        if !(min..=max).contains(&n) {
+            return Err(format!("{name} {n} is out of range {min}–{max}"));
+        }
+    }
+    Ok(())
+}
+
 impl FromStr for Schedule {
     type Err = String;
 
@@ -119,11 +163,21 @@ impl FromStr for Schedule {
     /// `@yearly` (`@annually`), `@hourly` and `@midnight`.
     fn from_str(written: &str) -> Result<Schedule, String> {
         let fields: Vec<&str> = written.split_whitespace().collect();
-        let expression = match fields.as_slice() {
+        let seconds_first = fields.len() >= 6;
+        let invalid = |reason: String| {
+            let weekday = reason.contains("Days of Week") || reason.contains("day of week");
+            let hint = if seconds_first && weekday {
+                " (in the 6- and 7-field forms weekdays are 1–7 with 1 = Sunday, or Sun–Sat)"
+            } else {
+                ""
+            };
+            format!("{written:?} is not a valid schedule: {reason}{hint}")
+        };
+        let expressions = match fields.as_slice() {
             [one] if one.starts_with('@') => SHORTHANDS
                 .iter()
                 .find(|(name, _)| name.eq_ignore_ascii_case(one))
-                .map(|(_, cron)| cron.to_string())
+                .map(|(_, cron)| vec![cron.to_string()])
                 .ok_or_else(|| {
                     let names: Vec<&str> = SHORTHANDS.iter().map(|(n, _)| *n).collect();
                     format!(
@@ -131,8 +185,15 @@ impl FromStr for Schedule {
                         names.join(", ")
                     )
                 })?,
-            [minute, hour, day, month, weekday] => crontab(minute, hour, day, month, weekday)?,
-            [_, _, _, _, _, _] | [_, _, _, _, _, _, _] => fields.join(" "),
+            [minute, hour, day, month, weekday] => {
+                crontab(minute, hour, day, month, weekday).map_err(invalid)?
+            }
+            [_, _, _, _, _, _] | [_, _, _, _, _, _, _] => {
+                for (text, field) in fields.iter().zip(CRON_FIELDS) {
+                    check_range(text, field).map_err(invalid)?;
+                }
+                vec![fields.join(" ")]
+            }
             _ => {
                 return Err(format!(
                     "{written:?} has {} fields: use 5 (crontab: minute hour day month weekday), \
@@ -142,50 +203,57 @@ impl FromStr for Schedule {
                 ));
             }
         };
-        let cron = cron::Schedule::from_str(&expression).map_err(|e| {
-            // The crate's message repeats the expression with a caret line: keep the last line.
-            let e = e.to_string();
-            let reason = e
-                .lines()
-                .rfind(|l| !l.trim().is_empty())
-                .unwrap_or(&e)
-                .trim();
-            let hint = if reason.contains("Days of Week") {
-                " (in the 6- and 7-field forms weekdays are 1–7 with 1 = Sunday, or Sun–Sat)"
-            } else {
-                ""
-            };
-            format!("{written:?} is not a valid schedule: {reason}{hint}")
-        })?;
-        let origin = Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).single();
-        if origin.is_some_and(|o| cron.after(&o).next().is_none()) {
+        let mut crons = Vec::with_capacity(expressions.len());
+        for expression in &expressions {
+            crons.push(cron::Schedule::from_str(expression).map_err(|e| {
+                // The crate's message repeats the expression with a caret line: keep the last.
+                let e = e.to_string();
+                let reason = e.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(&e);
+                invalid(reason.trim().to_string())
+            })?);
+        }
+        // A part of an either-or that never matches (the 31st of February) adds no date.
+        if let Some(origin) = Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).single() {
+            crons.retain(|cron| cron.after(&origin).next().is_some());
+        }
+        if crons.is_empty() {
             return Err(format!("{written:?} never matches a date"));
         }
         Ok(Schedule {
             written: written.trim().to_string(),
-            cron,
+            crons,
         })
     }
 }
 
-/// A crontab line as a 6-field expression: seconds 0, and the weekday written with day names so the
-/// `cron` crate's 1 = Sunday numbering never meets crontab's 0 = Sunday.
+/// A crontab line as 6-field expressions, any of which fires: seconds 0, and the weekday written
+/// with day names so the `cron` crate's 1 = Sunday numbering never meets crontab's 0 = Sunday.
+///
+/// Day of month and day of week follow crontab (Vixie cron, cronie): when either field starts
+/// with `*`, a day must match both (one expression, which the `cron` crate reads that way);
+/// otherwise a day matching either fires (two expressions, one per field).
 fn crontab(
     minute: &str,
     hour: &str,
     day: &str,
     month: &str,
     weekday: &str,
-) -> Result<String, String> {
-    if day != "*" && weekday != "*" {
-        // crontab fires when either matches; the `cron` crate needs both: refuse the ambiguity.
-        return Err(format!(
-            "both day of month ({day}) and day of week ({weekday}) are restricted: crontab runs \
-             when either matches, this scheduler only when both do; set one of them to *"
-        ));
+) -> Result<Vec<String>, String> {
+    for (text, field) in [
+        (minute, MINUTE),
+        (hour, HOUR),
+        (day, DAY_OF_MONTH),
+        (month, MONTH),
+    ] {
+        check_range(text, field)?;
     }
-    let weekday = crontab_weekdays(weekday)?;
-    Ok(format!("0 {minute} {hour} {day} {month} {weekday}"))
+    let names = crontab_weekdays(weekday)?;
+    let line = |day: &str, weekday: &str| format!("0 {minute} {hour} {day} {month} {weekday}");
+    Ok(if day.starts_with('*') || weekday.starts_with('*') {
+        vec![line(day, &names)]
+    } else {
+        vec![line(day, "*"), line("*", &names)]
+    })
 }
 
 /// A crontab day-of-week field (`*`, `1-5`, `0,6`, `*/2`, `mon-fri`; 0 and 7 are Sunday) as a list
@@ -330,6 +398,41 @@ mod tests {
     }
 
     #[test]
+    fn crontab_ands_the_day_fields_when_either_starts_with_a_star_and_ors_them_otherwise() {
+        // Refused, saying crontab "runs when either matches": it ANDs when a field starts with *.
+        assert_eq!(s("0 12 */2 * 1").cron_expression(), "0 0 12 */2 * Mon");
+        assert_eq!(
+            s("0 12 1 * */3").cron_expression(),
+            "0 0 12 1 * Sun,Wed,Sat"
+        );
+        // Monday 1 and Monday 15 January 2024 are odd days; Monday 8 is not.
+        let t = utc(2024, 1, 1, 0, 0);
+        assert_eq!(
+            local("0 12 */2 * 1", UTC, t, 2),
+            ["Mon 2024-01-01 12:00:00 UTC", "Mon 2024-01-15 12:00:00 UTC"]
+        );
+        // Both restricted: the 13th or any Friday.
+        assert_eq!(
+            s("0 12 13 * 5").cron_expression(),
+            "0 0 12 13 * * or 0 0 12 * * Fri"
+        );
+        assert_eq!(
+            local("0 12 13 * 5", UTC, utc(2024, 9, 10, 0, 0), 3),
+            [
+                "Fri 2024-09-13 12:00:00 UTC",
+                "Fri 2024-09-20 12:00:00 UTC",
+                "Fri 2024-09-27 12:00:00 UTC"
+            ]
+        );
+        assert_eq!(
+            s("0 12 13 * 5").last_before(utc(2024, 9, 13, 12, 0), UTC),
+            Some(utc(2024, 9, 6, 12, 0))
+        );
+        // An either-or half that never matches adds nothing; the other still fires.
+        assert_eq!(s("0 0 31 2 1").cron_expression(), "0 0 0 * 2 Mon");
+    }
+
+    #[test]
     fn six_and_seven_field_forms_keep_the_cron_crate_meaning() {
         // The cron crate counts 1 = Sunday.
         let t = utc(2024, 8, 1, 0, 0);
@@ -371,16 +474,26 @@ mod tests {
             err("0 8 * *")
         );
         assert!(err("@fortnightly").contains("unknown shorthand \"@fortnightly\""));
-        assert!(err("0 8 1 * 1").contains("both day of month (1) and day of week (1)"));
         assert!(err("0 8 * * 8").contains("day of week \"8\""));
         assert!(err("0 8 * * 5-1").contains("day of week \"5-1\""));
         assert!(err("0 8 * * 1/2").contains("day of week \"1/2\""));
         assert!(err("0 8 * * funday").contains("day of week \"funday\""));
+        // The cron crate's own message said "Minutes must be less than 59".
         assert_eq!(
             err("0 61 8 * * *"),
-            "\"0 61 8 * * *\" is not a valid schedule: Minutes must be less than 59. ('61' specified.)"
+            "\"0 61 8 * * *\" is not a valid schedule: minute 61 is out of range 0–59"
         );
-        assert!(err("0 0 8 * * 0").ends_with("weekdays are 1–7 with 1 = Sunday, or Sun–Sat)"));
+        assert_eq!(
+            err("0 8-24 * * *"),
+            "\"0 8-24 * * *\" is not a valid schedule: hour 24 is out of range 0–23"
+        );
+        assert!(err("0 0 1 13 *").ends_with("month 13 is out of range 1–12"));
+        assert!(err("0 0 0 * * * 1969").ends_with("year 1969 is out of range 1970–2100"));
+        assert!(err("0 0 8 * * 0").ends_with(
+            "day of week 0 is out of range 1–7 (in the 6- and 7-field forms weekdays are 1–7 \
+             with 1 = Sunday, or Sun–Sat)"
+        ));
+        assert!(!err("0 8 * * 8").contains("6- and 7-field"));
         assert!(err("0 0 0 30 2 *").contains("never matches a date"));
         assert!(err("").contains("has 0 fields"));
     }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::{stores, target};
-use crate::cli::BuildArgs;
+use crate::cli::{BuildArgs, UsageError};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::issue::Outcome;
@@ -13,6 +13,9 @@ use crate::publish::build;
 
 pub(super) fn run(config: &Config, args: &BuildArgs, clock: &dyn Clock) -> Result<ExitCode> {
     let (digest, period) = target(config, &args.target, clock)?;
+    if !args.open_period {
+        build::ensure_closed(digest, period, clock.now()).map_err(|e| UsageError(e.to_string()))?;
+    }
     let mut shown = stores(config);
     let mut store = shown.lazy(config, clock);
     let built = build::freeze(config, digest, period, args.rebuild, clock, &mut store)?;

@@ -22,7 +22,12 @@ pub(super) fn run(dir: &Path, clock: &dyn Clock) -> Result<ExitCode> {
         eprint!("{}", Invalid(problems));
         return Ok(ExitCode::FAILURE);
     }
-    say!("configuration OK: {}", dir.join("digest.toml").display());
+    let files: Vec<String> = config
+        .files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect();
+    say!("configuration OK: {}", files.join(", "));
     say!("{}", check::summary(&config, clock.now()).trim_end());
     Ok(ExitCode::SUCCESS)
 }

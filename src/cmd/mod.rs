@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command, LogFormat, Target};
+use crate::cli::{Cli, Command, LogFormat, Target, UsageError};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Digest};
 use crate::period::Period;
@@ -96,10 +96,15 @@ pub fn init_logging(cli: &Cli) {
 fn target<'c>(config: &'c Config, t: &Target, clock: &dyn Clock) -> Result<(&'c Digest, Period)> {
     let digest = config.digest(&t.digest)?;
     let period = match &t.period {
-        Some(p) => Period::parse_as(digest.period, p)?,
+        Some(p) => period(digest, p)?,
         None => Period::last_closed(digest.period, clock.now(), digest.timezone),
     };
     Ok((digest, period))
+}
+
+/// The `--period` of `digest` as written on the command line; a [`UsageError`] if malformed.
+fn period(digest: &Digest, written: &str) -> Result<Period, UsageError> {
+    Period::parse_as(digest.period, written).map_err(|e| UsageError(e.to_string()))
 }
 
 /// What commands show while the store they open is filled first (it holds no article yet).

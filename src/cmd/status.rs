@@ -7,7 +7,6 @@ use anyhow::Result;
 use crate::cli::StatusArgs;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::period::Period;
 use crate::publish::status;
 use crate::store::Store;
 
@@ -15,7 +14,7 @@ pub(super) fn run(config: &Config, args: &StatusArgs, _clock: &dyn Clock) -> Res
     let digest = config.digest(&args.digest)?;
     let store = Store::open(&config.paths.store)?;
     let period = match &args.period {
-        Some(p) => Some(Period::parse_as(digest.period, p)?),
+        Some(p) => Some(super::period(digest, p)?),
         None => None,
     };
     let ledgers = status::ledgers(config, &store, digest, period)?;

@@ -2,6 +2,7 @@
 //! TOML file it came from.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use ::config::ConfigError;
 use toml::de::{DeTable, DeValue};
@@ -41,23 +42,8 @@ pub(super) fn parse_problem(error: ConfigError) -> Problem {
     }
 }
 
-/// A problem for a value that did not deserialize into its section's type.
-pub(super) fn type_problem(key: &str, origin: Option<String>, error: ConfigError) -> Problem {
-    let (inner_key, message) = describe(error);
-    let key = match inner_key {
-        Some(k) if !k.is_empty() => format!("{key}.{k}"),
-        _ => key.to_string(),
-    };
-    Problem {
-        origin,
-        line: None,
-        key,
-        message,
-    }
-}
-
 /// The key inside the value (if the error names one) and a message without the key and origin.
-fn describe(error: ConfigError) -> (Option<String>, String) {
+pub(super) fn describe(error: ConfigError) -> (Option<String>, String) {
     match error {
         ConfigError::Type {
             unexpected,
@@ -74,9 +60,11 @@ fn describe(error: ConfigError) -> (Option<String>, String) {
             (key, message)
         }
         ConfigError::Message(m) => {
-            // serde's "unknown field `x`, expected …" names the field: point at it.
+            // serde's "unknown field `x`, expected …" and "missing field `x`" name the field:
+            // point at it.
             let field = m
                 .strip_prefix("unknown field `")
+                .or_else(|| m.strip_prefix("missing field `"))
                 .and_then(|rest| rest.split('`').next())
                 .map(str::to_owned);
             (field, m)
@@ -101,7 +89,7 @@ pub(super) fn lines(problems: &mut [Problem]) {
 }
 
 /// The first of `files` that defines `key` (fully), with the key's line; else the last file.
-pub(super) fn find(files: &[std::path::PathBuf], key: &str) -> (Option<String>, Option<usize>) {
+pub(super) fn find(files: &[PathBuf], key: &str) -> (Option<String>, Option<usize>) {
     for file in files {
         let Ok(text) = std::fs::read_to_string(file) else {
             continue;
@@ -111,6 +99,18 @@ pub(super) fn find(files: &[std::path::PathBuf], key: &str) -> (Option<String>, 
         }
     }
     (files.last().map(|f| f.display().to_string()), None)
+}
+
+/// Every one of `files` that defines `key` (fully), with the key's line.
+pub(super) fn find_all(files: &[PathBuf], key: &str) -> Vec<(String, usize)> {
+    files
+        .iter()
+        .filter_map(|file| {
+            let text = std::fs::read_to_string(file).ok()?;
+            let line = key_line_exact(&text, key)?;
+            Some((file.display().to_string(), line))
+        })
+        .collect()
 }
 
 /// The line of `key` if `text` defines every part of it.

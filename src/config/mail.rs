@@ -12,10 +12,7 @@ use lettre::Address;
 use lettre::message::Mailbox;
 use serde::Deserialize;
 
-use super::raw::{Checker, one_of, origin};
-
-/// The origin the `config` crate gives values from environment variables.
-const ENVIRONMENT: &str = "the environment";
+use super::raw::{Checker, one_of};
 
 /// A secret value: never printed by `Debug`.
 #[derive(Clone, PartialEq, Eq)]
@@ -304,29 +301,6 @@ impl Checker {
         }
     }
 
-    /// Reports `field` of `table` if it was set anywhere but in the environment.
-    fn env_only(&mut self, table: &Map<String, Value>, key: &str, field: &str) -> bool {
-        let Some(at) = table.get(field).and_then(origin) else {
-            return true;
-        };
-        if at == ENVIRONMENT {
-            return true;
-        }
-        let var = format!(
-            "{}__{}__{}",
-            super::ENV_PREFIX,
-            key.to_uppercase(),
-            field.to_uppercase()
-        );
-        self.field_problem(
-            table,
-            key,
-            field,
-            format!("secrets come from the environment only: remove it here and set {var}"),
-        );
-        false
-    }
-
     pub(super) fn mailbox(
         &mut self,
         table: &Map<String, Value>,
@@ -376,6 +350,7 @@ impl Checker {
     }
 
     fn smtp(&mut self, value: Value) -> Option<Smtp> {
+        let secrets_ok = self.secrets_from_env_only("smtp", &["username", "password"]);
         let table = self.table("smtp", value.clone())?;
         let raw: RawSmtp = self.typed("smtp", value)?;
         let before = self.problem_count();
@@ -432,15 +407,12 @@ impl Checker {
             }
         }
         let credentials = match (raw.username, raw.password) {
+            _ if !secrets_ok => None,
             (None, None) => None,
-            (Some(username), Some(password)) => {
-                let ok = self.env_only(&table, "smtp", "username")
-                    & self.env_only(&table, "smtp", "password");
-                ok.then_some(Credentials {
-                    username,
-                    password: Secret(password),
-                })
-            }
+            (Some(username), Some(password)) => Some(Credentials {
+                username,
+                password: Secret(password),
+            }),
             _ => {
                 let msg = "set both DIGEST__SMTP__USERNAME and DIGEST__SMTP__PASSWORD, or neither";
                 self.field_problem(&table, "smtp", "password", msg);
@@ -500,9 +472,10 @@ impl Checker {
     }
 
     fn unsubscribe(&mut self, value: Value) -> Option<Secret> {
+        let secrets_ok = self.secrets_from_env_only("unsubscribe", &["keys"]);
         let table = self.table("unsubscribe", value.clone())?;
         let raw: RawUnsubscribe = self.typed("unsubscribe", value)?;
-        if !self.env_only(&table, "unsubscribe", "keys") {
+        if !secrets_ok {
             return None;
         }
         if let Err(e) = crate::model::token::Keys::parse(&raw.keys) {
@@ -514,12 +487,13 @@ impl Checker {
     }
 
     fn dkim(&mut self, value: Value) -> Option<Dkim> {
+        let secrets_ok = self.secrets_from_env_only("dkim", &["key"]);
         let table = self.table("dkim", value.clone())?;
         let raw: RawDkim = self.typed("dkim", value)?;
         let algorithm = one_of(&raw.algorithm, DKIM_ALGORITHMS)
             .map_err(|m| self.field_problem(&table, "dkim", "algorithm", m))
             .ok()?;
-        self.env_only(&table, "dkim", "key").then(|| Dkim {
+        secrets_ok.then(|| Dkim {
             domain: raw.domain.trim().to_ascii_lowercase(),
             selector: raw.selector.trim().to_string(),
             algorithm,

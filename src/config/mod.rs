@@ -13,10 +13,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use ::config::{Environment, File, FileFormat, Map, Value};
+use ::config::{Environment, File, FileFormat, Map};
 use chrono_tz::Tz;
-use serde::de::DeserializeOwned;
 
+use crate::cli::UsageError;
 use crate::period::PeriodKind;
 use crate::schedule::Schedule;
 pub use mail::{
@@ -32,11 +32,26 @@ use crate::model::engagement::Field;
 /// Prefix of environment overrides: `DIGEST__SITE__BASE_URL` sets `site.base_url`.
 pub const ENV_PREFIX: &str = "DIGEST";
 
+/// The origin the `config` crate gives values from environment variables.
+const ENVIRONMENT: &str = "the environment";
+
+/// The environment variable that sets the dotted `key`: `site.base_url` → `DIGEST__SITE__BASE_URL`.
+pub fn env_var(key: &str) -> String {
+    let mut var = ENV_PREFIX.to_string();
+    for part in key.split('.') {
+        var.push_str("__");
+        var.push_str(&part.to_uppercase());
+    }
+    var
+}
+
 /// The whole, validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The configuration folder (`--config`, default `./config`).
     pub dir: PathBuf,
+    /// The files read, in order: `digest.toml`, then `local.toml` if present.
+    pub files: Vec<PathBuf>,
     /// The project root: relative paths in the configuration are resolved against it.
     pub root: PathBuf,
     /// Site identity used in emails and the archive.
@@ -266,6 +281,9 @@ pub struct Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.origin, self.line) {
+            (Some(origin), _) if origin == ENVIRONMENT && !self.key.is_empty() => {
+                write!(f, "{origin} variable {}: ", env_var(&self.key))?
+            }
             (Some(origin), Some(line)) => write!(f, "{origin}:{line}: ")?,
             (Some(origin), None) => write!(f, "{origin}: ")?,
             _ => {}
@@ -319,13 +337,13 @@ impl Config {
         if let Some(map) = env {
             env_source = env_source.source(Some(map));
         }
-        let merged = ::config::Config::builder()
-            .add_source(File::from(main).format(FileFormat::Toml))
-            .add_source(
-                File::from(dir.join("local.toml"))
-                    .format(FileFormat::Toml)
-                    .required(false),
-            )
+        let local = dir.join("local.toml");
+        let files: Vec<PathBuf> = [main, local].into_iter().filter(|f| f.is_file()).collect();
+        let merged = files
+            .iter()
+            .fold(::config::Config::builder(), |builder, file| {
+                builder.add_source(File::from(file.clone()).format(FileFormat::Toml))
+            })
             .add_source(env_source)
             .build()
             .and_then(|c| c.cache.into_table());
@@ -335,7 +353,7 @@ impl Config {
         };
         // `config` → "" (the working folder), `/srv/news/config` → `/srv/news`.
         let root = dir.parent().map(Path::to_path_buf).unwrap_or_default();
-        let mut checker = raw::Checker::new(&root);
+        let mut checker = raw::Checker::new(&root, &files);
         let config = checker.config(dir, table);
         let mut problems = checker.into_problems();
         if problems.is_empty()
@@ -344,12 +362,15 @@ impl Config {
             return Ok(config);
         }
         locate::lines(&mut problems);
+        // Tables are hash maps: report in file order, whatever order they were checked in.
+        problems.sort_by(|a, b| (&a.origin, a.line, &a.key).cmp(&(&b.origin, b.line, &b.key)));
+        problems.dedup();
         Err(Invalid(problems))
     }
 
     /// A problem at `key`, located in `local.toml` if it sets the key, else in `digest.toml`.
     pub fn problem_at(&self, key: &str, message: impl Into<String>) -> Problem {
-        let files = [self.dir.join("local.toml"), self.dir.join("digest.toml")];
+        let files: Vec<PathBuf> = self.files.iter().rev().cloned().collect();
         let (origin, line) = locate::find(&files, key);
         Problem {
             origin,
@@ -359,11 +380,11 @@ impl Config {
         }
     }
 
-    /// The digest with this id, or an error listing the configured ones.
-    pub fn digest(&self, id: &str) -> anyhow::Result<&Digest> {
+    /// The digest with this id, or a [`UsageError`] listing the configured ones.
+    pub fn digest(&self, id: &str) -> Result<&Digest, UsageError> {
         self.digests.get(id).ok_or_else(|| {
             let known: Vec<&str> = self.digests.keys().map(String::as_str).collect();
-            anyhow::anyhow!(
+            UsageError(format!(
                 "no digest `{id}` in {}; configured: {}",
                 self.dir.join("digest.toml").display(),
                 if known.is_empty() {
@@ -371,7 +392,7 @@ impl Config {
                 } else {
                     known.join(", ")
                 }
-            )
+            ))
         })
     }
 }
@@ -383,12 +404,4 @@ pub(crate) fn for_test(rest: &str) -> Config {
     let toml = format!("[site]\nname = \"S\"\nbase_url = \"https://s.example\"\n\n{rest}");
     std::fs::write(dir.path().join("digest.toml"), toml).unwrap();
     Config::load(dir.path()).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// Deserializes one value, turning a failure into a [`Problem`] at `key`.
-fn typed<T: DeserializeOwned>(key: &str, value: Value) -> Result<T, Problem> {
-    let origin = raw::origin(&value);
-    value
-        .try_deserialize::<T>()
-        .map_err(|e| locate::type_problem(key, origin, e))
 }

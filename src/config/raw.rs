@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use ::config::{Map, Value};
+use ::config::{Map, Value, ValueKind};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::{
-    Config, Daemon, Digest, Engagement, FeedSettings, Fetch, Location, Paths, Problem, Site,
-    Source, Unmapped, Web, typed,
+    Config, Daemon, Digest, ENVIRONMENT, Engagement, FeedSettings, Fetch, Location, Paths, Problem,
+    Site, Source, Unmapped, Web, env_var, locate,
 };
 use crate::model::engagement::Field;
 use crate::model::{Kind, MAX_SUMMARY, canonical, tag};
@@ -226,6 +227,8 @@ impl Default for Scoring {
 /// Collects problems while turning raw values into typed settings.
 pub(super) struct Checker {
     pub(super) root: PathBuf,
+    /// The configuration files read, in order.
+    files: Vec<PathBuf>,
     problems: Vec<Problem>,
     /// Names under `[lists]`, for checking the lists digests name.
     lists: Vec<String>,
@@ -234,9 +237,10 @@ pub(super) struct Checker {
 }
 
 impl Checker {
-    pub(super) fn new(root: &Path) -> Self {
+    pub(super) fn new(root: &Path, files: &[PathBuf]) -> Self {
         Checker {
             root: root.to_path_buf(),
+            files: files.to_vec(),
             problems: Vec::new(),
             lists: Vec::new(),
             max_lateness: DEFAULT_MAX_LATENESS,
@@ -274,19 +278,62 @@ impl Checker {
         message: impl Into<String>,
     ) {
         let first = field.split('.').next().unwrap_or(field);
-        let origin = table
-            .get(first)
-            .or_else(|| table.values().next())
-            .and_then(origin);
+        let origin = match table.get(first) {
+            Some(value) => origin(value),
+            None => table_origin(table),
+        };
         self.problem(origin.as_deref(), format!("{key}.{field}"), message);
     }
 
-    pub(super) fn typed<T: serde::de::DeserializeOwned>(
-        &mut self,
-        key: &str,
-        value: Value,
-    ) -> Option<T> {
-        typed(key, value).map_err(|p| self.problems.push(p)).ok()
+    /// Reports every secret among `fields` of `[section]` that a configuration file sets, at its
+    /// line, whatever the environment sets; `true` when none is.
+    pub(super) fn secrets_from_env_only(&mut self, section: &str, fields: &[&str]) -> bool {
+        let before = self.problem_count();
+        for field in fields {
+            let key = format!("{section}.{field}");
+            for (file, line) in locate::find_all(&self.files, &key) {
+                let message = format!(
+                    "secrets come from the environment only: remove it here and set {}",
+                    env_var(&key)
+                );
+                self.problems.push(Problem {
+                    origin: Some(file),
+                    line: Some(line),
+                    key: key.clone(),
+                    message,
+                });
+            }
+        }
+        self.problem_count() == before
+    }
+
+    /// Deserializes `value`, reporting every unknown or mistyped key it holds, not just the first:
+    /// each offending key is reported, left out and the rest deserialized again, so a typed value
+    /// (with defaults in their place) still comes back for the checks that follow.
+    pub(super) fn typed<T: DeserializeOwned>(&mut self, key: &str, mut value: Value) -> Option<T> {
+        let mut left_out: Vec<String> = Vec::new();
+        loop {
+            let error = match value.clone().try_deserialize::<T>() {
+                Ok(typed) => return Some(typed),
+                Err(e) => e,
+            };
+            let (inner, message) = locate::describe(error);
+            let inner = inner.unwrap_or_default();
+            // A key left out and now missing was reported already.
+            if left_out.contains(&inner) {
+                return None;
+            }
+            let full = match inner.as_str() {
+                "" => key.to_string(),
+                inner => format!("{key}.{inner}"),
+            };
+            let at = origin_at(&value, &inner);
+            self.problem(at.as_deref(), full, message);
+            if inner.is_empty() || !remove_at(&mut value, &inner) {
+                return None;
+            }
+            left_out.push(inner);
+        }
     }
 
     pub(super) fn table(&mut self, key: &str, value: Value) -> Option<Map<String, Value>> {
@@ -346,6 +393,7 @@ impl Checker {
         let digests = self.named("digests", top.remove("digests"), Self::digest);
         Some(Config {
             dir: dir.to_path_buf(),
+            files: self.files.clone(),
             root: self.root.clone(),
             site: site?,
             paths,
@@ -659,8 +707,9 @@ impl Checker {
                 "must be at least 1 (omit it for no cap)".into(),
             ));
         }
-        if !raw.min_score.is_finite() {
-            errors.push(("min_score", "must be a finite number".into()));
+        if !raw.min_score.is_finite() || raw.min_score < 0.0 {
+            let msg = format!("must be a number ≥ 0, not {}", raw.min_score);
+            errors.push(("min_score", msg));
         }
         let s = &raw.scoring;
         for (field, w) in [
@@ -846,15 +895,68 @@ fn lateness(written: &str) -> Result<chrono::Duration, String> {
     Ok(d)
 }
 
-/// Where a value came from; a table takes the origin of its first entry (tables made by a
-/// `[header]` carry none of their own).
+/// Where a value came from. Tables made by a `[header]` carry no origin of their own: a table
+/// takes that of its entries (see [`table_origin`]).
 pub(super) fn origin(value: &Value) -> Option<String> {
     if let Some(o) = value.origin() {
         return Some(o.to_owned());
     }
     match &value.kind {
-        ::config::ValueKind::Table(t) => t.values().find_map(origin),
+        ValueKind::Table(t) => table_origin(t),
         _ => None,
+    }
+}
+
+/// Where a table came from: of its entries' origins, a file before the environment, and of files
+/// the first by name (`digest.toml` before `local.toml`). Never "whichever entry the hash map
+/// yields first", which changed from run to run.
+fn table_origin(table: &Map<String, Value>) -> Option<String> {
+    table
+        .values()
+        .filter_map(origin)
+        .min_by(|a, b| (a == ENVIRONMENT, a).cmp(&(b == ENVIRONMENT, b)))
+}
+
+/// The parts of a dotted key inside a value, without array indices: `members[0].email` →
+/// `members`, `email`.
+fn parts(path: &str) -> impl Iterator<Item = &str> {
+    path.split('.')
+        .map(|part| part.split('[').next().unwrap_or(part))
+        .filter(|part| !part.is_empty())
+}
+
+/// Where the value at the dotted `path` inside `value` came from: that of the deepest part of the
+/// path present (a key reported inside a table is blamed on its own origin, not the table's).
+fn origin_at(value: &Value, path: &str) -> Option<String> {
+    let mut at = value;
+    for part in parts(path) {
+        match &at.kind {
+            ValueKind::Table(t) if let Some(inner) = t.get(part) => at = inner,
+            _ => break,
+        }
+    }
+    origin(at)
+}
+
+/// Removes the entry at the dotted `path` inside `value`; whether there was one.
+fn remove_at(value: &mut Value, path: &str) -> bool {
+    let parts: Vec<&str> = parts(path).collect();
+    let Some((last, parents)) = parts.split_last() else {
+        return false;
+    };
+    let mut at = value;
+    for part in parents {
+        match &mut at.kind {
+            ValueKind::Table(t) => match t.get_mut(*part) {
+                Some(inner) => at = inner,
+                None => return false,
+            },
+            _ => return false,
+        }
+    }
+    match &mut at.kind {
+        ValueKind::Table(t) => t.remove(*last).is_some(),
+        _ => false,
     }
 }
 

@@ -1,8 +1,9 @@
 //! Tag normalization: `Distributed-Systems`, `distributed systems` and `distributed_systems` are
-//! all `distributed-systems`.
+//! all `distributed-systems`. README "Configuration" documents these rules for users.
 
-/// Lowercases `tag` and joins its words with single hyphens; spaces, underscores, hyphens, dots
-/// and slashes separate words, other characters (`c++`, `c#`) are kept.
+/// Normalizes a tag: trims surrounding whitespace and any leading `#`; splits words at whitespace,
+/// `-`, `_`, `.` and `/` (so `node.js` is `node-js`); lowercases them (Unicode-aware), drops control
+/// characters and joins them with single hyphens. Every other character (`c++`, `c#`) is kept.
 pub fn normalize(tag: &str) -> String {
     let mut out = String::with_capacity(tag.len());
     for word in tag
@@ -65,6 +66,29 @@ mod tests {
         }
         assert_eq!(normalize("C++"), "c++");
         assert_eq!(normalize(" - _ "), "");
+    }
+
+    #[test]
+    fn dots_and_slashes_separate_words() {
+        assert_eq!(normalize("node.js"), normalize("node-js"));
+        assert_eq!(normalize("Node.JS"), "node-js");
+        assert_eq!(normalize("CI/CD"), "ci-cd");
+        assert_eq!(normalize("a -- b"), "a-b");
+    }
+
+    #[test]
+    fn leading_hashes_go_and_other_characters_stay() {
+        assert_eq!(normalize("#rust"), "rust");
+        assert_eq!(normalize("##Rust"), "rust");
+        assert_eq!(normalize("C#"), "c#");
+        assert_eq!(normalize("c++ 20"), "c++-20");
+    }
+
+    #[test]
+    fn unicode_is_lowercased_and_control_characters_dropped() {
+        assert_eq!(normalize("Ärger ÉTÉ"), "ärger-été");
+        assert_eq!(normalize("ab\u{7}c"), "abc");
+        assert_eq!(normalize("tab\tseparated"), "tab-separated");
     }
 
     #[test]

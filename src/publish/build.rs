@@ -9,7 +9,7 @@ use crate::period::Period;
 use crate::publish::ingest::Lazy;
 use crate::select::{self, Ranking};
 
-pub use crate::issue::{BuildError, TooFew};
+pub use crate::issue::{BuildError, OpenPeriod, TooFew, ensure_closed};
 
 /// A frozen issue and what [`freeze`] did to it.
 #[derive(Debug)]

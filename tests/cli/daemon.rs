@@ -128,7 +128,7 @@ fn log_format_json_writes_one_json_object_per_line() {
 fn check_validates_schedules_lateness_and_the_web_address() {
     let toml = config(
         "d",
-        "schedule = \"0 8 1 * 1\"\nmax_lateness = \"6 hours\"\n\n\
+        "schedule = \"0 8 32 * 1\"\nmax_lateness = \"6 hours\"\n\n\
          [digests.e]\ntag = \"x\"\nperiod = \"daily\"\nschedule = \"0 0 8 * * 0\"\n\
          max_lateness = \"30s\"\n\n\
          [daemon]\nmax_lateness = \"2w\"\n\n\
@@ -138,13 +138,13 @@ fn check_validates_schedules_lateness_and_the_web_address() {
     let out = p.run(&["check"]);
     assert_eq!(out.code, 1, "{}", out.all());
     for want in [
-        "config/digest.toml:14: digests.d.schedule: both day of month (1) and day of week (1) are \
-         restricted: crontab runs when either matches",
+        "config/digest.toml:14: digests.d.schedule: \"0 8 32 * 1\" is not a valid schedule: day \
+         of month 32 is out of range 1–31",
         "config/digest.toml:15: digests.d.max_lateness: \"6 hours\" is not a duration: write e.g. \
          30m, 6h, 2d or 1h30m",
-        "config/digest.toml:20: digests.e.schedule: \"0 0 8 * * 0\" is not a valid schedule: Days \
-         of Week must be greater than or equal to 1. ('0' specified.) (in the 6- and 7-field forms \
-         weekdays are 1–7 with 1 = Sunday, or Sun–Sat)",
+        "config/digest.toml:20: digests.e.schedule: \"0 0 8 * * 0\" is not a valid schedule: day \
+         of week 0 is out of range 1–7 (in the 6- and 7-field forms weekdays are 1–7 with 1 = \
+         Sunday, or Sun–Sat)",
         "config/digest.toml:21: digests.e.max_lateness: must be between 1m and 365d, not \"30s\"",
         "config/digest.toml:24: daemon.max_lateness: \"2w\" is not a duration",
         "config/digest.toml:28: web.port: unknown field `port`",
@@ -212,5 +212,95 @@ fn the_sample_local_toml_is_a_valid_override_of_the_example() {
     assert!(
         out.stdout
             .contains("daemon web server: http://127.0.0.1:8026/")
+    );
+}
+
+#[test]
+fn cron_fields_out_of_range_are_reported_with_their_real_range() {
+    // `60 0 * * *` was refused with the cron crate's "Minutes must be less than 59".
+    let p = Project::new(&config("d", "schedule = \"60 0 * * *\""));
+    for (schedule, want) in [
+        ("60 0 * * *", "minute 60 is out of range 0–59"),
+        ("0 24 * * *", "hour 24 is out of range 0–23"),
+        ("0 0 32 * *", "day of month 32 is out of range 1–31"),
+        ("0 0 1 13 *", "month 13 is out of range 1–12"),
+        ("0 0 1 0-3 *", "month 0 is out of range 1–12"),
+        ("0 5-60/5 0 * * *", "minute 60 is out of range 0–59"),
+        ("0 0 8 * * 8", "day of week 8 is out of range 1–7"),
+    ] {
+        p.write(
+            "config/digest.toml",
+            &config("d", &format!("schedule = \"{schedule}\"")),
+        );
+        let out = p.run(&["check"]);
+        assert_eq!(out.code, 1, "{}", out.all());
+        let line = format!(
+            "config/digest.toml:14: digests.d.schedule: \"{schedule}\" is not a valid schedule: {want}"
+        );
+        assert!(
+            out.stderr.contains(&line),
+            "missing {line:?} in\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn crontab_days_follow_crontab_and_agree_with_croniter() {
+    // `0 12 */2 * 1` was refused, saying crontab "runs when either matches"; crontab ANDs the two
+    // day fields when either starts with `*`, and ORs them otherwise.
+    const SCHEDULES: &[&str] = &[
+        "0 12 */2 * 1",
+        "0 12 1 * 1",
+        "0 12 1-7 * 1",
+        "0 12 1 * */2",
+        "0 12 */10 * mon-fri",
+        "30 6 13 * 5",
+        "0 0 * * 0",
+        "15 9 1,15 * *",
+        "0 8 31 * 1",
+        "0 12 * 2 1",
+        "0 0 29 2 1",
+        "0 0 1 * 0-7",
+        "0 0 *,1 * 1",
+    ];
+    let script = "import json, sys, datetime\nfrom croniter import croniter\n\
+        start = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)\n\
+        out = {}\n\
+        for e in sys.argv[1:]:\n\
+        \x20   it = croniter(e, start, implement_cron_bug=True)\n\
+        \x20   out[e] = [it.get_next(datetime.datetime).strftime('%Y-%m-%dT%H:%M') for _ in range(25)]\n\
+        print(json.dumps(out))\n";
+    let python = |args: &[&str]| std::process::Command::new("python3").args(args).output();
+    if !python(&["-c", "import croniter"]).is_ok_and(|o| o.status.success()) {
+        return crate::smtp::unavailable("python3 with croniter");
+    }
+    let ran = python(&[&["-c", script][..], SCHEDULES].concat()).unwrap();
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let want: std::collections::BTreeMap<String, Vec<String>> =
+        serde_json::from_slice(&ran.stdout).unwrap();
+    let start = chrono::DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    for expr in SCHEDULES {
+        let schedule: digest::schedule::Schedule =
+            expr.parse().unwrap_or_else(|e| panic!("{expr}: {e}"));
+        let got: Vec<String> = schedule
+            .upcoming(start, chrono_tz::UTC, 25)
+            .iter()
+            .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
+            .collect();
+        assert_eq!(got, want[*expr], "{expr}");
+    }
+    let p = Project::new(&config("d", "schedule = \"0 12 */2 * 1\""));
+    let out = p.ok(&["check"]);
+    assert!(
+        out.stdout.contains("schedule \"0 12 */2 * 1\""),
+        "{}",
+        out.stdout
     );
 }

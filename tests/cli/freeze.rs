@@ -166,3 +166,40 @@ fn frozen_issues_render_the_same_forever() {
         "age measured from the end of July, not from today"
     );
 }
+
+#[test]
+fn build_refuses_a_period_that_has_not_closed_unless_asked_explicitly() {
+    // `build --period 2030-01` froze issue #1 years early: the number was used up and the issue
+    // missed the rest of its period.
+    let p = project();
+    let mut catalog = p.read("catalog/main.jsonl");
+    catalog.push_str(&article(
+        "https://a.example/future",
+        "Future pick",
+        "f",
+        TAG,
+        "2099-01-10T00:00:00Z",
+        10,
+    ));
+    p.write("catalog/main.jsonl", &catalog);
+    let out = p.run(&["build", "d", "--period", "2099-01"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("2099-01 has not closed yet")
+            && out.stderr.contains("--open-period")
+            && out.stderr.contains("digest preview d --period 2099-01"),
+        "{}",
+        out.stderr
+    );
+    assert!(!p.path("digests/d/2099-01/issue.json").exists());
+    // The draft of an open period can still be previewed; nothing is frozen.
+    let out = p.ok(&["preview", "d", "--period", "2099-01", "--out", "p.html"]);
+    assert!(out.stdout.contains("draft of issue #1"), "{}", out.stdout);
+    // No number was used up.
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    assert_eq!(p.issue("d", "2024-07")["number"], 1);
+    // Asked explicitly, it is frozen.
+    let out = p.ok(&["build", "d", "--period", "2099-01", "--open-period"]);
+    assert!(out.stdout.contains("froze issue #2"), "{}", out.stdout);
+    assert_eq!(p.titles("d", "2099-01"), ["Future pick"]);
+}

@@ -167,7 +167,7 @@ fn a_day_is_one_local_day() {
 fn a_period_of_the_wrong_kind_is_refused_with_an_example() {
     let p = Project::new(&config("d", ""));
     let out = p.run(&["build", "d", "--period", "2024-W27"]);
-    assert_eq!(out.code, 1);
+    assert_eq!(out.code, 2, "a bad argument");
     assert!(
         out.stderr.contains(
             "invalid period \"2024-W27\": this digest is monthly: give a period like 2024-07"
@@ -202,4 +202,33 @@ fn without_a_period_the_last_closed_one_is_built() {
         .to_utc();
     digest::cmd::run_with(cli, std::sync::Arc::new(FixedClock(now))).unwrap();
     assert_eq!(p.titles("d", "2024-07"), ["July"]);
+}
+
+#[test]
+fn invalid_periods_and_unknown_digests_exit_2_like_other_bad_arguments() {
+    // The README promises exit code 2 for bad arguments; these exited 1.
+    let p = Project::new(&config("d", ""));
+    for period in ["2024-13", "2024-W54", "2024-02-30", "2024-7", "2024-07-15"] {
+        for command in ["build", "preview", "send"] {
+            let out = p.run(&[command, "d", "--period", period]);
+            assert_eq!(out.code, 2, "{command} {period}: {}", out.all());
+            assert!(
+                out.stderr.contains(&format!("invalid period \"{period}\"")),
+                "{}",
+                out.stderr
+            );
+        }
+        let out = p.run(&["status", "d", "--period", period]);
+        assert_eq!(out.code, 2, "status {period}: {}", out.all());
+    }
+    for args in [
+        &["build", "nope"][..],
+        &["preview", "nope"],
+        &["status", "nope"],
+        &["suppress", "add", "a@example.org", "--digest", "nope"],
+    ] {
+        let out = p.run(args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.all());
+        assert!(out.stderr.contains("no digest `nope`"), "{}", out.stderr);
+    }
 }
