@@ -364,10 +364,7 @@ impl fmt::Display for Summary {
             true => p.sent as f64 / self.elapsed_secs,
             false => 0.0,
         };
-        let issue = self
-            .issue
-            .as_ref()
-            .map_or("the issue".into(), ToString::to_string);
+        let issue = &self.issue;
         writeln!(
             f,
             "{issue}: {} sent, {} failed, {} deferred, {} suppressed, {} retries in {:.1}s ({rate:.0} msg/s)",
@@ -383,8 +380,8 @@ impl fmt::Display for Summary {
         if let Some(fatal) = &self.fatal {
             writeln!(f, "stopped: {fatal}")?;
         }
-        if let (Some(key), true) = (&self.issue, p.failed + p.deferred > 0) {
-            let (digest, period) = (&key.digest, key.period);
+        if p.failed + p.deferred > 0 {
+            let (digest, period) = (&issue.digest, issue.period);
             writeln!(
                 f,
                 "see `digest status {digest} --period {period}` for the failures"

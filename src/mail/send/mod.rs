@@ -94,10 +94,10 @@ impl Progress {
 }
 
 /// How a send ended.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Summary {
     /// The issue.
-    pub issue: Option<IssueKey>,
+    pub issue: IssueKey,
     /// Totals.
     #[serde(flatten)]
     pub progress: Progress,
@@ -239,8 +239,11 @@ pub async fn run(
 
     let started = Instant::now();
     let mut summary = Summary {
-        issue: Some(issue.clone()),
-        ..Summary::default()
+        issue: issue.clone(),
+        progress: Progress::default(),
+        interrupted: false,
+        fatal: None,
+        elapsed_secs: 0.0,
     };
     let mut ledger = Ledger {
         store,
