@@ -17,6 +17,7 @@ use feed_rs::model::{self, Entry, FeedType};
 use super::engagement::{self, Counts};
 use super::{charset, html, repair};
 use crate::config::{Source, Unmapped};
+use crate::model::article::bounded_url;
 use crate::model::{Article, Item, Kind, MAX_SUMMARY, MAX_TITLE, Publisher, canonical, tag};
 use crate::text::one_line;
 
@@ -219,7 +220,10 @@ fn publisher(feed: &model::Feed, source: &Source) -> Publisher {
         [&feed.icon, &feed.logo]
             .into_iter()
             .flatten()
-            .find_map(|image| canonical::parse_http(&image.uri).ok().map(String::from))
+            .find_map(|image| {
+                let url = canonical::parse_http(&image.uri).ok()?;
+                bounded_url(url.into()).ok()
+            })
     });
     Publisher {
         id: source.name.clone(),
@@ -246,7 +250,7 @@ fn article(
     counts: Counts,
 ) -> Result<Article, String> {
     let settings = &source.feed;
-    let url = link(entry)?;
+    let url = link(entry).and_then(|u| bounded_url(u).map_err(|e| format!("link {e}")))?;
     let summary = summary(entry, rss);
     let title = entry
         .title

@@ -144,7 +144,8 @@ pub fn ledgers(
 }
 
 /// One line per configured source that has been ingested: healthy, or failing and since when
-/// (with the last error).
+/// (with the last error), and how many lines the last ingest that read it skipped, with the file
+/// that lists them.
 pub fn sources(config: &Config, store: &Store) -> Result<String> {
     let after = config.fetch.unhealthy_after;
     let mut out = String::new();
@@ -171,6 +172,35 @@ pub fn sources(config: &Config, store: &Store) -> Result<String> {
         {
             let _ = writeln!(out, "  last error: {e}");
         }
+        let list = crate::publish::ingest::skipped_path(config, &h.name);
+        if let Some(n) = lines_in(&list)? {
+            let _ = writeln!(
+                out,
+                "  last ingest skipped {n} line(s), each listed with its reason in {}",
+                list.display()
+            );
+        }
     }
     Ok(out)
+}
+
+/// How many lines the file at `path` has, reading it in blocks; `None` if there is no such file.
+fn lines_in(path: &std::path::Path) -> Result<Option<u64>> {
+    use std::io::Read as _;
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", path.display()))),
+    };
+    let (mut buf, mut lines) = (vec![0; 64 * 1024], 0);
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return Ok(Some(lines)),
+            Ok(n) => lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!("reading {}", path.display())));
+            }
+        }
+    }
 }
