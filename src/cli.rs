@@ -108,6 +108,11 @@ pub struct BuildArgs {
     /// Replace an already frozen issue (it keeps its number).
     #[arg(long)]
     pub rebuild: bool,
+
+    /// Freeze the issue even if its email's HTML stays over 100 KB (Gmail clips it, hiding the
+    /// unsubscribe link).
+    #[arg(long)]
+    pub allow_oversize: bool,
 }
 
 /// `digest preview`.
@@ -166,6 +171,11 @@ pub struct SendArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+
+    /// Send the issue even if its email's HTML is over 100 KB (Gmail clips it, hiding the
+    /// unsubscribe link).
+    #[arg(long)]
+    pub allow_oversize: bool,
 }
 
 /// `digest status`.

@@ -241,7 +241,8 @@ pub enum Outcome {
 }
 
 /// Freezes the issue of `digest` for `period` under `digests`, unless it is frozen already (or
-/// `rebuild` is set). `ranking` is only called when a new issue must be composed.
+/// `rebuild` is set). `ranking` is only called when a new issue must be composed, and `accept`
+/// sees it before it is written: its error leaves the frozen issue (if any) as it was.
 pub fn freeze(
     digests: &Path,
     digest: &Digest,
@@ -249,6 +250,7 @@ pub fn freeze(
     rebuild: bool,
     built_at: DateTime<Utc>,
     ranking: impl FnOnce() -> Result<Ranking>,
+    accept: impl FnOnce(&Issue) -> Result<()>,
 ) -> Result<(Issue, Outcome), BuildError> {
     let file = path(digests, &digest.id, period);
     let existing = find(digests, &digest.id, period)?;
@@ -260,6 +262,7 @@ pub fn freeze(
         None => next_number(digests, &digest.id)?,
     };
     let issue = compose(digest, period, &ranking()?, number, built_at)?;
+    accept(&issue)?;
     let mut json = serde_json::to_vec_pretty(&issue).context("encoding the issue")?;
     json.push(b'\n');
     let written = if existing.is_some() {

@@ -15,7 +15,16 @@ pub(super) fn run(config: &Config, args: &BuildArgs, clock: &dyn Clock) -> Resul
     let (digest, period) = target(config, &args.target, clock)?;
     let mut shown = stores(config);
     let mut store = shown.lazy(config, clock);
-    let built = build::freeze(config, digest, period, args.rebuild, clock, &mut store)?;
+    let (rebuild, allow_oversize) = (args.rebuild, args.allow_oversize);
+    let built = build::freeze(
+        config,
+        digest,
+        period,
+        rebuild,
+        allow_oversize,
+        clock,
+        &mut store,
+    )?;
     let (n, items, path) = (
         built.issue.number,
         built.issue.items.len(),

@@ -120,7 +120,10 @@ impl Runner for Publish {
             return Ok(RunOutcome::Interrupted);
         }
         let mut lazy = Lazy::opened(store);
-        let built = build::freeze(config, job.digest, job.period, false, clock, &mut lazy);
+        // A scheduled run never allows an oversize issue: it fails, saying why.
+        let built = build::freeze(
+            config, job.digest, job.period, false, false, clock, &mut lazy,
+        );
         store = lazy.into_store().expect("opened before freezing");
         let issue = match built {
             Ok(built) => built.issue,
@@ -131,7 +134,7 @@ impl Runner for Publish {
         if job.digest.lists.is_empty() {
             return Ok(RunOutcome::Built { number, items });
         }
-        let plan = Plan::of(config, job.digest, issue)?;
+        let plan = Plan::of(config, job.digest, issue, false)?;
         let audience = plan.resolve(&mut store, false, clock)?;
         for skipped in &audience.resolution.invalid {
             tracing::warn!(digest = %job.digest.id, "skipped invalid recipient {skipped}");

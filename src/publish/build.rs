@@ -7,6 +7,7 @@ use crate::config::{Config, Digest};
 use crate::issue::{self, Issue, Outcome};
 use crate::period::Period;
 use crate::publish::ingest::Lazy;
+use crate::render::{self, Theme};
 use crate::select::{self, Ranking};
 
 pub use crate::issue::{BuildError, TooFew};
@@ -23,24 +24,46 @@ pub struct Built {
 }
 
 /// Freezes the issue of `digest` for `period` (or leaves the frozen one alone unless `rebuild`),
-/// ranking the catalogue of `store` only if a new issue must be composed.
+/// ranking the catalogue of `store` only if a new issue must be composed. A new issue whose email
+/// would be clipped by Gmail is refused ([`check_size`]) unless `allow_oversize`.
 pub fn freeze(
     config: &Config,
     digest: &Digest,
     period: Period,
     rebuild: bool,
+    allow_oversize: bool,
     clock: &dyn Clock,
     store: &mut Lazy<'_>,
 ) -> Result<Built, BuildError> {
     let digests = &config.paths.digests;
-    let (issue, outcome) = issue::freeze(digests, digest, period, rebuild, clock.now(), || {
-        rank(config, digest, period, store)
-    })?;
+    let (issue, outcome) = issue::freeze(
+        digests,
+        digest,
+        period,
+        rebuild,
+        clock.now(),
+        || rank(config, digest, period, store),
+        |issue| match allow_oversize {
+            true => Ok(()),
+            false => check_size(config, issue),
+        },
+    )?;
     Ok(Built {
         issue,
         outcome,
         path: issue::path(digests, &digest.id, period),
     })
+}
+
+/// Renders the email of `issue` and fails with [`render::Oversize`] (size, limit and how to
+/// allow it) if its HTML stays over [`render::HTML_BUDGET`] with every summary dropped.
+pub fn check_size(config: &Config, issue: &Issue) -> anyhow::Result<()> {
+    let theme = Theme::load(&config.paths.templates)?;
+    let ctx = render::Context {
+        site: &config.site,
+        theme: &theme,
+    };
+    Ok(render::email(issue, &ctx)?.check_size(issue)?)
 }
 
 /// The issue a preview shows: the frozen one, or a draft from the current catalogue.
