@@ -23,7 +23,7 @@ pub struct LineError {
     pub path: PathBuf,
     /// 1-based line number.
     pub line: usize,
-    /// What is wrong with it.
+    /// What is wrong with it: one line of at most [`super::MAX_REASON`] characters.
     pub message: String,
 }
 
@@ -147,11 +147,11 @@ impl<R: BufRead> Lines<R> {
         }
     }
 
-    fn error(&self, message: impl Into<String>) -> LineError {
+    fn error(&self, message: impl AsRef<str>) -> LineError {
         LineError {
             path: self.path.clone(),
             line: self.line,
-            message: message.into(),
+            message: super::reason(message.as_ref()),
         }
     }
 
@@ -288,6 +288,21 @@ mod tests {
             e,
             "field `source.avatar`: longer than 2048 bytes (3018 bytes)"
         );
+    }
+
+    #[test]
+    fn a_reason_quoting_a_huge_hostile_value_is_one_bounded_line() {
+        // serde quotes an unknown variant whole: a megabyte of it, escapes included, was the reason.
+        let kind = format!("\\u001b[2J{}", "k".repeat(1 << 20));
+        let got = lines(&GOOD.replace(r#""video""#, &format!("\"{kind}\"")));
+        let e = got[0].as_ref().unwrap_err();
+        assert!(
+            e.message.starts_with("unknown variant `[2Jkkk"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.chars().count() <= crate::catalog::MAX_REASON);
+        assert!(!e.message.contains('\u{1b}'));
     }
 
     #[test]

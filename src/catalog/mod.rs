@@ -31,6 +31,9 @@ pub use crate::model::{canonical, tag};
 /// Articles per store transaction while ingesting: each commit writes every index page it
 /// touched, so fewer, larger transactions write far less (see BENCHMARKS.md, catalogue ingest).
 const BATCH: usize = 50_000;
+/// Bytes of skipped-line reasons after which a batch is shipped early, so a catalogue of bad
+/// lines holds at most a few batches of reasons in memory.
+const BATCH_REASON_BYTES: usize = 1 << 20;
 
 /// What ingesting one source did.
 #[derive(Debug, Clone, Default)]
@@ -58,19 +61,25 @@ pub struct Report {
 impl Report {
     /// How many error messages a report keeps.
     pub const MAX_ERRORS: usize = 50;
-    /// Longest reason kept for a skipped line, in characters: a reason may quote the line (an
-    /// unknown `kind`, say), which can be megabytes long and hold terminal escapes.
-    pub const MAX_REASON: usize = 500;
 
     /// Counts a skipped line or item, tells `skipped` its reason and keeps the first few.
     fn error(&mut self, message: &str, skipped: &mut dyn FnMut(&str)) {
-        let message = crate::text::one_line(message, Self::MAX_REASON);
+        let message = reason(message);
         skipped(&message);
         self.error_count += 1;
         if self.errors.len() < Self::MAX_ERRORS {
             self.errors.push(message);
         }
     }
+}
+
+/// Longest reason given for a skipped line or item, in characters: a reason may quote the line
+/// (an unknown `kind`, say), which can be megabytes long and hold terminal escapes.
+pub const MAX_REASON: usize = 500;
+
+/// `message` as a reason: one line, no control characters, at most [`MAX_REASON`] characters.
+pub fn reason(message: &str) -> String {
+    crate::text::one_line(message, MAX_REASON)
 }
 
 /// Loads one configured source into `store` and records the outcome in its health record. Bad
@@ -154,6 +163,7 @@ fn load_lines(
     struct Batch {
         items: Vec<Item>,
         errors: Vec<String>,
+        error_bytes: usize,
     }
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(0);
     std::thread::scope(|scope| {
@@ -171,12 +181,16 @@ fn load_lines(
                         article,
                         guid: None,
                     }),
-                    Err(e) => batch.errors.push(e.to_string()),
+                    Err(e) => {
+                        let e = e.to_string();
+                        batch.error_bytes += e.len();
+                        batch.errors.push(e);
+                    }
                 }
+                let full = batch.items.len() + batch.errors.len() == BATCH
+                    || batch.error_bytes >= BATCH_REASON_BYTES;
                 // A closed channel means the store failed; the error is on the other side.
-                if batch.items.len() + batch.errors.len() == BATCH
-                    && ship(std::mem::take(&mut batch)).is_err()
-                {
+                if full && ship(std::mem::take(&mut batch)).is_err() {
                     return;
                 }
             }

@@ -432,3 +432,29 @@ fn a_scheduled_run_of_an_oversize_issue_is_recorded_as_failed_with_the_reason() 
     );
     assert!(!p.path(&format!("digests/d/{period}/issue.json")).exists());
 }
+
+#[test]
+fn two_hundred_thousand_skipped_lines_are_all_listed_in_bounded_memory() {
+    // Only the first 50 reasons were kept; the list must stream to its file, not pile up in memory.
+    let p = Project::new(&config("d", ""));
+    let bad = format!(
+        "{{\"url\": \"https://x.example/\", \"kind\": \"{}\"}}",
+        "k".repeat(400)
+    );
+    p.write("catalog/main.jsonl", &vec![bad; 200_000].join("\n"));
+    let peak = peak_kib(&p, &["ingest"]);
+    let list = p.read("reports/main.skipped.txt");
+    eprintln!(
+        "200,000 skipped lines: ingest peak {} MiB, list {} MiB",
+        peak / 1024,
+        list.len() >> 20
+    );
+    assert_eq!(list.lines().count(), 200_000);
+    assert!(
+        list.lines()
+            .last()
+            .unwrap()
+            .starts_with("catalog/main.jsonl:200000: unknown variant")
+    );
+    assert!(peak < 64 * 1024, "bounded memory: {peak} KiB");
+}
