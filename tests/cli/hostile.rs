@@ -458,3 +458,39 @@ fn two_hundred_thousand_skipped_lines_are_all_listed_in_bounded_memory() {
     );
     assert!(peak < 64 * 1024, "bounded memory: {peak} KiB");
 }
+
+#[test]
+fn a_feed_item_whose_link_passes_2048_bytes_is_skipped_with_the_reason() {
+    // Feed links were unbounded: a 100 KB link went from the feed into the issue and the email.
+    let item = |title: &str, link: &str| {
+        format!(
+            "<item><title>{title}</title><link>{link}</link>\
+             <pubDate>Tue, 02 Jul 2024 10:00:00 GMT</pubDate></item>"
+        )
+    };
+    let long = format!("https://x.example/{}", "x".repeat(100_000));
+    let feed = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>c</title>{}{}</channel></rss>",
+        item("Long", &long),
+        item("Fine", "https://x.example/fine")
+    );
+    let toml = config("d", "").replace(
+        "[sources.main]\nkind = \"jsonl\"\npath = \"catalog/main.jsonl\"",
+        "[sources.f]\nkind = \"feed\"\npath = \"feeds/f.xml\"",
+    );
+    let p = Project::new(&toml);
+    p.write("feeds/f.xml", &feed);
+    let out = p.ok(&["ingest"]);
+    assert!(
+        out.stdout
+            .contains("f: 1 new, 0 updated, 0 unchanged, 1 skipped"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("item 1 (\"Long\"): link longer than 2048 bytes (100018 bytes)"),
+        "{}",
+        out.stderr
+    );
+}
