@@ -2,8 +2,11 @@
 //! sources' health (`digest status`).
 
 use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, Read as _};
+use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -184,23 +187,19 @@ pub fn sources(config: &Config, store: &Store) -> Result<String> {
     Ok(out)
 }
 
-/// How many lines the file at `path` has, reading it in blocks; `None` if there is no such file.
-fn lines_in(path: &std::path::Path) -> Result<Option<u64>> {
-    use std::io::Read as _;
-    let mut file = match std::fs::File::open(path) {
+/// How many lines the file at `path` has, read in blocks; `None` if there is no such file.
+fn lines_in(path: &Path) -> Result<Option<u64>> {
+    let context = || format!("reading {}", path.display());
+    let mut file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", path.display()))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(context),
     };
     let (mut buf, mut lines) = (vec![0; 64 * 1024], 0);
     loop {
-        match file.read(&mut buf) {
-            Ok(0) => return Ok(Some(lines)),
-            Ok(n) => lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                return Err(anyhow::Error::new(e).context(format!("reading {}", path.display())));
-            }
+        match file.read(&mut buf).with_context(context)? {
+            0 => return Ok(Some(lines)),
+            n => lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64,
         }
     }
 }
