@@ -113,6 +113,11 @@ pub struct BuildArgs {
     /// whatever the rest of the period brings, and takes the next issue number now.
     #[arg(long)]
     pub open_period: bool,
+
+    /// Freeze the issue even if its email's HTML stays over 100 KB (Gmail clips it, hiding the
+    /// unsubscribe link).
+    #[arg(long)]
+    pub allow_oversize: bool,
 }
 
 /// `digest preview`.
@@ -171,6 +176,11 @@ pub struct SendArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+
+    /// Send the issue even if its email's HTML is over 100 KB (Gmail clips it, hiding the
+    /// unsubscribe link).
+    #[arg(long)]
+    pub allow_oversize: bool,
 }
 
 /// `digest status`.

@@ -2,8 +2,8 @@
 //! place, so a reader (or a restart after `kill -9`) sees the old file or the new one, never half.
 
 use std::fs::{self, File};
-use std::io::{self, Write};
-use std::path::Path;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to `path` atomically, replacing any existing file.
 pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -22,17 +22,73 @@ pub fn create_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
     finish(&tmp, path, result)
 }
 
-fn temporary(path: &Path, bytes: &[u8]) -> io::Result<std::path::PathBuf> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    remove_abandoned(dir, name);
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut f = File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
+fn temporary(path: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
+    let mut staged = Staged::create(path)?;
+    staged.write_all(bytes)?;
+    let tmp = staged.sync()?;
     crate::fault::point("freeze");
     Ok(tmp)
+}
+
+/// A file written piece by piece beside its target and moved into place by [`Staged::commit`]
+/// (replacing any existing file), so a large file is never held in memory and a reader never sees
+/// half of it. Dropped without a commit, it is removed and the target is left alone.
+pub struct Staged {
+    file: Option<BufWriter<File>>,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl Staged {
+    /// Starts writing what will become `path` (its folder is created if needed).
+    pub fn create(path: &Path) -> io::Result<Staged> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(dir)?;
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+        remove_abandoned(dir, name);
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let file = BufWriter::new(File::create(&tmp)?);
+        Ok(Staged {
+            file: Some(file),
+            tmp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Flushes and fsyncs the temporary file; its path, now owned by the caller.
+    fn sync(mut self) -> io::Result<PathBuf> {
+        let file = self.file.take().expect("taken only here");
+        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        Ok(std::mem::take(&mut self.tmp))
+    }
+
+    /// Makes the file durable and moves it into place, replacing the old one.
+    pub fn commit(self) -> io::Result<()> {
+        let path = self.path.clone();
+        let tmp = self.sync()?;
+        let result = fs::rename(&tmp, &path);
+        finish(&tmp, &path, result)
+    }
+}
+
+impl Write for Staged {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.as_mut().expect("present until sync").write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.as_mut().expect("present until sync").flush()
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // Not committed: the partial file goes (after `sync` the caller owns it: `tmp` is empty).
+        if !self.tmp.as_os_str().is_empty() {
+            drop(self.file.take());
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Removes temporary files for `name` left by writers that died mid-write (their process is gone;
@@ -85,5 +141,23 @@ mod tests {
         assert_eq!(fs::read(&p).unwrap(), b"three");
         let leftovers: Vec<_> = fs::read_dir(p.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "temporary files are cleaned up");
+    }
+
+    #[test]
+    fn a_staged_file_appears_whole_on_commit_and_not_at_all_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r/list.txt");
+        let mut staged = Staged::create(&p).unwrap();
+        staged.write_all(b"one\n").unwrap();
+        assert!(!p.exists(), "nothing in place before the commit");
+        staged.write_all(b"two\n").unwrap();
+        staged.commit().unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"one\ntwo\n");
+        let mut dropped = Staged::create(&p).unwrap();
+        dropped.write_all(b"three\n").unwrap();
+        drop(dropped);
+        assert_eq!(fs::read(&p).unwrap(), b"one\ntwo\n", "the old file stays");
+        let entries = fs::read_dir(p.parent().unwrap()).unwrap().count();
+        assert_eq!(entries, 1, "no temporary file is left");
     }
 }

@@ -143,6 +143,9 @@ pub enum BuildError {
     /// Too few items qualified.
     #[error(transparent)]
     TooFew(#[from] TooFew),
+    /// The period has not closed yet, and freezing it was not asked for explicitly.
+    #[error(transparent)]
+    Open(#[from] OpenPeriod),
     /// The catalogue could not be ranked, or the issue file could not be read or written.
     #[error(transparent)]
     Failed(#[from] anyhow::Error),
@@ -276,7 +279,8 @@ pub enum Outcome {
 }
 
 /// Freezes the issue of `digest` for `period` under `digests`, unless it is frozen already (or
-/// `rebuild` is set). `ranking` is only called when a new issue must be composed.
+/// `rebuild` is set). `ranking` is only called when a new issue must be composed, and `accept`
+/// sees it before it is written: its error leaves the frozen issue (if any) as it was.
 pub fn freeze(
     digests: &Path,
     digest: &Digest,
@@ -284,6 +288,7 @@ pub fn freeze(
     rebuild: bool,
     built_at: DateTime<Utc>,
     ranking: impl FnOnce() -> Result<Ranking>,
+    accept: impl FnOnce(&Issue) -> Result<()>,
 ) -> Result<(Issue, Outcome), BuildError> {
     let file = path(digests, &digest.id, period);
     let existing = find(digests, &digest.id, period)?;
@@ -295,6 +300,7 @@ pub fn freeze(
         None => next_number(digests, &digest.id)?,
     };
     let issue = compose(digest, period, &ranking()?, number, built_at)?;
+    accept(&issue)?;
     let mut json = serde_json::to_vec_pretty(&issue).context("encoding the issue")?;
     json.push(b'\n');
     let written = if existing.is_some() {

@@ -17,6 +17,7 @@ use feed_rs::model::{self, Entry, FeedType};
 use super::engagement::{self, Counts};
 use super::{charset, dates, html, repair};
 use crate::config::{Source, Unmapped};
+use crate::model::article::bounded_url;
 use crate::model::{Article, Item, Kind, MAX_SUMMARY, MAX_TITLE, Publisher, canonical, tag};
 use crate::text::one_line;
 
@@ -306,6 +307,7 @@ fn add(parsed: &mut Parsed, feed: &model::Feed, entered: Vec<Entered<'_>>, sourc
         });
         let id = e.entry.id.trim();
         let guid = (!id.is_empty() && id.len() <= MAX_GUID && ids[id] == 1).then(|| id.to_string());
+        let url = url.and_then(|url| bounded_url(url).map_err(|e| format!("link {e}")));
         match url.and_then(|url| article(e.entry, url, rss, &publisher, source, e.counts)) {
             Ok(article) => {
                 parsed.undated += usize::from(article.published_at.is_none());
@@ -439,7 +441,10 @@ fn publisher(feed: &model::Feed, rss: bool, source: &Source) -> Publisher {
         [&feed.icon, &feed.logo]
             .into_iter()
             .flatten()
-            .find_map(|image| canonical::parse_http(&image.uri).ok().map(String::from))
+            .find_map(|image| {
+                let url = canonical::parse_http(&image.uri).ok()?;
+                bounded_url(url.into()).ok()
+            })
     });
     Publisher {
         id: source.name.clone(),

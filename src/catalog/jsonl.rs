@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::model::article::{MAX_NAME, bounded_url};
 use crate::model::{Article, Kind, MAX_SUMMARY, MAX_TITLE, Publisher, canonical, tag};
 use crate::text::one_line;
 
@@ -22,7 +23,7 @@ pub struct LineError {
     pub path: PathBuf,
     /// 1-based line number.
     pub line: usize,
-    /// What is wrong with it.
+    /// What is wrong with it: one line of at most [`super::MAX_REASON`] characters.
     pub message: String,
 }
 
@@ -71,7 +72,10 @@ pub fn parse_line(line: &str) -> Result<Article, String> {
             None => msg,
         }
     })?;
-    let url = canonical::canonicalize(&raw.url).map_err(|e| format!("field `url`: {e}"))?;
+    let url = canonical::canonicalize(&raw.url)
+        .map_err(|e| e.to_string())
+        .and_then(bounded_url)
+        .map_err(|e| format!("field `url`: {e}"))?;
     let title = one_line(&raw.title, MAX_TITLE);
     if title.is_empty() {
         return Err("field `title`: empty".into());
@@ -91,13 +95,15 @@ pub fn parse_line(line: &str) -> Result<Article, String> {
     let name = raw
         .source
         .name
-        .map(|n| one_line(&n, 100))
+        .map(|n| one_line(&n, MAX_NAME))
         .filter(|n| !n.is_empty());
     let avatar = raw
         .source
         .avatar
         .filter(|a| canonical::is_http(a))
-        .map(|a| a.trim().to_string());
+        .map(|a| bounded_url(a.trim().to_string()))
+        .transpose()
+        .map_err(|e| format!("field `source.avatar`: {e}"))?;
     Ok(Article {
         url,
         title,
@@ -141,11 +147,11 @@ impl<R: BufRead> Lines<R> {
         }
     }
 
-    fn error(&self, message: impl Into<String>) -> LineError {
+    fn error(&self, message: impl AsRef<str>) -> LineError {
         LineError {
             path: self.path.clone(),
             line: self.line,
-            message: message.into(),
+            message: super::reason(message.as_ref()),
         }
     }
 
@@ -267,6 +273,36 @@ mod tests {
             "{}",
             errors[3]
         );
+    }
+
+    #[test]
+    fn links_and_avatars_longer_than_2048_bytes_are_refused_naming_the_field() {
+        // A 100 KB link was stored, frozen and mailed whole: every byte of it went into the email.
+        let long = format!("https://x.example/{}", "a".repeat(3000));
+        let e = parse_line(&GOOD.replace("https://x.example/a?utm_source=t", &long)).unwrap_err();
+        assert_eq!(e, "field `url`: longer than 2048 bytes (3018 bytes)");
+        let with_avatar =
+            GOOD.replace(r#""name":"X""#, &format!(r#""name":"X","avatar":"{long}""#));
+        let e = parse_line(&with_avatar).unwrap_err();
+        assert_eq!(
+            e,
+            "field `source.avatar`: longer than 2048 bytes (3018 bytes)"
+        );
+    }
+
+    #[test]
+    fn a_reason_quoting_a_huge_hostile_value_is_one_bounded_line() {
+        // serde quotes an unknown variant whole: a megabyte of it, escapes included, was the reason.
+        let kind = format!("\\u001b[2J{}", "k".repeat(1 << 20));
+        let got = lines(&GOOD.replace(r#""video""#, &format!("\"{kind}\"")));
+        let e = got[0].as_ref().unwrap_err();
+        assert!(
+            e.message.starts_with("unknown variant `[2Jkkk"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.chars().count() <= crate::catalog::MAX_REASON);
+        assert!(!e.message.contains('\u{1b}'));
     }
 
     #[test]

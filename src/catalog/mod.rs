@@ -32,17 +32,23 @@ pub use crate::model::{canonical, tag};
 /// Articles per store transaction while ingesting: each commit writes every index page it
 /// touched, so fewer, larger transactions write far less (see BENCHMARKS.md, catalogue ingest).
 const BATCH: usize = 50_000;
+/// Bytes of skipped-line reasons after which a batch is shipped early, so a catalogue of bad
+/// lines holds at most a few batches of reasons in memory.
+const BATCH_REASON_BYTES: usize = 1 << 20;
 
 /// What ingesting one source did.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     /// Articles stored, by outcome.
     pub stats: crate::store::UpsertStats,
-    /// Lines or items that could not be loaded, with their reasons (the first
-    /// [`Report::MAX_ERRORS`]).
+    /// Lines or items that could not be loaded, with their reasons: the first
+    /// [`Report::MAX_ERRORS`] (every one goes to the `skipped` sink of [`ingest`]).
     pub errors: Vec<String>,
     /// All skipped lines or items, including those not kept.
     pub error_count: usize,
+    /// The file listing every skipped line or item with its reason, once written (see
+    /// `publish::ingest::skipped_path`); `None` when nothing was skipped or nothing was read.
+    pub skipped_list: Option<std::path::PathBuf>,
     /// Items stored without a date (no period selects them).
     pub undated: usize,
     /// The server said the feed has not changed (HTTP 304): nothing was read.
@@ -57,7 +63,10 @@ impl Report {
     /// How many error messages a report keeps.
     pub const MAX_ERRORS: usize = 50;
 
-    fn error(&mut self, message: String) {
+    /// Counts a skipped line or item, tells `skipped` its reason and keeps the first few.
+    fn error(&mut self, message: &str, skipped: &mut dyn FnMut(&str)) {
+        let message = reason(message);
+        skipped(&message);
         self.error_count += 1;
         if self.errors.len() < Self::MAX_ERRORS {
             self.errors.push(message);
@@ -65,29 +74,40 @@ impl Report {
     }
 }
 
+/// Longest reason given for a skipped line or item, in characters: a reason may quote the line
+/// (an unknown `kind`, say), which can be megabytes long and hold terminal escapes.
+pub const MAX_REASON: usize = 500;
+
+/// `message` as a reason: one line, no control characters, at most [`MAX_REASON`] characters.
+pub fn reason(message: &str) -> String {
+    crate::text::one_line(message, MAX_REASON)
+}
+
 /// Loads one configured source into `store` and records the outcome in its health record. Bad
 /// lines or items are reported in the [`Report`] and skipped; a source that cannot be read,
 /// fetched or parsed, or a feed with items none of which can be stored, is reported in
 /// [`Report::failure`] and stores nothing. Only a store failure
 /// is an `Err`. A JSON Lines source tells `progress` how many lines it has read so far after
-/// every transaction (a feed is one transaction).
+/// every transaction (a feed is one transaction); `skipped` hears the reason of every line or item
+/// skipped, in order (the report keeps only the first few, so memory stays bounded).
 pub fn ingest(
     source: &Source,
     store: &mut Store,
     fetcher: &Fetcher,
     now: DateTime<Utc>,
     progress: &mut dyn FnMut(usize),
+    skipped: &mut dyn FnMut(&str),
 ) -> anyhow::Result<Report> {
     let mut report = Report::default();
     let location = source.location.to_string();
     let loaded = match (source.kind, &source.location) {
         (SourceKind::Jsonl, Location::File(path)) => {
-            ingest_jsonl(source, path, store, &mut report, now, progress)
+            ingest_jsonl(source, path, store, &mut report, now, (progress, skipped))
         }
         (SourceKind::Jsonl, Location::Url(_)) => Err(Failure::Source(anyhow::anyhow!(
             "JSON Lines sources are files"
         ))),
-        (SourceKind::Feed, _) => ingest_feed(source, store, fetcher, &mut report, now),
+        (SourceKind::Feed, _) => ingest_feed(source, store, fetcher, &mut report, now, skipped),
     };
     report.health = Some(match loaded {
         Ok(validators) => {
@@ -109,6 +129,9 @@ enum Failure {
     Store(anyhow::Error),
 }
 
+/// Told about a JSON Lines load as it goes: lines read so far, and each skipped line's reason.
+type Hooks<'a> = (&'a mut dyn FnMut(usize), &'a mut dyn FnMut(&str));
+
 /// Streams a JSON Lines file into the store in batches.
 fn ingest_jsonl(
     source: &Source,
@@ -116,13 +139,13 @@ fn ingest_jsonl(
     store: &mut Store,
     report: &mut Report,
     now: DateTime<Utc>,
-    progress: &mut dyn FnMut(usize),
+    hooks: Hooks<'_>,
 ) -> Result<Option<Validators>, Failure> {
     let lines = jsonl::open(path)
         .with_context(|| format!("source `{}`: opening {}", source.name, path.display()))
         .map_err(Failure::Source)?;
     store
-        .bulk(|store| load_lines(source, lines, store, report, now, progress))
+        .bulk(|store| load_lines(source, lines, store, report, now, hooks))
         .map_err(Failure::Store)?
 }
 
@@ -136,12 +159,13 @@ fn load_lines(
     store: &mut Store,
     report: &mut Report,
     now: DateTime<Utc>,
-    progress: &mut dyn FnMut(usize),
+    (progress, skipped): Hooks<'_>,
 ) -> Result<Option<Validators>, Failure> {
     #[derive(Default)]
     struct Batch {
         items: Vec<Item>,
         errors: Vec<String>,
+        error_bytes: usize,
     }
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(0);
     std::thread::scope(|scope| {
@@ -159,20 +183,24 @@ fn load_lines(
                         article,
                         guid: None,
                     }),
-                    Err(e) => batch.errors.push(e.to_string()),
+                    Err(e) => {
+                        let e = e.to_string();
+                        batch.error_bytes += e.len();
+                        batch.errors.push(e);
+                    }
                 }
+                let full = batch.items.len() + batch.errors.len() == BATCH
+                    || batch.error_bytes >= BATCH_REASON_BYTES;
                 // A closed channel means the store failed; the error is on the other side.
-                if batch.items.len() + batch.errors.len() == BATCH
-                    && ship(std::mem::take(&mut batch)).is_err()
-                {
+                if full && ship(std::mem::take(&mut batch)).is_err() {
                     return;
                 }
             }
             let _ = ship(batch);
         });
         for batch in rx {
-            for e in batch.errors {
-                report.error(e);
+            for e in &batch.errors {
+                report.error(e, skipped);
             }
             report.stats += store
                 .upsert(&source.name, &batch.items, now)
@@ -192,6 +220,7 @@ fn ingest_feed(
     fetcher: &Fetcher,
     report: &mut Report,
     now: DateTime<Utc>,
+    skipped: &mut dyn FnMut(&str),
 ) -> Result<Option<Validators>, Failure> {
     let (bytes, base, validators) = match &source.location {
         Location::File(path) => {
@@ -226,7 +255,7 @@ fn ingest_feed(
         .map_err(Failure::Source)?;
     let entries = parsed.entries();
     for reason in parsed.skipped {
-        report.error(format!("{}: {reason}", source.location));
+        report.error(&format!("{}: {reason}", source.location), skipped);
     }
     if parsed.items.is_empty() && entries > 0 {
         return Err(Failure::Source(anyhow::anyhow!(
@@ -291,10 +320,20 @@ mod tests {
         });
         let mut store = Store::open(&dir.path().join("s.db")).unwrap();
         let now = Utc.with_ymd_and_hms(2024, 8, 1, 0, 0, 0).unwrap();
-        let mut seen = Vec::new();
-        let report = ingest(&source, &mut store, &fetcher, now, &mut |n| seen.push(n)).unwrap();
+        let (mut seen, mut skipped) = (Vec::new(), Vec::new());
+        let report = ingest(
+            &source,
+            &mut store,
+            &fetcher,
+            now,
+            &mut |n| seen.push(n),
+            &mut |r| skipped.push(r.to_string()),
+        )
+        .unwrap();
         assert_eq!(seen, [4]);
         assert_eq!((report.stats.total(), report.error_count), (3, 1));
+        assert_eq!(skipped.len(), 1);
+        assert!(skipped[0].contains("cat.jsonl:2: "), "{skipped:?}");
         assert_eq!(report.stats.new, 2);
     }
 }

@@ -9,16 +9,23 @@ use crate::cli::{BuildArgs, UsageError};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::issue::Outcome;
-use crate::publish::build;
+use crate::publish::build::{self, Allow, BuildError};
 
 pub(super) fn run(config: &Config, args: &BuildArgs, clock: &dyn Clock) -> Result<ExitCode> {
     let (digest, period) = target(config, &args.target, clock)?;
-    if !args.open_period {
-        build::ensure_closed(digest, period, clock.now()).map_err(|e| UsageError(e.to_string()))?;
-    }
     let mut shown = stores(config);
     let mut store = shown.lazy(config, clock);
-    let built = build::freeze(config, digest, period, args.rebuild, clock, &mut store)?;
+    let allow = Allow {
+        rebuild: args.rebuild,
+        open_period: args.open_period,
+        allow_oversize: args.allow_oversize,
+    };
+    let built = match build::freeze(config, digest, period, allow, clock, &mut store) {
+        Ok(built) => built,
+        // Freezing an open period needs the flag that asks for it: a usage error.
+        Err(BuildError::Open(open)) => return Err(UsageError(open.to_string()).into()),
+        Err(e) => return Err(e.into()),
+    };
     let (n, items, path) = (
         built.issue.number,
         built.issue.items.len(),

@@ -16,7 +16,7 @@ use crate::store::Store;
 
 pub(super) fn run(config: &Config, args: &SendArgs, clock: &dyn Clock) -> Result<ExitCode> {
     let (digest, period) = target(config, &args.target, clock)?;
-    let plan = Plan::new(config, digest, period)?;
+    let plan = Plan::new(config, digest, period, args.allow_oversize)?;
     let mut store = Store::open(&config.paths.store)?;
     let number = plan.issue.number;
     if args.dry_run {

@@ -333,6 +333,15 @@ mod tests {
             std::fs::create_dir(dir.path().join("config")).unwrap();
             std::fs::write(dir.path().join("config/digest.toml"), toml).unwrap();
             std::fs::write(dir.path().join("catalog.jsonl"), "").unwrap();
+            // Freezing renders the email to check its size: the repository's theme.
+            let templates = dir.path().join("templates");
+            std::fs::create_dir(&templates).unwrap();
+            for file in ["theme.toml", "email.css"] {
+                let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("templates")
+                    .join(file);
+                std::fs::copy(from, templates.join(file)).unwrap();
+            }
             Project { dir }
         }
 

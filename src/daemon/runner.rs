@@ -13,7 +13,7 @@ use crate::clock::Clock;
 use crate::config::{Config, Digest};
 use crate::mail::transport::Transport;
 use crate::period::Period;
-use crate::publish::build::{self, BuildError, TooFew};
+use crate::publish::build::{self, Allow, BuildError, TooFew};
 use crate::publish::ingest::{self, Lazy, Refresh};
 use crate::publish::send::{self, Plan};
 use crate::stop::Stop;
@@ -134,18 +134,27 @@ impl Runner for Publish {
             return Ok(RunOutcome::Interrupted);
         }
         let mut lazy = Lazy::opened(store);
-        let built = build::freeze(config, job.digest, job.period, false, clock, &mut lazy);
+        // A scheduled run never allows an oversize issue: it fails, saying why.
+        let built = build::freeze(
+            config,
+            job.digest,
+            job.period,
+            Allow::default(),
+            clock,
+            &mut lazy,
+        );
         store = lazy.into_store().expect("opened before freezing");
         let issue = match built {
             Ok(built) => built.issue,
             Err(BuildError::TooFew(too_few)) => return Ok(RunOutcome::TooFew(too_few)),
+            Err(e @ BuildError::Open(_)) => return Err(e.into()),
             Err(BuildError::Failed(e)) => return Err(e),
         };
         let (number, items) = (issue.number, issue.items.len());
         if job.digest.lists.is_empty() {
             return Ok(RunOutcome::Built { number, items });
         }
-        let plan = Plan::of(config, job.digest, issue)?;
+        let plan = Plan::of(config, job.digest, issue, false)?;
         let audience = plan.resolve(&mut store, false, clock)?;
         for skipped in &audience.resolution.invalid {
             tracing::warn!(digest = %job.digest.id, "skipped invalid recipient {skipped}");

@@ -8,6 +8,19 @@ use serde::{Deserialize, Serialize};
 pub const MAX_TITLE: usize = 300;
 /// Longest summary kept, in characters (longer ones are cut at a word, with "…").
 pub const MAX_SUMMARY: usize = 1200;
+/// Longest URL accepted (an article's link, a publisher's avatar), in bytes once canonical. A link
+/// cannot be cut like a title, and every byte of it reaches the email: a longer one is refused.
+pub const MAX_URL: usize = 2048;
+/// Longest publisher name kept, in characters.
+pub const MAX_NAME: usize = 100;
+
+/// `url` if it is at most [`MAX_URL`] bytes long; otherwise the reason it is refused.
+pub fn bounded_url(url: String) -> Result<String, String> {
+    match url.len() {
+        0..=MAX_URL => Ok(url),
+        n => Err(format!("longer than {MAX_URL} bytes ({n} bytes)")),
+    }
+}
 
 /// What an item is; shown as a badge in the email.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -87,4 +100,19 @@ pub struct Item {
     pub article: Article,
     /// The source's stable id for it (a feed's GUID), if any; else the canonical URL is all.
     pub guid: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_past_the_bound_are_refused_with_their_length() {
+        let at_limit = format!("https://x.example/{}", "a".repeat(MAX_URL - 18));
+        assert_eq!(bounded_url(at_limit.clone()), Ok(at_limit.clone()));
+        assert_eq!(
+            bounded_url(format!("{at_limit}b")),
+            Err("longer than 2048 bytes (2049 bytes)".into())
+        );
+    }
 }

@@ -7,9 +7,10 @@ use crate::config::{Config, Digest};
 use crate::issue::{self, Issue, Outcome};
 use crate::period::Period;
 use crate::publish::ingest::Lazy;
+use crate::render::{self, Theme};
 use crate::select::{self, Ranking};
 
-pub use crate::issue::{BuildError, OpenPeriod, TooFew, ensure_closed};
+pub use crate::issue::{BuildError, OpenPeriod, TooFew};
 
 /// A frozen issue and what [`freeze`] did to it.
 #[derive(Debug)]
@@ -23,24 +24,65 @@ pub struct Built {
 }
 
 /// Freezes the issue of `digest` for `period` (or leaves the frozen one alone unless `rebuild`),
-/// ranking the catalogue of `store` only if a new issue must be composed.
+/// ranking the catalogue of `store` only if a new issue must be composed. A new issue whose email
+/// would be clipped by Gmail is refused ([`check_size`]) unless `allow_oversize`.
 pub fn freeze(
     config: &Config,
     digest: &Digest,
     period: Period,
-    rebuild: bool,
+    allow: Allow,
     clock: &dyn Clock,
     store: &mut Lazy<'_>,
 ) -> Result<Built, BuildError> {
+    if !allow.open_period {
+        issue::ensure_closed(digest, period, clock.now())?;
+    }
+    let Allow {
+        rebuild,
+        allow_oversize,
+        ..
+    } = allow;
     let digests = &config.paths.digests;
-    let (issue, outcome) = issue::freeze(digests, digest, period, rebuild, clock.now(), || {
-        rank(config, digest, period, store)
-    })?;
+    let (issue, outcome) = issue::freeze(
+        digests,
+        digest,
+        period,
+        rebuild,
+        clock.now(),
+        || rank(config, digest, period, store),
+        |issue| match allow_oversize {
+            true => Ok(()),
+            false => check_size(config, issue),
+        },
+    )?;
     Ok(Built {
         issue,
         outcome,
         path: issue::path(digests, &digest.id, period),
     })
+}
+
+/// What a freeze may do beyond the default (a new issue of a closed period, under the size
+/// limit). The daemon allows none of it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Allow {
+    /// Replace an issue frozen already, keeping its number.
+    pub rebuild: bool,
+    /// Freeze a period that has not closed yet.
+    pub open_period: bool,
+    /// Freeze an issue whose email Gmail would clip.
+    pub allow_oversize: bool,
+}
+
+/// Renders the email of `issue` and fails with [`render::Oversize`] (size, limit and how to
+/// allow it) if its HTML stays over [`render::HTML_BUDGET`] with every summary dropped.
+pub fn check_size(config: &Config, issue: &Issue) -> anyhow::Result<()> {
+    let theme = Theme::load(&config.paths.templates)?;
+    let ctx = render::Context {
+        site: &config.site,
+        theme: &theme,
+    };
+    Ok(render::email(issue, &ctx)?.check_size(issue)?)
 }
 
 /// The issue a preview shows: the frozen one, or a draft from the current catalogue.

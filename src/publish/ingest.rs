@@ -1,12 +1,14 @@
 //! Loading the configured sources into the store, and when a store is filled first.
 
-use std::path::Path;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 
 use crate::catalog::{self, Report, fetch::Fetcher};
 use crate::clock::Clock;
 use crate::config::{Config, Source};
+use crate::files::Staged;
 use crate::store::Store;
 
 /// Told about an ingest as it goes: the CLI draws a progress bar and prints each report, the
@@ -52,15 +54,102 @@ pub fn ingest(
         .filter(|s| only.is_none_or(|n| n == s.name))
     {
         observer.started(source);
-        let report = catalog::ingest(source, store, &fetcher, clock.now(), &mut |n| {
-            observer.lines_read(source, n)
-        })?;
+        let mut list = SkippedList::new(skipped_path(config, &source.name));
+        let mut report = catalog::ingest(
+            source,
+            store,
+            &fetcher,
+            clock.now(),
+            &mut |n| observer.lines_read(source, n),
+            &mut |reason| list.push(reason),
+        )?;
+        report.skipped_list = list.finish(&report)?;
         if report.failure.is_some() {
             ingested.failed.push(source.name.clone());
         }
         observer.finished(source, &report);
     }
     Ok(ingested)
+}
+
+/// Where the last ingest that read `source` listed every line or item it skipped, with its reason:
+/// `reports/<source>.skipped.txt` beside the store (the name percent-encoded past `[A-Za-z0-9_-]`).
+pub fn skipped_path(config: &Config, source: &str) -> PathBuf {
+    let mut name = String::with_capacity(source.len());
+    for b in source.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' => name.push(char::from(b)),
+            _ => name.push_str(&format!("%{b:02X}")),
+        }
+    }
+    let store = &config.paths.store;
+    let dir = store.parent().unwrap_or(Path::new("."));
+    dir.join("reports").join(format!("{name}.skipped.txt"))
+}
+
+/// Every skipped line of one source's ingest, streamed to a staged file (one reason per line) so
+/// memory stays bounded; the file is created at the first skipped line.
+struct SkippedList {
+    path: PathBuf,
+    file: Option<Staged>,
+    error: Option<io::Error>,
+}
+
+impl SkippedList {
+    fn new(path: PathBuf) -> SkippedList {
+        SkippedList {
+            path,
+            file: None,
+            error: None,
+        }
+    }
+
+    /// Appends `reason`; the first write error is kept for [`SkippedList::finish`].
+    fn push(&mut self, reason: &str) {
+        if self.error.is_some() {
+            return;
+        }
+        let written = match &mut self.file {
+            Some(file) => writeln!(file, "{reason}"),
+            None => Staged::create(&self.path).and_then(|mut file| {
+                writeln!(file, "{reason}")?;
+                self.file = Some(file);
+                Ok(())
+            }),
+        };
+        if let Err(e) = written {
+            self.file = None;
+            self.error = Some(e);
+        }
+    }
+
+    /// Puts the list in place of the previous one once `report`'s source was read: the path when
+    /// lines were skipped; an old list is removed when none were. A source that failed or had not
+    /// changed (HTTP 304) keeps the list of the ingest that last read it.
+    fn finish(self, report: &Report) -> Result<Option<PathBuf>> {
+        if report.failure.is_some() || report.not_modified {
+            return Ok(None);
+        }
+        let context = || format!("writing the skipped lines to {}", self.path.display());
+        if let Some(e) = self.error {
+            return Err(e).with_context(context);
+        }
+        match self.file {
+            Some(file) => {
+                file.commit().with_context(context)?;
+                Ok(Some(self.path))
+            }
+            None => match std::fs::remove_file(&self.path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e).with_context(|| {
+                    format!(
+                        "removing the old list of skipped lines {}",
+                        self.path.display()
+                    )
+                }),
+                _ => Ok(None),
+            },
+        }
+    }
 }
 
 /// When [`open`] fills the store from the sources before handing it over.
@@ -188,7 +277,11 @@ impl Told {
             .extend(report.errors.iter().map(|e| format!("  skipped {e}")));
         if report.error_count > report.errors.len() {
             let more = report.error_count - report.errors.len();
-            told.trouble.push(format!("  … and {more} more"));
+            let all = match &report.skipped_list {
+                Some(path) => format!(" (all {} in {})", report.error_count, path.display()),
+                None => String::new(),
+            };
+            told.trouble.push(format!("  … and {more} more{all}"));
         }
         if let Some(h) = report
             .health
@@ -219,6 +312,7 @@ impl Observer for Log {
                 new = report.stats.new,
                 updated = report.stats.updated,
                 skipped = report.error_count,
+                skipped_list = report.skipped_list.as_ref().map(|p| p.display().to_string()),
                 "ingested"
             ),
             Some(failure) => tracing::warn!(source = %source.name, "ingest failed: {failure}"),

@@ -22,6 +22,7 @@ use crate::mail::transport::{Transport, file::Folder, smtp};
 use crate::model::IssueKey;
 use crate::model::token::Keys;
 use crate::period::Period;
+use crate::publish::build;
 use crate::stop::Stop;
 use crate::store::{Counts, Store};
 
@@ -158,8 +159,13 @@ fn human(d: Duration) -> String {
 
 impl<'c> Plan<'c> {
     /// The plan for the frozen issue of `digest` for `period`; an error saying how to build it if
-    /// it is not frozen yet.
-    pub fn new(config: &'c Config, digest: &'c Digest, period: Period) -> Result<Plan<'c>> {
+    /// it is not frozen yet, or (see [`Plan::of`]) why it is too large to send.
+    pub fn new(
+        config: &'c Config,
+        digest: &'c Digest,
+        period: Period,
+        allow_oversize: bool,
+    ) -> Result<Plan<'c>> {
         let issue = issue::find(&config.paths.digests, &digest.id, period)?.ok_or_else(|| {
             anyhow!(
                 "{} {period} is not built yet: send only sends frozen issues; run `digest build {} --period {period}` first",
@@ -167,11 +173,20 @@ impl<'c> Plan<'c> {
                 digest.id
             )
         })?;
-        Plan::of(config, digest, issue)
+        Plan::of(config, digest, issue, allow_oversize)
     }
 
-    /// The plan for `issue`, frozen already.
-    pub fn of(config: &'c Config, digest: &'c Digest, issue: Issue) -> Result<Plan<'c>> {
+    /// The plan for `issue`, frozen already. An issue whose email would be clipped by Gmail
+    /// (edited by hand, or frozen with `--allow-oversize`) is refused unless `allow_oversize`.
+    pub fn of(
+        config: &'c Config,
+        digest: &'c Digest,
+        issue: Issue,
+        allow_oversize: bool,
+    ) -> Result<Plan<'c>> {
+        if !allow_oversize {
+            build::check_size(config, &issue)?;
+        }
         let prepared = Arc::new(campaign::prepare(config, digest, &issue)?);
         Ok(Plan {
             config,

@@ -2,8 +2,11 @@
 //! sources' health (`digest status`).
 
 use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, Read as _};
+use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -144,7 +147,8 @@ pub fn ledgers(
 }
 
 /// One line per configured source that has been ingested: healthy, or failing and since when
-/// (with the last error).
+/// (with the last error), and how many lines the last ingest that read it skipped, with the file
+/// that lists them.
 pub fn sources(config: &Config, store: &Store) -> Result<String> {
     let after = config.fetch.unhealthy_after;
     let mut out = String::new();
@@ -171,6 +175,31 @@ pub fn sources(config: &Config, store: &Store) -> Result<String> {
         {
             let _ = writeln!(out, "  last error: {e}");
         }
+        let list = crate::publish::ingest::skipped_path(config, &h.name);
+        if let Some(n) = lines_in(&list)? {
+            let _ = writeln!(
+                out,
+                "  last ingest skipped {n} line(s), each listed with its reason in {}",
+                list.display()
+            );
+        }
     }
     Ok(out)
+}
+
+/// How many lines the file at `path` has, read in blocks; `None` if there is no such file.
+fn lines_in(path: &Path) -> Result<Option<u64>> {
+    let context = || format!("reading {}", path.display());
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(context),
+    };
+    let (mut buf, mut lines) = (vec![0; 64 * 1024], 0);
+    loop {
+        match file.read(&mut buf).with_context(context)? {
+            0 => return Ok(Some(lines)),
+            n => lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64,
+        }
+    }
 }

@@ -35,6 +35,41 @@ pub struct Email {
     pub html: Template,
     /// Plain-text body.
     pub text: Template,
+    /// Bytes of the HTML body, recipient values aside (summaries already cut to fit, if they could).
+    pub html_bytes: usize,
+}
+
+impl Email {
+    /// `Ok` if the HTML is within [`HTML_BUDGET`]; otherwise how large it is, naming `issue`.
+    pub fn check_size(&self, issue: &Issue) -> Result<(), Oversize> {
+        match self.html_bytes {
+            0..=HTML_BUDGET => Ok(()),
+            bytes => Err(Oversize {
+                digest: issue.digest.clone(),
+                period: issue.period,
+                bytes,
+            }),
+        }
+    }
+}
+
+/// The HTML of an issue's email stays over [`HTML_BUDGET`] even with every summary dropped: its
+/// links, titles and names alone are too long. Freezing and sending it are refused unless the
+/// operator allows it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the email of {digest} {period} would have {bytes} bytes of HTML, over the limit of \
+     {HTML_BUDGET} bytes (Gmail clips a message past about 102 KB, hiding its footer and \
+     unsubscribe link), even with every summary dropped; remove or shorten items (links, titles), \
+     or allow it with --allow-oversize (`digest build` and `digest send`)"
+)]
+pub struct Oversize {
+    /// Digest id.
+    pub digest: String,
+    /// The issue's period.
+    pub period: crate::period::Period,
+    /// Bytes of HTML the email would have.
+    pub bytes: usize,
 }
 
 /// Gmail clips a message whose HTML passes about 102 KB (hiding the rest, footer and unsubscribe
@@ -45,7 +80,9 @@ pub const HTML_BUDGET: usize = 100_000;
 const MIN_SUMMARY: usize = 40;
 
 /// Renders `issue` as an email. If the HTML would pass [`HTML_BUDGET`], every summary is cut
-/// (at a word, with "…") until it fits, in both parts alike; the frozen issue is unchanged.
+/// (at a word, with "…") until it fits, in both parts alike; the frozen issue is unchanged. An
+/// email that does not fit even without summaries is still rendered (a preview shows it):
+/// [`Email::check_size`] says so.
 pub fn email(issue: &Issue, ctx: &Context<'_>) -> Result<Email> {
     let mut shown = Cow::Borrowed(issue);
     let mut limit = crate::model::MAX_SUMMARY;
@@ -63,6 +100,7 @@ pub fn email(issue: &Issue, ctx: &Context<'_>) -> Result<Email> {
                 subject: subject(issue),
                 html: Template::new(&inlined, Escape::Html),
                 text: Template::new(&text::email(&shown, ctx), Escape::None),
+                html_bytes: inlined.len(),
             });
         }
         // Cut each summary by its share of the excess (escaping makes bytes ≥ characters), and

@@ -294,3 +294,98 @@ fn equal_scores_come_out_in_the_same_order_whatever_the_file_order() {
     assert_eq!(orders[0], ["C newer", "A older", "B older"]);
     assert_eq!(orders[0], orders[1]);
 }
+
+#[test]
+fn every_skipped_line_is_listed_with_its_reason_in_a_report_file_the_terminal_and_status_name() {
+    // Ingest printed 50 reasons, then "… and 9 more" with no line numbers and nowhere to find them.
+    let p = Project::new(&config("d", ""));
+    let good = article(
+        "https://a.example/1",
+        "Good",
+        "a",
+        &["distributed-systems"],
+        "2024-07-02T00:00:00Z",
+        10,
+    );
+    let mut lines = vec![good];
+    lines.extend((0..59).map(|i| format!("{{not json {i}")));
+    p.catalog(&lines);
+    let out = p.ok(&["ingest"]);
+    assert!(
+        out.stdout
+            .contains("main: 1 new, 0 updated, 0 unchanged, 59 skipped")
+    );
+    let list = "reports/main.skipped.txt";
+    assert_eq!(
+        out.stderr.matches("  skipped catalog/main.jsonl:").count(),
+        50
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("  … and 9 more (all 59 in {list})")),
+        "{}",
+        out.stderr
+    );
+    let listed: Vec<String> = p.read(list).lines().map(String::from).collect();
+    assert_eq!(listed.len(), 59);
+    for (i, line) in listed.iter().enumerate() {
+        let at = format!("catalog/main.jsonl:{}: key must be a string", i + 2);
+        assert!(line.ends_with(&at), "{line:?} lacks {at:?}");
+    }
+    let status = p.ok(&["status", "d"]);
+    assert!(
+        status.stdout.contains(&format!(
+            "  last ingest skipped 59 line(s), each listed with its reason in {list}"
+        )),
+        "{}",
+        status.stdout
+    );
+
+    // The list is replaced by each ingest that reads the source: a clean catalogue removes it.
+    p.catalog(&lines[..1]);
+    p.ok(&["ingest"]);
+    assert!(!p.path(list).exists());
+    let status = p.ok(&["status", "d"]);
+    assert!(!status.stdout.contains("skipped"), "{}", status.stdout);
+}
+
+#[test]
+fn links_and_avatars_longer_than_2048_bytes_are_skipped_lines_with_the_reason() {
+    // A 100 KB link was stored and mailed whole: one article made a 145,829-byte email.
+    let p = Project::new(&config("d", ""));
+    let good = article(
+        "https://a.example/1",
+        "Good",
+        "a",
+        &["distributed-systems"],
+        "2024-07-02T00:00:00Z",
+        10,
+    );
+    let long = format!("https://a.example/{}", "x".repeat(100_000));
+    p.catalog(&[
+        good.replace("https://a.example/1", &long),
+        good.replace("https://img.example/a.png", &long),
+        good.clone(),
+    ]);
+    let out = p.ok(&["ingest"]);
+    assert!(
+        out.stdout
+            .contains("main: 1 new, 0 updated, 0 unchanged, 2 skipped"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains(
+            "skipped catalog/main.jsonl:1: field `url`: longer than 2048 bytes (100018 bytes)"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            "skipped catalog/main.jsonl:2: field `source.avatar`: longer than 2048 bytes (100018 bytes)"
+        ),
+        "{}",
+        out.stderr
+    );
+}

@@ -2,7 +2,9 @@
 
 use scraper::{Html, Selector};
 
-use crate::common::{Project, config};
+use digest::store::{RunStatus, Store};
+
+use crate::common::{Daemon, Project, WEB_ANY_PORT, article, config, last_month_pick};
 
 pub const TITLE: &str = "<script>alert(\"x\")</script> Fish & \"Chips\"\r\nBcc: victim@example.com";
 
@@ -303,5 +305,192 @@ fn the_largest_issue_fits_under_gmails_clipping_size_with_the_same_cut_in_both_p
     assert!(
         stored > first.chars().count() && stored <= digest::catalog::MAX_SUMMARY,
         "{stored}"
+    );
+}
+
+/// `size` catalogue lines whose links are `link_bytes` long (under the 2048-byte bound), published
+/// at `published`.
+fn long_links(size: usize, link_bytes: usize, published: &str) -> Vec<String> {
+    (0..size)
+        .map(|i| {
+            let url = format!("https://example.com/{i:02}/");
+            let url = format!("{url}{}", "x".repeat(link_bytes - url.len()));
+            article(
+                &url,
+                &format!("Item {i}"),
+                &format!("s{i}"),
+                &["distributed-systems"],
+                published,
+                100,
+            )
+        })
+        .collect()
+}
+
+/// The line of `text` that starts with `prefix`.
+fn line_of<'t>(text: &'t str, prefix: &str) -> &'t str {
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting {prefix:?} in:\n{text}"))
+}
+
+#[test]
+fn an_issue_over_the_clip_limit_is_not_frozen_unless_allowed_and_the_error_says_size_and_limit() {
+    // 40 items with 1.4 KB links made a 134,803-byte email: a WARN was logged and it was frozen.
+    let p = Project::new(&config("d", "").replace("size = 5", "size = 40"));
+    p.catalog(&long_links(40, 1400, "2024-07-02T10:00:00Z"));
+    let out = p.fails(&["build", "d", "--period", "2024-07"]);
+    let error = line_of(&out.stderr, "error: ");
+    eprintln!("{error}");
+    assert!(
+        error.contains("the email of d 2024-07 would have ")
+            && error.contains(" bytes of HTML, over the limit of 100000 bytes")
+            && error.contains("allow it with --allow-oversize"),
+        "{error}"
+    );
+    assert!(
+        !p.path("digests/d/2024-07/issue.json").exists(),
+        "nothing frozen"
+    );
+
+    let out = p.ok(&["build", "d", "--period", "2024-07", "--allow-oversize"]);
+    assert!(
+        out.stdout.contains("froze issue #1 (40 items)"),
+        "{}",
+        out.stdout
+    );
+    p.ok(&["preview", "d", "--period", "2024-07", "--out", "p.html"]);
+    let bytes = p.read("p.html").len();
+    eprintln!("40 items with 1,400-byte links: {bytes} bytes of HTML, frozen only when allowed");
+    assert!(bytes > digest::render::HTML_BUDGET);
+}
+
+#[test]
+fn an_oversize_frozen_issue_is_not_sent_unless_allowed() {
+    // A frozen issue edited to carry a 100 KB link made a 145,829-byte email, and the send went on.
+    let p = hostile_project();
+    let mail = "lists = [\"main\"]\n\n[mail]\nfrom = \"Digest <news@example.org>\"\n\n\
+                [lists.main]\nmembers = [\"reader@example.org\"]\n";
+    p.write("config/digest.toml", &(p.read("config/digest.toml") + mail));
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    let path = "digests/d/2024-07/issue.json";
+    let long = format!("https://evil.example/{}", "x".repeat(100_000));
+    p.write(
+        path,
+        &p.read(path)
+            .replace("https://evil.example/a?x=%22%3E%3Cscript%3E", &long),
+    );
+    let refused = p.fails(&["send", "d", "--period", "2024-07", "--dry-run"]);
+    let error = line_of(&refused.stderr, "error: ");
+    assert!(error.contains("over the limit of 100000 bytes"), "{error}");
+    assert!(
+        !p.path("digests/d/2024-07/samples").exists(),
+        "nothing written"
+    );
+
+    let allowed = p.ok(&[
+        "send",
+        "d",
+        "--period",
+        "2024-07",
+        "--dry-run",
+        "--allow-oversize",
+    ]);
+    let size = line_of(&allowed.stdout, "message size: ");
+    eprintln!("one 100 KB link, sent only when allowed: {size}");
+}
+
+#[test]
+fn a_scheduled_run_of_an_oversize_issue_is_recorded_as_failed_with_the_reason() {
+    // The daemon froze and sent an issue Gmail clips, with only a WARN in its log.
+    let p = Project::new(
+        &config("d", &format!("schedule = \"* * * * * *\"\n{WEB_ANY_PORT}"))
+            .replace("size = 5", "size = 40"),
+    );
+    let period = last_month_pick(&p);
+    let published = format!(
+        "{}T12:00:00Z",
+        period.first_day() + chrono::Duration::days(9)
+    );
+    p.catalog(&long_links(40, 1400, &published));
+    let mut daemon = Daemon::start(&p, &[], "info");
+    let failed = daemon.wait_for("run failed");
+    daemon.signal("TERM");
+    daemon.wait();
+    assert!(
+        failed.contains("over the limit of 100000 bytes"),
+        "{failed}"
+    );
+    let store = Store::open(&p.path("digest.db")).unwrap();
+    let run = store.run("d", period).unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Failed);
+    assert!(
+        run.detail
+            .contains("bytes of HTML, over the limit of 100000 bytes"),
+        "{}",
+        run.detail
+    );
+    assert!(!p.path(&format!("digests/d/{period}/issue.json")).exists());
+}
+
+#[test]
+fn two_hundred_thousand_skipped_lines_are_all_listed_in_bounded_memory() {
+    // Only the first 50 reasons were kept; the list must stream to its file, not pile up in memory.
+    let p = Project::new(&config("d", ""));
+    let bad = format!(
+        "{{\"url\": \"https://x.example/\", \"kind\": \"{}\"}}",
+        "k".repeat(400)
+    );
+    p.write("catalog/main.jsonl", &vec![bad; 200_000].join("\n"));
+    let peak = peak_kib(&p, &["ingest"]);
+    let list = p.read("reports/main.skipped.txt");
+    eprintln!(
+        "200,000 skipped lines: ingest peak {} MiB, list {} MiB",
+        peak / 1024,
+        list.len() >> 20
+    );
+    assert_eq!(list.lines().count(), 200_000);
+    assert!(
+        list.lines()
+            .last()
+            .unwrap()
+            .starts_with("catalog/main.jsonl:200000: unknown variant")
+    );
+    assert!(peak < 64 * 1024, "bounded memory: {peak} KiB");
+}
+
+#[test]
+fn a_feed_item_whose_link_passes_2048_bytes_is_skipped_with_the_reason() {
+    // Feed links were unbounded: a 100 KB link went from the feed into the issue and the email.
+    let item = |title: &str, link: &str| {
+        format!(
+            "<item><title>{title}</title><link>{link}</link>\
+             <pubDate>Tue, 02 Jul 2024 10:00:00 GMT</pubDate></item>"
+        )
+    };
+    let long = format!("https://x.example/{}", "x".repeat(100_000));
+    let feed = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>c</title>{}{}</channel></rss>",
+        item("Long", &long),
+        item("Fine", "https://x.example/fine")
+    );
+    let toml = config("d", "").replace(
+        "[sources.main]\nkind = \"jsonl\"\npath = \"catalog/main.jsonl\"",
+        "[sources.f]\nkind = \"feed\"\npath = \"feeds/f.xml\"",
+    );
+    let p = Project::new(&toml);
+    p.write("feeds/f.xml", &feed);
+    let out = p.ok(&["ingest"]);
+    assert!(
+        out.stdout
+            .contains("f: 1 new, 0 updated, 0 unchanged, 1 skipped"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("item 1 (\"Long\"): link longer than 2048 bytes (100018 bytes)"),
+        "{}",
+        out.stderr
     );
 }
