@@ -290,6 +290,8 @@ struct Personal {
 pub struct Prepared {
     /// The ledger's name for the issue.
     pub issue_key: IssueKey,
+    /// Bytes of the rendered HTML (before per-recipient values), for the size limit.
+    pub html_bytes: usize,
     /// `issue_key` as text, written once: every Message-ID is signed over it.
     issue_name: String,
     digest: String,
@@ -360,6 +362,7 @@ impl Prepared {
             frame,
             boundary_seed,
             issue_name: issue_key.to_string(),
+            html_bytes: email.html_bytes,
             issue_key,
             digest: issue.digest.clone(),
             subject: email.subject.clone(),

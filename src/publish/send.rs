@@ -22,7 +22,7 @@ use crate::mail::transport::{Transport, file::Folder, smtp};
 use crate::model::IssueKey;
 use crate::model::token::Keys;
 use crate::period::Period;
-use crate::publish::build;
+use crate::render;
 use crate::stop::Stop;
 use crate::store::{Counts, Store};
 
@@ -184,10 +184,10 @@ impl<'c> Plan<'c> {
         issue: Issue,
         allow_oversize: bool,
     ) -> Result<Plan<'c>> {
-        if !allow_oversize {
-            build::check_size(config, &issue)?;
-        }
         let prepared = Arc::new(campaign::prepare(config, digest, &issue)?);
+        if !allow_oversize {
+            render::check_size(prepared.html_bytes, &issue)?;
+        }
         Ok(Plan {
             config,
             digest,

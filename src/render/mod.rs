@@ -42,14 +42,19 @@ pub struct Email {
 impl Email {
     /// `Ok` if the HTML is within [`HTML_BUDGET`]; otherwise how large it is, naming `issue`.
     pub fn check_size(&self, issue: &Issue) -> Result<(), Oversize> {
-        match self.html_bytes {
-            0..=HTML_BUDGET => Ok(()),
-            bytes => Err(Oversize {
-                digest: issue.digest.clone(),
-                period: issue.period,
-                bytes,
-            }),
-        }
+        check_size(self.html_bytes, issue)
+    }
+}
+
+/// `Ok` if `html_bytes` of `issue`'s email are within [`HTML_BUDGET`]; otherwise how large it is.
+pub fn check_size(html_bytes: usize, issue: &Issue) -> Result<(), Oversize> {
+    match html_bytes {
+        0..=HTML_BUDGET => Ok(()),
+        bytes => Err(Oversize {
+            digest: issue.digest.clone(),
+            period: issue.period,
+            bytes,
+        }),
     }
 }
 
