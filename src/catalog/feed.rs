@@ -89,6 +89,7 @@ pub fn parse(bytes: &[u8], base: Option<&str>, source: &Source) -> Result<Parsed
     if utf8.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
         return json(&utf8, base, source);
     }
+    let utf8 = repair::ampersands(&utf8).map_or(utf8, Cow::Owned);
     match repair::all(&utf8) {
         Some(repaired) => xml(repaired, base, source),
         None => xml(utf8.into_owned(), base, source),
@@ -203,14 +204,33 @@ fn by_item(
     Ok(parsed)
 }
 
-/// A JSON Feed. Its version may be written with `http:` (as many feeds do); an item feed-rs
-/// cannot read (a field of the wrong type) is skipped, the others load.
-fn json(doc: &[u8], base: Option<&str>, source: &Source) -> Result<Parsed, FeedError> {
-    const HTTP: &[u8] = b"\"http://jsonfeed.org/version/";
-    let doc = match doc.windows(HTTP.len()).position(|w| w == HTTP) {
-        Some(at) => Cow::Owned([&doc[..at], b"\"https", &doc[at + 5..]].concat()),
-        None => Cow::Borrowed(doc),
+/// The JSON Feed `doc` with its `version` written as feed-rs reads it
+/// (`https://jsonfeed.org/version/1` or `…/1.1`), or `None` if it is already (or is no version
+/// of JSON Feed 1). Only the top-level field changes: an item that quotes the URL is left alone.
+fn json_version(doc: &[u8]) -> Option<Vec<u8>> {
+    let mut value: serde_json::Value = serde_json::from_slice(doc).ok()?;
+    let written = value.get("version")?.as_str()?;
+    let number = written
+        .strip_prefix("http://jsonfeed.org/version/")
+        .or_else(|| written.strip_prefix("https://jsonfeed.org/version/"))
+        .unwrap_or(written);
+    let canonical = match number {
+        "1" | "1.0" => "https://jsonfeed.org/version/1",
+        "1.1" => "https://jsonfeed.org/version/1.1",
+        _ => return None,
     };
+    if written == canonical {
+        return None;
+    }
+    value["version"] = canonical.into();
+    serde_json::to_vec(&value).ok()
+}
+
+/// A JSON Feed. Its version may be written with `http:` (as many feeds do) or as a bare number
+/// (`1.0`, `1.1`); an item feed-rs cannot read (a field of the wrong type) is skipped, the others
+/// load.
+fn json(doc: &[u8], base: Option<&str>, source: &Source) -> Result<Parsed, FeedError> {
+    let doc = json_version(doc).map_or(Cow::Borrowed(doc), Cow::Owned);
     let counts = engagement::scan_json(&doc, &source.feed.engagement);
     let mut parsed = Parsed::default();
     let error = match read(&doc, base) {

@@ -9,7 +9,9 @@
 //!   MIME types of text constructs (`text/plain` → `text` …);
 //! - a feed-level element feed-rs cannot read (a `<rights>` of a binary type) is dropped
 //!   ([`drop_element`]);
-//! - a feed with one item feed-rs cannot read is re-read item by item ([`split`]).
+//! - a feed with one item feed-rs cannot read is re-read item by item ([`split`]);
+//! - a bare `&` (`Fish & Chips`), which XML forbids but many feeds write, is escaped
+//!   ([`ampersands`]): without it the whole document was refused.
 
 use std::ops::Range;
 
@@ -55,6 +57,61 @@ pub fn all(doc: &[u8]) -> Option<Vec<u8>> {
         "feed" => atom_0_3(doc),
         _ => None,
     }
+}
+
+/// The document with every `&` that starts no character or entity reference escaped as
+/// `&amp;`, outside CDATA sections and comments (where `&` is literal); `None` if there is none.
+pub fn ampersands(doc: &[u8]) -> Option<Vec<u8>> {
+    let is_reference = |rest: &[u8]| {
+        let end = rest.iter().take(34).position(|&b| b == b';');
+        let Some(name) = end.map(|e| &rest[1..e]) else {
+            return false;
+        };
+        match name {
+            [b'#', b'x' | b'X', hex @ ..] => {
+                !hex.is_empty() && hex.iter().all(u8::is_ascii_hexdigit)
+            }
+            [b'#', digits @ ..] => !digits.is_empty() && digits.iter().all(u8::is_ascii_digit),
+            [first, ..] => {
+                first.is_ascii_alphabetic()
+                    && name
+                        .iter()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+            }
+            [] => false,
+        }
+    };
+    let mut out: Option<Vec<u8>> = None;
+    let mut i = 0;
+    while i < doc.len() {
+        let rest = &doc[i..];
+        let skip = [(&b"<![CDATA["[..], &b"]]>"[..]), (b"<!--", b"-->")]
+            .into_iter()
+            .find(|(open, _)| rest.starts_with(open))
+            .map(|(open, close)| {
+                let body = &rest[open.len()..];
+                open.len()
+                    + body
+                        .windows(close.len())
+                        .position(|w| w == close)
+                        .map_or(body.len(), |p| p + close.len())
+            });
+        if let Some(n) = skip {
+            if let Some(out) = &mut out {
+                out.extend_from_slice(&rest[..n]);
+            }
+            i += n;
+            continue;
+        }
+        if doc[i] == b'&' && !is_reference(rest) {
+            out.get_or_insert_with(|| doc[..i].to_vec())
+                .extend_from_slice(b"&amp;");
+        } else if let Some(out) = &mut out {
+            out.push(doc[i]);
+        }
+        i += 1;
+    }
+    out
 }
 
 /// The document's root element.
@@ -374,6 +431,18 @@ mod tests {
 
     fn text(bytes: Option<Vec<u8>>) -> Option<String> {
         bytes.map(|b| String::from_utf8(b).unwrap())
+    }
+
+    #[test]
+    fn bare_ampersands_are_escaped_and_references_cdata_and_comments_kept() {
+        let doc = "<t>Fish & Chips &amp; more &lt;3 &#38; &#x26; &nbsp; AT&T;</t>\
+                   <![CDATA[a & b]]><!-- c & d --><u>&</u>";
+        assert_eq!(
+            text(ampersands(doc.as_bytes())).unwrap(),
+            "<t>Fish &amp; Chips &amp; more &lt;3 &#38; &#x26; &nbsp; AT&T;</t>\
+             <![CDATA[a & b]]><!-- c & d --><u>&amp;</u>"
+        );
+        assert_eq!(ampersands(b"<t>&amp; &lt;</t>"), None);
     }
 
     #[test]

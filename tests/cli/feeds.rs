@@ -44,6 +44,11 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/feeds")
 }
 
+/// The Go feed parser gofeed's test feeds (MIT; see its README there).
+fn gofeed() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/third-party/gofeed/feeds")
+}
+
 /// Every file under `dir`, sorted.
 fn files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -285,6 +290,7 @@ fn every_corpus_file_is_parsed_or_refused_with_its_name_and_a_sample_comes_out_r
         .iter()
         .flat_map(|d| files(&root.join(d)))
         .chain(files(&fixtures()))
+        .chain(files(&gofeed()))
         .collect();
     assert!(all.len() > 2_000, "only {} corpus files", all.len());
     let peer = peer_entries(&all);
@@ -304,10 +310,15 @@ fn every_corpus_file_is_parsed_or_refused_with_its_name_and_a_sample_comes_out_r
             .to_string();
         let bytes = std::fs::read(path).unwrap();
         let expected = peer.as_ref().map(|p| p[path]);
-        let group = ["feedparser", "feed-rs", "tests/fixtures"]
-            .into_iter()
-            .find(|g| name.starts_with(g))
-            .unwrap();
+        let group = [
+            "feedparser",
+            "feed-rs",
+            "tests/fixtures/third-party",
+            "tests/fixtures",
+        ]
+        .into_iter()
+        .find(|g| name.starts_with(g))
+        .unwrap();
         let t = totals.entry(group).or_default();
         t.files += 1;
         t.entries += expected.unwrap_or(0);
@@ -1327,5 +1338,33 @@ fn a_feed_whose_items_all_fail_is_a_failed_source() {
     assert_contains(
         &p.ok(&["status", "d"]).stdout,
         &["source f: 1 recent failure(s); last success never"],
+    );
+}
+
+#[test]
+fn json_feed_with_a_bare_version_number_is_read() {
+    // Before: `"version": "1.1"` (gofeed's test feeds, and some real ones) was refused.
+    let p = fixture_project("jsonfeed-bare-version.json");
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 2 new, 0 updated, 0 unchanged, 0 skipped"],
+    );
+}
+
+#[test]
+fn a_bare_ampersand_does_not_lose_the_feed() {
+    // Before: one `&` that XML forbids ("Fish & Chips") refused the whole document.
+    let p = fixture_project("rss-bare-ampersand.xml");
+    let out = p.ok(&["ingest"]);
+    assert_contains(
+        &out.stdout,
+        &["f: 2 new, 0 updated, 0 unchanged, 0 skipped"],
+    );
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    let titles = p.titles("d", "2024-07");
+    assert!(
+        titles.contains(&"Salt & vinegar & mushy peas".to_string()),
+        "{titles:?}"
     );
 }
