@@ -85,7 +85,7 @@ const TEXT_ELEMENTS: &[&str] = &[
 
 /// Whether a text that is plain by its format (an RSS title) carries escaped HTML, by the rule
 /// feedparser uses: it has a closing tag or a character reference, and every tag in it is an
-/// HTML element of [`TEXT_ELEMENTS`]. So `<b>Bold</b> news` and `Caf&eacute;` are HTML, while
+/// HTML element of `TEXT_ELEMENTS`. So `<b>Bold</b> news` and `Caf&eacute;` are HTML, while
 /// `Vec<T> in Rust` and `a <3 b` are text.
 pub fn looks_like_html(text: &str) -> bool {
     let tags: Vec<(bool, &str)> = text

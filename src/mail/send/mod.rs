@@ -2,7 +2,7 @@
 //! recipient against the suppressions right before handing it to a worker, and records every
 //! outcome as soon as it arrives. Workers (one connection each, `concurrency` of them) build the
 //! message, wait for the shared rate limiter and hand it to the transport, retrying transient
-//! failures with exponential backoff and jitter (see [`worker`]).
+//! failures with exponential backoff and jitter (see `send/worker.rs`).
 //!
 //! A refused recipient does not cost the connection (`RSET`, then the next message); a relay that
 //! cannot be reached is waited out, up to [`Options::outage_tolerance`]; a refusal of the message
