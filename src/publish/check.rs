@@ -1,16 +1,33 @@
-//! `digest check`: every problem a run would meet, found before the run.
+//! `digest check`: every problem a run would meet, found before the run. The daemon runs the same
+//! checks when it starts and on every reload ([`load`]), and reports what keeps it from working
+//! now on `/readyz` ([`readiness`]).
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::{Config, Digest, Location, Problem};
+use crate::config::{Config, Digest, Invalid, Location, Problem};
 use crate::render::Theme;
 use crate::schedule::{format_duration, local_time};
-use crate::store::Store;
+use crate::store::{RunStatus, Store};
 
-/// Problems beyond the configuration's own syntax: missing source files, a theme that does not
-/// load, a damaged store. Each names the configuration key it comes from.
+/// The configuration in `dir`, parsed and then checked with [`problems`]: what `digest check`
+/// accepts, and so what the daemon starts with and reloads.
+pub fn load(dir: &Path) -> Result<Config, Invalid> {
+    let config = Config::load(dir)?;
+    let problems = problems(&config);
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(Invalid(problems))
+    }
+}
+
+/// Problems beyond the configuration's own syntax: missing source and list files, a theme that
+/// does not load, a damaged store, and what a digest with lists needs to send (unsubscribe keys,
+/// `[mail]`, a DKIM key that loads, `[smtp]` for a scheduled send). Each names the configuration
+/// key it comes from.
 pub fn problems(config: &Config) -> Vec<Problem> {
     let mut problems = Vec::new();
     for source in config.sources.values() {
@@ -21,6 +38,13 @@ pub fn problems(config: &Config) -> Vec<Problem> {
             problems.push(config.problem_at(&format!("sources.{}.path", source.name), message));
         }
     }
+    for list in config.sending.lists.values() {
+        if let Some(path) = list.file.as_ref().filter(|p| !p.is_file()) {
+            let message = format!("file not found: {}", path.display());
+            problems.push(config.problem_at(&format!("lists.{}.file", list.name), message));
+        }
+    }
+    problems.extend(sending(config));
     if let Err(e) = Theme::load(&config.paths.templates) {
         problems.push(config.problem_at("paths.templates", format!("{e:#}")));
     }
@@ -34,6 +58,78 @@ pub fn problems(config: &Config) -> Vec<Problem> {
         }
     }
     problems
+}
+
+/// The digests that send to lists.
+fn senders(config: &Config) -> impl Iterator<Item = &Digest> {
+    config.digests.values().filter(|d| !d.lists.is_empty())
+}
+
+/// Whether a digest sends to lists while `DIGEST__UNSUBSCRIBE__KEYS` is unset: no message could
+/// be signed, and no unsubscribe link verified.
+fn keys_missing(config: &Config) -> bool {
+    config.sending.unsubscribe_keys.is_none() && senders(config).next().is_some()
+}
+
+/// What the digests with lists lack to send, blamed on each digest's `lists` (or `schedule`).
+fn sending(config: &Config) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let keys_missing = keys_missing(config);
+    for d in senders(config) {
+        let lists = format!("digests.{}.lists", d.id);
+        if keys_missing {
+            let message = "sending to lists needs unsubscribe keys: set the environment variable \
+                           DIGEST__UNSUBSCRIBE__KEYS to `id:secret` (a secret of 32 bytes or more)";
+            problems.push(config.problem_at(&lists, message));
+        }
+        if config.sending.mail.is_none() {
+            let message = "sending to lists needs a [mail] section with `from`";
+            problems.push(config.problem_at(&lists, message));
+        }
+        if d.schedule.is_some() && config.sending.smtp.is_none() {
+            let message = "the daemon sends this digest to its lists, which needs an [smtp] section";
+            problems.push(config.problem_at(&format!("digests.{}.schedule", d.id), message));
+        }
+    }
+    if let Some(dkim) = &config.sending.dkim
+        && let Err(e) = crate::mail::message::check_dkim(dkim)
+    {
+        // The message names the variable and the key's format, never the key.
+        problems.push(config.problem_at("dkim", format!("{e:#}")));
+    }
+    problems
+}
+
+/// Why the daemon cannot do its job now, one reason per line for `/readyz` (empty: ready):
+/// `store unreachable`, `unsubscribe keys missing`, `digest X: last run failed: …`. Never a secret.
+pub fn readiness(config: &Config, store: &Store) -> Vec<String> {
+    let mut reasons = Vec::new();
+    if let Err(e) = store.ping() {
+        reasons.push(format!("store unreachable: {}", one_line(&format!("{e:#}"))));
+        return reasons;
+    }
+    if keys_missing(config) {
+        reasons.push("unsubscribe keys missing".into());
+    }
+    for d in config.digests.values() {
+        match store.recent_runs(&d.id, 1) {
+            Ok(runs) => {
+                if let Some(run) = runs.first().filter(|r| r.status == RunStatus::Failed) {
+                    let (id, detail) = (&d.id, one_line(&run.detail));
+                    reasons.push(format!("digest {id}: last run failed: {detail}"));
+                }
+            }
+            Err(e) => reasons.push(format!("store unreachable: {}", one_line(&format!("{e:#}")))),
+        }
+    }
+    reasons
+}
+
+/// `text` on one line: line breaks and other control characters become spaces.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// What the configuration sets up, for people: each digest with its schedule and next runs, each
