@@ -87,7 +87,8 @@ fn sending(config: &Config) -> Vec<Problem> {
             problems.push(config.problem_at(&lists, message));
         }
         if d.schedule.is_some() && config.sending.smtp.is_none() {
-            let message = "the daemon sends this digest to its lists, which needs an [smtp] section";
+            let message =
+                "the daemon sends this digest to its lists, which needs an [smtp] section";
             problems.push(config.problem_at(&format!("digests.{}.schedule", d.id), message));
         }
     }
@@ -105,7 +106,10 @@ fn sending(config: &Config) -> Vec<Problem> {
 pub fn readiness(config: &Config, store: &Store) -> Vec<String> {
     let mut reasons = Vec::new();
     if let Err(e) = store.ping() {
-        reasons.push(format!("store unreachable: {}", one_line(&format!("{e:#}"))));
+        reasons.push(format!(
+            "store unreachable: {}",
+            one_line(&format!("{e:#}"))
+        ));
         return reasons;
     }
     if keys_missing(config) {
@@ -119,7 +123,10 @@ pub fn readiness(config: &Config, store: &Store) -> Vec<String> {
                     reasons.push(format!("digest {id}: last run failed: {detail}"));
                 }
             }
-            Err(e) => reasons.push(format!("store unreachable: {}", one_line(&format!("{e:#}")))),
+            Err(e) => reasons.push(format!(
+                "store unreachable: {}",
+                one_line(&format!("{e:#}"))
+            )),
         }
     }
     reasons
@@ -184,4 +191,47 @@ fn schedule(d: &Digest, now: DateTime<Utc>) -> String {
         out.push_str("      none: the schedule has no date after today\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn readiness_names_missing_keys_and_each_failed_last_run() {
+        // Without keys the daemon answered every unsubscribe with 500 and failed every run, and
+        // nothing but its log said so.
+        let mut config = crate::config::for_test(
+            "[digests.d]\ntag = \"t\"\nperiod = \"monthly\"\nlists = [\"l\"]\n\n\
+             [digests.e]\ntag = \"t\"\nperiod = \"monthly\"\n\n\
+             [mail]\nfrom = \"d@s.example\"\n\n[lists.l]\nmembers = [\"a@s.example\"]\n",
+        );
+        config.sending.unsubscribe_keys = None;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("digest.db")).unwrap();
+        assert_eq!(readiness(&config, &store), ["unsubscribe keys missing"]);
+
+        let at = Utc.with_ymd_and_hms(2024, 8, 1, 6, 0, 0).unwrap();
+        for (digest, status, detail) in [
+            (
+                "d",
+                RunStatus::Failed,
+                "sending stopped:\nthe relay is down",
+            ),
+            ("e", RunStatus::Built, "issue #1, 1 items"),
+        ] {
+            let july = "2024-07".parse().unwrap();
+            store.claim_run(digest, july, at, at).unwrap();
+            store.finish_run(digest, july, status, detail, at).unwrap();
+        }
+        config.sending.unsubscribe_keys = Some(crate::config::Secret::new(
+            "t1:test-secret-test-secret-test-secret-0001",
+        ));
+        assert_eq!(
+            readiness(&config, &store),
+            ["digest d: last run failed: sending stopped: the relay is down"]
+        );
+    }
 }

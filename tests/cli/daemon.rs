@@ -331,8 +331,18 @@ fn run_briefly(mut command: std::process::Command, limit: std::time::Duration) -
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     let (mut stdout, mut stderr) = (String::new(), String::new());
-    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     Output {
         code,
         stdout,
@@ -354,7 +364,11 @@ fn check_and_daemon_refuse(p: &Project, env: &[(&str, &str)], wants: &[&str]) {
         assert!(!out.stderr.contains("daemon started"), "{}", out.stderr);
         assert_contains(&out.stderr, wants);
         for secret in env.iter().map(|(_, v)| v).chain([&TEST_KEYS]) {
-            assert!(!out.all().contains(secret), "a secret was shown:\n{}", out.all());
+            assert!(
+                !out.all().contains(secret),
+                "a secret was shown:\n{}",
+                out.all()
+            );
         }
     }
 }
@@ -379,8 +393,10 @@ fn without_unsubscribe_keys_check_and_the_daemon_refuse_a_digest_with_lists() {
     check_and_daemon_refuse(
         &p,
         &[],
-        &["config/digest.toml:14: digests.d.lists: sending to lists needs unsubscribe keys: set \
-           the environment variable DIGEST__UNSUBSCRIBE__KEYS to `id:secret`"],
+        &[
+            "config/digest.toml:14: digests.d.lists: sending to lists needs unsubscribe keys: set \
+           the environment variable DIGEST__UNSUBSCRIBE__KEYS to `id:secret`",
+        ],
     );
     p.ok(&["check"]);
 }
@@ -397,7 +413,10 @@ fn check_and_the_daemon_refuse_every_configuration_that_cannot_send() {
     );
     let p = Project::new(&toml);
     let theme = p.read("templates/theme.toml");
-    p.write("templates/theme.toml", &theme.replace("\npage = ", "\n# page = "));
+    p.write(
+        "templates/theme.toml",
+        &theme.replace("\npage = ", "\n# page = "),
+    );
     let keys = ("DIGEST__UNSUBSCRIBE__KEYS", TEST_KEYS);
     let dkim = ("DIGEST__DKIM__KEY", "not-a-key-but-a-secret-all-the-same");
     check_and_daemon_refuse(
@@ -432,8 +451,10 @@ fn check_and_the_daemon_refuse_every_configuration_that_cannot_send() {
     check_and_daemon_refuse(
         &p,
         &[keys],
-        &["config/digest.toml:15: digests.d.schedule: the daemon sends this digest to its lists, \
-           which needs an [smtp] section"],
+        &[
+            "config/digest.toml:15: digests.d.schedule: the daemon sends this digest to its lists, \
+           which needs an [smtp] section",
+        ],
     );
 }
 
@@ -500,7 +521,10 @@ fn a_first_start_says_at_info_that_the_period_due_before_it_is_not_run() {
     drop(store);
     let mut daemon = Daemon::start(&p, &[], "info");
     let skipped = daemon.wait_for("run skipped");
-    assert_contains(&skipped, &["WARN", &format!("period={last}"), "late (max_lateness 1m)"]);
+    assert_contains(
+        &skipped,
+        &["WARN", &format!("period={last}"), "late (max_lateness 1m)"],
+    );
     daemon.signal("TERM");
     let (code, log) = daemon.wait();
     assert_eq!(code, 0, "{log}");

@@ -696,10 +696,7 @@ fn the_default_hello_name_is_fully_qualified_so_a_strict_relay_accepts_every_mes
         .collect();
     assert!(!names.is_empty(), "no EHLO logged");
     for name in &names {
-        assert!(
-            name.contains('.'),
-            "EHLO {name:?} is not fully qualified"
-        );
+        assert!(name.contains('.'), "EHLO {name:?} is not fully qualified");
     }
     // The control: the server refuses a short name, as Postfix does.
     let script = "import smtplib, sys\n\
