@@ -97,7 +97,8 @@ pub struct Smtp {
     pub tls: Tls,
     /// Extra PEM root certificate(s) to trust, for private relays.
     pub ca_file: Option<PathBuf>,
-    /// Name sent in EHLO: `hello_name`, or else a fully qualified default (see [`hello_name`]).
+    /// Name sent in EHLO: `hello_name`, else a fully qualified default: the host name if it has a
+    /// dot, else the domain of `mail.from` (README, "Sending").
     pub hello_name: String,
     /// Timeout of each network step.
     pub timeout: Duration,

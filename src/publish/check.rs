@@ -104,32 +104,34 @@ fn sending(config: &Config) -> Vec<Problem> {
 /// Why the daemon cannot do its job now, one reason per line for `/readyz` (empty: ready):
 /// `store unreachable`, `unsubscribe keys missing`, `digest X: last run failed: …`. Never a secret.
 pub fn readiness(config: &Config, store: &Store) -> Vec<String> {
-    let mut reasons = Vec::new();
-    if let Err(e) = store.ping() {
-        reasons.push(format!(
+    match failed_runs(config, store) {
+        Ok(failed) => keys_missing(config)
+            .then(|| "unsubscribe keys missing".to_string())
+            .into_iter()
+            .chain(failed)
+            .collect(),
+        Err(e) => vec![format!(
             "store unreachable: {}",
             one_line(&format!("{e:#}"))
-        ));
-        return reasons;
+        )],
     }
-    if keys_missing(config) {
-        reasons.push("unsubscribe keys missing".into());
-    }
+}
+
+/// `digest X: last run failed: …` for each digest whose latest recorded run failed.
+fn failed_runs(config: &Config, store: &Store) -> anyhow::Result<Vec<String>> {
+    store.ping()?;
+    let mut failed = Vec::new();
     for d in config.digests.values() {
-        match store.recent_runs(&d.id, 1) {
-            Ok(runs) => {
-                if let Some(run) = runs.first().filter(|r| r.status == RunStatus::Failed) {
-                    let (id, detail) = (&d.id, one_line(&run.detail));
-                    reasons.push(format!("digest {id}: last run failed: {detail}"));
-                }
-            }
-            Err(e) => reasons.push(format!(
-                "store unreachable: {}",
-                one_line(&format!("{e:#}"))
-            )),
+        if let Some(run) = store
+            .recent_runs(&d.id, 1)?
+            .into_iter()
+            .find(|r| r.status == RunStatus::Failed)
+        {
+            let (id, detail) = (&d.id, one_line(&run.detail));
+            failed.push(format!("digest {id}: last run failed: {detail}"));
         }
     }
-    reasons
+    Ok(failed)
 }
 
 /// `text` on one line: line breaks and other control characters become spaces.
