@@ -6,22 +6,16 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::clock::Clock;
-use crate::config::{Config, Invalid};
 use crate::publish::check;
 
 pub(super) fn run(dir: &Path, clock: &dyn Clock) -> Result<ExitCode> {
-    let config = match Config::load(dir) {
+    let config = match check::load(dir) {
         Ok(config) => config,
         Err(invalid) => {
             eprint!("{invalid}");
             return Ok(ExitCode::FAILURE);
         }
     };
-    let problems = check::problems(&config);
-    if !problems.is_empty() {
-        eprint!("{}", Invalid(problems));
-        return Ok(ExitCode::FAILURE);
-    }
     let files: Vec<String> = config
         .files
         .iter()

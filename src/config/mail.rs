@@ -10,6 +10,7 @@ use std::time::Duration;
 use ::config::{Map, Value, ValueKind};
 use lettre::Address;
 use lettre::message::Mailbox;
+use lettre::transport::smtp::extension::ClientId;
 use serde::Deserialize;
 
 use super::raw::{Checker, one_of};
@@ -96,8 +97,9 @@ pub struct Smtp {
     pub tls: Tls,
     /// Extra PEM root certificate(s) to trust, for private relays.
     pub ca_file: Option<PathBuf>,
-    /// Name sent in EHLO (default: this host's name).
-    pub hello_name: Option<String>,
+    /// Name sent in EHLO: `hello_name`, else a fully qualified default: the host name if it has a
+    /// dot, else the domain of `mail.from` (README, "Sending").
+    pub hello_name: String,
     /// Timeout of each network step.
     pub timeout: Duration,
     /// Connections (and messages in flight) at once.
@@ -289,12 +291,40 @@ pub fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Whether `name` can stand in EHLO at a server that wants a fully qualified name: a domain name
+/// with a dot (not at either end), or an address literal `[…]`.
+fn is_fully_qualified(name: &str) -> bool {
+    let literal = name.starts_with('[') && name.ends_with(']') && name.len() > 2;
+    let domain = name.contains('.')
+        && !name.starts_with('.')
+        && !name.ends_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    literal || domain
+}
+
+/// The EHLO name when `[smtp] hello_name` is not set, as MTAs choose theirs: this machine's host
+/// name `host` if it is fully qualified (Postfix's `myhostname`, Exim's `primary_hostname`);
+/// otherwise the domain of `mail.from`, which resolves (it receives mail) and which the sender's
+/// SPF record covers, rather than Postfix's invented `host.localdomain`; without `[mail]`,
+/// `localhost.localdomain`. A short name such as `web1` is what servers with
+/// `reject_non_fqdn_helo_hostname` refuse.
+fn hello_name(host: Option<&str>, mail: Option<&Mail>) -> String {
+    match (host, mail) {
+        (Some(host), _) if is_fully_qualified(host) => host.to_string(),
+        (_, Some(mail)) => mail.from.email.domain().to_string(),
+        _ => "localhost.localdomain".to_string(),
+    }
+}
+
 impl Checker {
     /// Validates the sending sections removed from the top-level table.
     pub(super) fn sending(&mut self, top: &mut Map<String, Value>) -> Sending {
+        let mail = top.remove("mail").and_then(|v| self.mail(v));
         Sending {
-            mail: top.remove("mail").and_then(|v| self.mail(v)),
-            smtp: top.remove("smtp").and_then(|v| self.smtp(v)),
+            smtp: top.remove("smtp").and_then(|v| self.smtp(v, mail.as_ref())),
+            mail,
             lists: self.named("lists", top.remove("lists"), Self::list),
             unsubscribe_keys: top.remove("unsubscribe").and_then(|v| self.unsubscribe(v)),
             dkim: top.remove("dkim").and_then(|v| self.dkim(v)),
@@ -349,7 +379,7 @@ impl Checker {
         })
     }
 
-    fn smtp(&mut self, value: Value) -> Option<Smtp> {
+    fn smtp(&mut self, value: Value, mail: Option<&Mail>) -> Option<Smtp> {
         let secrets_ok = self.secrets_from_env_only("smtp", &["username", "password"]);
         let table = self.table("smtp", value.clone())?;
         let raw: RawSmtp = self.typed("smtp", value)?;
@@ -366,6 +396,16 @@ impl Checker {
                 "tls = \"none\" sends in plain text and is only allowed for a loopback host, not {host:?}"
             );
             self.field_problem(&table, "smtp", "tls", msg);
+        }
+        if let Some(name) = &raw.hello_name
+            && !is_fully_qualified(name)
+        {
+            let msg = format!(
+                "{name:?} is not a fully qualified host name: write one with a dot \
+                 (mail.example.com) or an address literal ([192.0.2.1]); strict servers refuse \
+                 a short name (504 5.5.2 need fully-qualified hostname)"
+            );
+            self.field_problem(&table, "smtp", "hello_name", msg);
         }
         let ranges: [(&str, f64, f64, f64); 6] = [
             ("timeout_secs", raw.timeout_secs as f64, 1.0, 600.0),
@@ -429,7 +469,14 @@ impl Checker {
             host,
             tls,
             ca_file: raw.ca_file.map(|f| self.root.join(f)),
-            hello_name: raw.hello_name,
+            hello_name: raw.hello_name.unwrap_or_else(|| {
+                // lettre's default client id: gethostname(), else an address literal.
+                let host = match ClientId::default() {
+                    ClientId::Domain(host) => Some(host),
+                    _ => None,
+                };
+                hello_name(host.as_deref(), mail)
+            }),
             timeout: Duration::from_secs(raw.timeout_secs),
             concurrency: raw.concurrency,
             max_attempts: raw.max_attempts as u32,
@@ -499,5 +546,40 @@ impl Checker {
             algorithm,
             key: Secret(raw.key),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail(from: &str) -> Mail {
+        Mail {
+            from: from.parse().unwrap(),
+            reply_to: None,
+            unsubscribe_mailto: None,
+            feedback_id: None,
+            suppress_hard_bounces: true,
+        }
+    }
+
+    #[test]
+    fn the_default_hello_name_is_fully_qualified() {
+        // The default was the short host name (`vm`), which Postfix's
+        // reject_non_fqdn_helo_hostname refuses with 504 5.5.2.
+        let from = mail("Digest <digest@news.example.org>");
+        assert_eq!(hello_name(Some("vm"), Some(&from)), "news.example.org");
+        assert_eq!(
+            hello_name(Some("mx1.example.net"), Some(&from)),
+            "mx1.example.net"
+        );
+        assert_eq!(hello_name(None, Some(&from)), "news.example.org");
+        assert_eq!(hello_name(Some("vm"), None), "localhost.localdomain");
+        for name in ["a.example", "[192.0.2.1]", "[IPv6:2001:db8::1]"] {
+            assert!(is_fully_qualified(name), "{name}");
+        }
+        for name in ["vm", "", ".example", "example.", "a b.example", "[]"] {
+            assert!(!is_fully_qualified(name), "{name}");
+        }
     }
 }

@@ -45,6 +45,9 @@ pub struct Due {
     pub scheduled_at: DateTime<Utc>,
     /// What to do.
     pub action: Action,
+    /// The digest has no recorded run yet (of its period kind): the daemon's first start for it,
+    /// where a [`Action::SkipLate`] is the no-backfill rule at work, not a missed run.
+    pub first: bool,
 }
 
 /// The wait before retrying a run that failed `attempts` times: 1, 2, 4 … minutes, at most an hour.
@@ -81,6 +84,7 @@ pub fn due(now: DateTime<Utc>, config: &Config, runs: &[Run]) -> Vec<Due> {
             period: run.period,
             scheduled_at: run.scheduled_at,
             action,
+            first: false,
         };
         for run in runs_of(digest, runs) {
             if run.status == RunStatus::Running {
@@ -119,6 +123,7 @@ pub fn due(now: DateTime<Utc>, config: &Config, runs: &[Run]) -> Vec<Due> {
                     period,
                     scheduled_at: at,
                     action,
+                    first: recorded.is_none(),
                 });
             }
             period = period.next();

@@ -4,7 +4,9 @@
 //! Threads: the scheduler runs on its own thread and is plain blocking code, so a run (ingest,
 //! freeze and, later, send) never stalls the web server; tokio runs the web server and the signal
 //! handlers. SIGTERM/SIGINT: no new run starts, the run in progress finishes (it sees [`Stop`]), the
-//! web server stops, exit 0. SIGHUP: the configuration is read again; if invalid, the old one stays.
+//! web server stops, exit 0. The daemon starts only with a configuration that passes `digest check`
+//! ([`check::problems`]); SIGHUP reads it again and runs the same checks; if it fails them, the old
+//! one stays.
 
 pub mod due;
 pub mod lock;
@@ -25,7 +27,8 @@ pub use crate::stop::Stop;
 pub use runner::{Job, Publish, RunOutcome, Runner};
 
 use crate::clock::Clock;
-use crate::config::{Config, Digest, SharedConfig};
+use crate::config::{Config, Digest, Invalid, SharedConfig};
+use crate::publish::check;
 use crate::schedule::{format_duration, local_time};
 use crate::store::{RunStatus, Store};
 use due::{Action, Due};
@@ -72,20 +75,29 @@ impl Scheduler {
         Ok(due::next_wake(self.clock.now(), config, &runs))
     }
 
+    /// Records a run missed by more than `max_lateness` as skipped. After downtime that is a
+    /// missed run (WARN); on a digest's first start it is the no-backfill rule, said plainly (INFO).
     fn skip_late(&mut self, digest: &Digest, decision: &Due) -> Result<()> {
         let now = self.clock.now();
-        let detail = format!(
-            "due at {}, {} late (max_lateness {})",
-            local_time(decision.scheduled_at, digest.timezone),
-            format_duration(now - decision.scheduled_at),
-            format_duration(digest.max_lateness)
-        );
+        let due_at = local_time(decision.scheduled_at, digest.timezone);
+        let ago = format_duration(now - decision.scheduled_at);
+        let detail = if decision.first {
+            format!("due at {due_at}, {ago} before this digest's first start (no backfill)")
+        } else {
+            let max = format_duration(digest.max_lateness);
+            format!("due at {due_at}, {ago} late (max_lateness {max})")
+        };
         let (id, period) = (&digest.id, decision.period);
         let status = RunStatus::SkippedLate;
-        if self
+        if !self
             .store
             .skip_run(id, period, decision.scheduled_at, status, &detail, now)?
         {
+            return Ok(());
+        }
+        if decision.first {
+            info!(digest = %id, period = %period, %status, "first start, no run recorded yet: the period due before it is not run: {detail}");
+        } else {
             warn!(digest = %id, period = %period, %status, "run skipped: {detail}");
         }
         Ok(())
@@ -161,14 +173,19 @@ pub fn schedule_loop(mut scheduler: Scheduler, config: SharedConfig, control: Re
     info!("scheduler stopped");
 }
 
-/// Runs `digest daemon` until SIGTERM or SIGINT: takes the store's lock, starts the scheduler and
-/// the web server, and reloads the configuration from `dir` on SIGHUP.
+/// Runs `digest daemon` until SIGTERM or SIGINT: refuses a configuration `digest check` refuses
+/// (every problem in the error), takes the store's lock, starts the scheduler and the web server,
+/// and reloads the configuration from `dir` on SIGHUP.
 pub fn run(
     dir: &Path,
     config: Config,
     clock: Arc<dyn Clock>,
     runner: Arc<dyn Runner>,
 ) -> Result<()> {
+    let problems = check::problems(&config);
+    if !problems.is_empty() {
+        return Err(Invalid(problems).into());
+    }
     let lock = lock::Lock::acquire(&config.paths.store)?;
     crate::publish::runtime()?.block_on(serve(dir, config, clock, runner))?;
     drop(lock);
@@ -271,10 +288,10 @@ async fn serve(
 }
 
 /// Reads the configuration in `dir` again and puts it in force, or keeps the current one if the new
-/// one is invalid or moves the store.
+/// one fails the checks of `digest check` (every problem is logged) or moves the store.
 fn reload(dir: &Path, shared: &SharedConfig, control: &Sender<Control>) {
     let current = shared.get();
-    match Config::load(dir) {
+    match check::load(dir) {
         Err(invalid) => {
             let problems: Vec<String> = invalid.0.iter().map(ToString::to_string).collect();
             error!(

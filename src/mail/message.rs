@@ -524,6 +524,12 @@ fn header(name: &'static str, value: String) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
 }
 
+/// Whether the `[dkim]` settings make a signing key (for `digest check`); the error names
+/// `DIGEST__DKIM__KEY` and what is wrong with its format, never the key.
+pub fn check_dkim(d: &crate::config::Dkim) -> Result<()> {
+    dkim_config(d).map(drop)
+}
+
 fn dkim_config(d: &crate::config::Dkim) -> Result<DkimConfig> {
     let algorithm = match d.algorithm {
         DkimAlgorithm::Rsa => DkimSigningAlgorithm::Rsa,

@@ -1,4 +1,5 @@
-//! The daemon's web side (axum): one-click unsubscribe, the archive, `/healthz` and `/status`.
+//! The daemon's web side (axum): one-click unsubscribe, the archive, `/healthz`, `/readyz` and
+//! `/status`.
 //! Handlers do their file and store work on tokio's blocking pool.
 
 mod archive;
@@ -33,6 +34,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::to(crate::archive::ROOT) }))
         .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/status", get(health::status))
         .route("/archive", get(archive::page))
         .route("/archive/", get(archive::page))

@@ -1,10 +1,14 @@
 //! `digest daemon` as a real process: a scheduled run, SIGTERM, restart, the single-instance lock,
-//! SIGHUP reloads, JSON logs; and the daemon's settings in `digest check`.
+//! SIGHUP reloads, JSON logs, the first start; the daemon's settings in `digest check`; and the
+//! configurations `check`, the daemon's start and its reload all refuse.
 
-use digest::period::Period;
+use digest::period::{Period, PeriodKind};
 use digest::store::{RunStatus, Store};
 
-use crate::common::{Daemon, Project, WEB_ANY_PORT, config, last_month_pick, repo};
+use crate::common::{
+    Daemon, Output, Project, TEST_KEYS, WEB_ANY_PORT, assert_contains, config, last_month_pick,
+    repo,
+};
 
 /// A monthly digest `d` firing every second, with one article in the month that last closed (by
 /// the system clock, which the real daemon runs on).
@@ -303,4 +307,238 @@ fn crontab_days_follow_crontab_and_agree_with_croniter() {
         "{}",
         out.stdout
     );
+}
+
+/// Runs `command` until it exits, or kills it after `limit` (a daemon that started when it should
+/// have refused); what it printed, with exit code -1 if it was killed.
+fn run_briefly(mut command: std::process::Command, limit: std::time::Duration) -> Output {
+    use std::io::Read as _;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting digest");
+    let started = std::time::Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code().unwrap_or(-1);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break -1;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    Output {
+        code,
+        stdout,
+        stderr,
+    }
+}
+
+/// `digest check` and `digest daemon` in `p` with `env` set and without unsubscribe keys unless
+/// `env` gives them; both must refuse, saying every one of `wants`.
+fn check_and_daemon_refuse(p: &Project, env: &[(&str, &str)], wants: &[&str]) {
+    for args in [&["check"][..], &["daemon"][..]] {
+        let mut command = p.command(args);
+        command.env_remove("DIGEST__UNSUBSCRIBE__KEYS");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let out = run_briefly(command, std::time::Duration::from_secs(20));
+        assert_eq!(out.code, 1, "digest {args:?} must refuse:\n{}", out.all());
+        assert!(!out.stderr.contains("daemon started"), "{}", out.stderr);
+        assert_contains(&out.stderr, wants);
+        for secret in env.iter().map(|(_, v)| v).chain([&TEST_KEYS]) {
+            assert!(
+                !out.all().contains(secret),
+                "a secret was shown:\n{}",
+                out.all()
+            );
+        }
+    }
+}
+
+/// A digest `d` sending to the list `main` (`list`: the body of `[lists.main]`), with `extra`
+/// appended to the digest's table before `[mail]`.
+fn sending_config(extra: &str, list: &str, rest: &str) -> String {
+    config(
+        "d",
+        &format!(
+            "lists = [\"main\"]\n{extra}\n[mail]\nfrom = \"Digest <digest@news.example.org>\"\n\n\
+             [lists.main]\n{list}\n{rest}"
+        ),
+    )
+}
+
+#[test]
+fn without_unsubscribe_keys_check_and_the_daemon_refuse_a_digest_with_lists() {
+    // `check` exited 0 and the daemon started; then every one-click unsubscribe answered 500 and
+    // every scheduled run failed with "no unsubscribe keys".
+    let p = Project::new(&sending_config("", "members = [\"ann@example.org\"]", ""));
+    check_and_daemon_refuse(
+        &p,
+        &[],
+        &[
+            "config/digest.toml:14: digests.d.lists: sending to lists needs unsubscribe keys: set \
+           the environment variable DIGEST__UNSUBSCRIBE__KEYS to `id:secret`",
+        ],
+    );
+    p.ok(&["check"]);
+}
+
+#[test]
+fn check_and_the_daemon_refuse_every_configuration_that_cannot_send() {
+    // A missing list file (of a scheduled digest), no [mail], a broken theme, a DKIM key that does
+    // not load and a short EHLO name all passed `check` and the daemon's start; each run failed.
+    let toml = config(
+        "d",
+        "schedule = \"0 8 1 * *\"\nlists = [\"main\"]\n\n[lists.main]\nfile = \"lists/gone.csv\"\n\n\
+         [smtp]\nhost = \"127.0.0.1\"\ntls = \"none\"\n\n\
+         [dkim]\ndomain = \"news.example.org\"\nselector = \"s1\"\n",
+    );
+    let p = Project::new(&toml);
+    let theme = p.read("templates/theme.toml");
+    p.write(
+        "templates/theme.toml",
+        &theme.replace("\npage = ", "\n# page = "),
+    );
+    let keys = ("DIGEST__UNSUBSCRIBE__KEYS", TEST_KEYS);
+    let dkim = ("DIGEST__DKIM__KEY", "not-a-key-but-a-secret-all-the-same");
+    check_and_daemon_refuse(
+        &p,
+        &[keys, dkim],
+        &[
+            "config/digest.toml:15: digests.d.lists: sending to lists needs a [mail] section \
+             with `from`",
+            "config/digest.toml:18: lists.main.file: file not found: ",
+            "lists/gone.csv",
+            "config/digest.toml:24: dkim: DIGEST__DKIM__KEY is not a valid",
+            "paths.templates: ",
+            "colors.page is missing",
+        ],
+    );
+    // A short EHLO name (the parser's problem, so alone: the checks need a parsed configuration).
+    p.write(
+        "config/digest.toml",
+        &toml.replace("tls = \"none\"\n", "tls = \"none\"\nhello_name = \"vm\"\n"),
+    );
+    check_and_daemon_refuse(
+        &p,
+        &[keys, dkim],
+        &["config/digest.toml:23: smtp.hello_name: \"vm\" is not a fully qualified host name"],
+    );
+    // Without [smtp], the daemon could build the scheduled digest but never send it.
+    let p = Project::new(&sending_config(
+        "schedule = \"0 8 1 * *\"\n",
+        "members = [\"ann@example.org\"]",
+        "",
+    ));
+    check_and_daemon_refuse(
+        &p,
+        &[keys],
+        &[
+            "config/digest.toml:15: digests.d.schedule: the daemon sends this digest to its lists, \
+           which needs an [smtp] section",
+        ],
+    );
+}
+
+#[test]
+fn a_sighup_reload_runs_the_checks_of_check_and_keeps_the_old_configuration() {
+    // A reload ran only the parser: a list file that does not exist was put in force.
+    let list = "file = \"lists/main.csv\"";
+    let p = Project::new(&sending_config("", list, WEB_ANY_PORT));
+    p.write("lists/main.csv", "email,name\nann@example.org,Ann\n");
+    let mut daemon = Daemon::start(&p, &[], "info");
+
+    p.write(
+        "config/digest.toml",
+        &sending_config("", "file = \"lists/new.csv\"", WEB_ANY_PORT),
+    );
+    daemon.signal("HUP");
+    let refused = daemon.wait_for("configuration not reloaded");
+    assert!(
+        refused.contains("config/digest.toml:20: lists.main.file: file not found: ")
+            && refused.contains("lists/new.csv"),
+        "{refused}"
+    );
+    p.write("lists/new.csv", "email,name\nbob@example.org,Bob\n");
+    daemon.signal("HUP");
+    daemon.wait_for("configuration reloaded");
+    daemon.signal("TERM");
+    let (code, log) = daemon.wait();
+    assert_eq!(code, 0, "{log}");
+}
+
+#[test]
+fn a_first_start_says_at_info_that_the_period_due_before_it_is_not_run() {
+    // A new daemon's first lines held a WARN "run skipped … 28d20h late", as if a run was missed.
+    let schedule = format!("schedule = \"0 0 1 * *\"\nmax_lateness = \"1m\"\n{WEB_ANY_PORT}");
+    let p = Project::new(&config("d", &schedule));
+    #[allow(clippy::disallowed_methods)] // the real daemon runs on the system clock
+    let now = chrono::Utc::now();
+    let last = Period::last_closed(PeriodKind::Monthly, now, chrono_tz::UTC);
+    let mut daemon = Daemon::start(&p, &[], "info");
+    let first = daemon.wait_for("first start");
+    assert_contains(
+        &first,
+        &[
+            "INFO",
+            &format!("period={last}"),
+            "no run recorded yet: the period due before it is not run",
+            "before this digest's first start (no backfill)",
+        ],
+    );
+    daemon.signal("TERM");
+    let (code, log) = daemon.wait();
+    assert_eq!(code, 0, "{log}");
+    assert!(!log.contains("WARN"), "{log}");
+
+    // After downtime (a run recorded for the month before), the missed month is a real warning.
+    let p = Project::new(&config("d", &schedule));
+    let before = last.previous();
+    let at = now - chrono::Duration::days(62);
+    let mut store = Store::open(&p.path("digest.db")).unwrap();
+    store.claim_run("d", before, at, at).unwrap();
+    store
+        .finish_run("d", before, RunStatus::Built, "issue #1, 1 items", at)
+        .unwrap();
+    drop(store);
+    let mut daemon = Daemon::start(&p, &[], "info");
+    let skipped = daemon.wait_for("run skipped");
+    assert_contains(
+        &skipped,
+        &["WARN", &format!("period={last}"), "late (max_lateness 1m)"],
+    );
+    daemon.signal("TERM");
+    let (code, log) = daemon.wait();
+    assert_eq!(code, 0, "{log}");
+    assert!(!log.contains("first start"), "{log}");
+}
+
+#[test]
+fn the_systemd_unit_requires_its_environment_file() {
+    // `EnvironmentFile=-/etc/digest/environment`: without the file (and so without unsubscribe
+    // keys) the unit started anyway and nobody noticed.
+    let unit = std::fs::read_to_string(repo().join("deploy/digest.service")).unwrap();
+    let files: Vec<&str> = unit
+        .lines()
+        .filter_map(|l| l.strip_prefix("EnvironmentFile="))
+        .collect();
+    assert_eq!(files, ["/etc/digest/environment"], "{unit}");
 }

@@ -675,3 +675,57 @@ fn a_suppression_csv_is_imported_with_bad_rows_reported_and_removal_works() {
         out.stderr
     );
 }
+
+#[test]
+fn the_default_hello_name_is_fully_qualified_so_a_strict_relay_accepts_every_message() {
+    // EHLO sent the short host name (e.g. `vm`): a Postfix with reject_non_fqdn_helo_hostname
+    // refused every recipient with "504 5.5.2 need fully-qualified hostname".
+    let Some(server) = Server::start(&["--strict-helo"]) else {
+        return;
+    };
+    let to = addresses(&["ann", "bob"]);
+    let p = project(server.port, "", &to);
+    let out = send(&p, &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("2 sent, 0 failed"), "{}", out.stdout);
+    let names: Vec<String> = server
+        .events()
+        .iter()
+        .filter(|e| e["event"] == "ehlo")
+        .map(|e| e["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!names.is_empty(), "no EHLO logged");
+    for name in &names {
+        assert!(name.contains('.'), "EHLO {name:?} is not fully qualified");
+    }
+    // The control: the server refuses a short name, as Postfix does.
+    let script = "import smtplib, sys\n\
+        s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), local_hostname='vm')\n\
+        s.ehlo()\n\
+        s.mail('a@news.example.org')\n\
+        code, reply = s.rcpt('b@mail.example.net')\n\
+        print(code, reply.decode())\n";
+    let refused = std::process::Command::new("python3")
+        .args(["-c", script, &server.port.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stdout).trim(),
+        "504 5.5.2 <vm>: Helo command rejected: need fully-qualified hostname",
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    // And a configured short name is refused before any connection.
+    p.write(
+        "config/digest.toml",
+        &p.read("config/digest.toml")
+            .replace("tls = \"none\"", "tls = \"none\"\nhello_name = \"vm\""),
+    );
+    let out = p.fails(&["check"]);
+    assert!(
+        out.stderr
+            .contains("smtp.hello_name: \"vm\" is not a fully qualified host name"),
+        "{}",
+        out.stderr
+    );
+}

@@ -14,7 +14,10 @@ anything else is accepted. Every accepted message is appended to --log as one JS
 connection as {"event": "connect"}, every MAIL command as {"event": "mail", "arg": ...}, every DATA
 command (an upload about to start) as {"event": "data"} and every RSET as {"event": "rset"}.
 --size-limit N advertises SIZE N (aiosmtpd refuses a larger declared SIZE on MAIL with 552);
---data-reply "554 5.6.0 ..." answers every message with that reply after its upload. --delay-ms slows every DATA reply; --stall makes DATA never
+--data-reply "554 5.6.0 ..." answers every message with that reply after its upload. --strict-helo
+refuses every RCPT with Postfix's "504 5.5.2 <name>: Helo command rejected: need fully-qualified
+hostname" when the EHLO name is neither an address literal nor a name with a dot (Postfix's
+reject_non_fqdn_helo_hostname); every EHLO is logged as {"event": "ehlo", "name": ...}. --delay-ms slows every DATA reply; --stall makes DATA never
 answer; --greeting-421 N answers the first N connections with 421 and closes them. --mode picks plain, starttls (required) or implicit TLS; --auth user:password requires a
 login. Prints "listening on PORT" when ready.
 """
@@ -28,6 +31,13 @@ from email.parser import BytesHeaderParser
 from email.policy import default
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+
+def fully_qualified(name):
+    """As Postfix's reject_non_fqdn_helo_hostname: an address literal, or a name with a dot."""
+    if name.startswith("[") and name.endswith("]"):
+        return True
+    return "." in name.strip(".")
 
 
 class Handler:
@@ -45,6 +55,10 @@ class Handler:
             self.log.write(json.dumps(record) + "\n")
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        helo = session.host_name or ""
+        if self.args.strict_helo and not fully_qualified(helo):
+            # Postfix's reject_non_fqdn_helo_hostname, evaluated at RCPT (smtpd_delay_reject = yes).
+            return "504 5.5.2 <%s>: Helo command rejected: need fully-qualified hostname" % helo
         local = address.split("@")[0].lower()
         m = re.match(r"tempfail(\d+)-", local)
         if m:
@@ -105,6 +119,10 @@ class LoggingSMTP(SMTP):
             return
         super().connection_made(transport)
 
+    async def smtp_EHLO(self, arg):
+        self.event_handler.write({"event": "ehlo", "name": arg})
+        await super().smtp_EHLO(arg)
+
     async def smtp_MAIL(self, arg):
         self.event_handler.write({"event": "mail", "arg": arg})
         await super().smtp_MAIL(arg)
@@ -135,6 +153,7 @@ def main():
     p.add_argument("--greeting-421", type=int, default=0)
     p.add_argument("--size-limit", type=int, default=64 * 1024 * 1024)
     p.add_argument("--data-reply")
+    p.add_argument("--strict-helo", action="store_true")
     args = p.parse_args()
 
     handler = Handler(args)

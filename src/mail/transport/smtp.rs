@@ -97,10 +97,8 @@ impl Connector {
                 )
             }
         };
-        let hello = match &smtp.hello_name {
-            Some(name) => ClientId::Domain(name.clone()),
-            None => ClientId::default(),
-        };
+        // The configured name, or the configuration's fully qualified default.
+        let hello = ClientId::Domain(smtp.hello_name.clone());
         Ok(Connector {
             host: smtp.host.clone(),
             port: smtp.port,
