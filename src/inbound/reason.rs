@@ -1,0 +1,257 @@
+//! The [`Class`] of a failure, from the diagnostic's wording and the enhanced status code.
+//!
+//! The wording is read first: many servers send a generic code (`5.0.0`, `5.5.0`, `4.0.0`) with a
+//! precise text (`User unknown`, `Mailbox full`), and the same code means different things at
+//! different providers. Then the code (RFC 3463 subjects: 1 address, 2 mailbox, 3 mail system,
+//! 4 network, 5 protocol, 6 content, 7 policy). Then the wording of the whole report.
+
+use crate::mail::error::Enhanced;
+
+use super::Class;
+
+/// Wordings, lower-cased, in the order they are tried: an address that does not exist first,
+/// then a mailbox that cannot take mail now, then policy (a "user unknown" that also says
+/// "rejected" is about the address).
+const WORDINGS: &[(Class, &[&str])] = &[
+    (
+        Class::Hard,
+        &[
+            "user unknown",
+            "unknown user",
+            "no such user",
+            "unknown recipient",
+            "recipient unknown",
+            "no such recipient",
+            "no such mailbox",
+            "no such person",
+            "no such address",
+            "does not exist",
+            "doesn't exist",
+            "not exist",
+            "no mailbox",
+            "mailbox not found",
+            "mailbox unavailable",
+            "mailbox is unavailable",
+            "invalid recipient",
+            "invalid mailbox",
+            "invalid address",
+            "user not found",
+            "address not found",
+            "recipient not found",
+            "unknown address",
+            "address unknown",
+            "unknown local part",
+            "unrouteable address",
+            "unroutable address",
+            "host unknown",
+            "unknown host",
+            "host not found",
+            "domain not found",
+            "no such domain",
+            "domain does not exist",
+            "name or service not known",
+            "couldn't be found",
+            "could not be found",
+            "wasn't found",
+            "not our customer",
+            "has moved",
+            "no longer",
+            "not accept",
+            "null mx",
+            "bad destination",
+            "unknown or illegal alias",
+            "account does not exist",
+            "not a valid",
+            "is not valid",
+            "no valid recipients",
+            "user doesn't",
+            "no mx",
+            "unknown account",
+            "account is unknown",
+        ],
+    ),
+    (
+        Class::Soft,
+        &[
+            "mailbox full",
+            "mailbox is full",
+            "quota",
+            "storage",
+            "insufficient",
+            "is full",
+            "disk full",
+            "too many connections",
+            "too many messages",
+            "too many recipients",
+            "try again",
+            "temporar",
+            "timeout",
+            "timed out",
+            "retry time",
+            "expired",
+            "delayed",
+            "deferred",
+            "suspended",
+            "disabled",
+            "inactive",
+            "not active",
+            "deactivated",
+            "connection refused",
+            "unreachable",
+            "system error",
+            "local error",
+            "mailer error",
+            "resources",
+            "loop",
+        ],
+    ),
+    (
+        Class::Policy,
+        &[
+            "spam",
+            "blocked",
+            "block list",
+            "blocklist",
+            "blacklist",
+            "black list",
+            "denied",
+            "reject",
+            "refused",
+            "policy",
+            "not permitted",
+            "not allowed",
+            "prohibited",
+            "relay",
+            "spf",
+            "dkim",
+            "dmarc",
+            "authenticat",
+            "reputation",
+            "virus",
+            "content",
+            "too large",
+            "too big",
+            "size limit",
+            "exceeds",
+            "rbl",
+            "listed",
+            "filter",
+            "security",
+            "unsolicited",
+        ],
+    ),
+];
+
+/// The class the wording of `text` gives, if any.
+fn by_wording(text: &str) -> Option<Class> {
+    let text = text.to_lowercase();
+    WORDINGS
+        .iter()
+        .find(|(_, words)| words.iter().any(|w| text.contains(w)))
+        .map(|(class, _)| *class)
+}
+
+/// The class an enhanced status code gives, if it is specific enough (`x.0.0` is not).
+fn by_status(status: Enhanced) -> Option<Class> {
+    let Enhanced {
+        class,
+        subject,
+        detail,
+    } = status;
+    Some(match (subject, detail) {
+        (0, 0) => return None,
+        // Our own sender address refused (bad sender, sender domain unknown).
+        (1, 7 | 8) => Class::Policy,
+        (1, _) => Class::Hard,
+        (3, 4) | (5 | 6 | 7, _) => Class::Policy,
+        (2..=4, _) => Class::Soft,
+        _ if class == 4 => Class::Soft,
+        _ => return None,
+    })
+}
+
+/// All enhanced status codes in `text` (words such as `5.1.1`, `(#5.1.1)`, `5.1.1:`).
+fn statuses(text: &str) -> impl Iterator<Item = Enhanced> + '_ {
+    text.split_whitespace().filter_map(|word| {
+        let word = word.trim_matches(|c: char| !c.is_ascii_digit());
+        Enhanced::parse_prefix(word).map(|(e, _)| e)
+    })
+}
+
+/// The most specific status: the reported one, unless it is generic (`x.0.0`) and `text` has a
+/// specific code of the same class; without a reported one, the first code in `text`.
+pub(super) fn best_status(reported: Option<Enhanced>, text: &str) -> Option<Enhanced> {
+    let generic = |e: &Enhanced| e.subject == 0 && e.detail == 0;
+    match reported {
+        Some(r) if !generic(&r) => Some(r),
+        Some(r) => statuses(text)
+            .find(|e| e.class == r.class && !generic(e))
+            .or(Some(r)),
+        None => {
+            let mut all = statuses(text);
+            let first = all.next()?;
+            Some(if generic(&first) {
+                all.find(|e| e.class == first.class && !generic(e))
+                    .unwrap_or(first)
+            } else {
+                first
+            })
+        }
+    }
+}
+
+/// The class of a failure with `status` and `diagnostic`, in a report whose text is `report`;
+/// `delayed` when the report says delivery is still being tried.
+pub(super) fn class(
+    status: Option<Enhanced>,
+    diagnostic: &str,
+    report: &str,
+    delayed: bool,
+) -> Class {
+    by_wording(diagnostic)
+        .or_else(|| status.and_then(by_status))
+        .or_else(|| by_wording(report))
+        .unwrap_or(if delayed { Class::Soft } else { Class::Unknown })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(s: &str) -> Option<Enhanced> {
+        Enhanced::parse_prefix(s).map(|(e, _)| e)
+    }
+
+    #[test]
+    fn the_wording_decides_before_a_generic_code() {
+        assert_eq!(class(code("5.5.0"), "550 Unknown user", "", false), Class::Hard);
+        assert_eq!(class(code("5.0.0"), "Mailbox full", "", false), Class::Soft);
+        assert_eq!(class(code("5.0.0"), "554 rejected as spam", "", false), Class::Policy);
+    }
+
+    #[test]
+    fn a_specific_code_decides_when_the_wording_says_nothing() {
+        for (status, expected) in [
+            ("5.1.1", Class::Hard),
+            ("5.1.10", Class::Hard),
+            ("5.1.8", Class::Policy),
+            ("4.2.2", Class::Soft),
+            ("5.3.4", Class::Policy),
+            ("4.4.7", Class::Soft),
+            ("5.7.1", Class::Policy),
+        ] {
+            assert_eq!(class(code(status), "see you", "", false), expected, "{status}");
+        }
+        assert_eq!(class(code("5.0.0"), "hm", "", false), Class::Unknown);
+        assert_eq!(class(None, "hm", "", true), Class::Soft);
+    }
+
+    #[test]
+    fn the_most_specific_status_is_kept() {
+        let best = |r: &str, t| best_status(code(r), t).map(|e| e.to_string());
+        assert_eq!(best("5.0.0", "550 5.1.1 <a@b>").as_deref(), Some("5.1.1"));
+        assert_eq!(best("5.2.2", "550 5.1.1 <a@b>").as_deref(), Some("5.2.2"));
+        assert_eq!(best_status(None, "said: 550 ... (#5.1.1)").map(|e| e.to_string()).as_deref(), Some("5.1.1"));
+        assert_eq!(best_status(None, "host 192.0.2.1 version 4.72"), None);
+    }
+}
