@@ -9,9 +9,9 @@ use crate::mail::error::Enhanced;
 
 use super::Class;
 
-/// Wordings, lower-cased, in the order they are tried: an address that does not exist first,
-/// then a mailbox that cannot take mail now, then policy (a "user unknown" that also says
-/// "rejected" is about the address).
+/// Wordings, lower-cased, in the order they are tried: an address that does not exist first (a
+/// "user unknown" that also says "rejected" is about the address), then policy (a block that says
+/// "try again later" is still a block), then a mailbox or system that cannot take mail now.
 const WORDINGS: &[(Class, &[&str])] = &[
     (
         Class::Hard,
@@ -56,7 +56,8 @@ const WORDINGS: &[(Class, &[&str])] = &[
             "not our customer",
             "has moved",
             "no longer",
-            "not accept",
+            "does not accept mail",
+            "accepts no mail",
             "null mx",
             "bad destination",
             "unknown or illegal alias",
@@ -65,9 +66,43 @@ const WORDINGS: &[(Class, &[&str])] = &[
             "is not valid",
             "no valid recipients",
             "user doesn't",
-            "no mx",
             "unknown account",
             "account is unknown",
+            "invalid final delivery",
+            "recipient address rejected",
+        ],
+    ),
+    (
+        Class::Policy,
+        &[
+            "spam",
+            "blocked",
+            "block list",
+            "blocklist",
+            "blacklist",
+            "black list",
+            "denied",
+            "policy",
+            "not permitted",
+            "not allowed",
+            "prohibited",
+            "relay",
+            "spf",
+            "dkim",
+            "dmarc",
+            "authenticat",
+            "reputation",
+            "virus",
+            "content",
+            "too large",
+            "too big",
+            "size limit",
+            "exceeds",
+            "rbl",
+            "listed",
+            "filter",
+            "security",
+            "unsolicited",
         ],
     ),
     (
@@ -103,41 +138,16 @@ const WORDINGS: &[(Class, &[&str])] = &[
             "mailer error",
             "resources",
             "loop",
-        ],
-    ),
-    (
-        Class::Policy,
-        &[
-            "spam",
-            "blocked",
-            "block list",
-            "blocklist",
-            "blacklist",
-            "black list",
-            "denied",
-            "reject",
-            "refused",
-            "policy",
-            "not permitted",
-            "not allowed",
-            "prohibited",
-            "relay",
-            "spf",
-            "dkim",
-            "dmarc",
-            "authenticat",
-            "reputation",
-            "virus",
-            "content",
-            "too large",
-            "too big",
-            "size limit",
-            "exceeds",
-            "rbl",
-            "listed",
-            "filter",
-            "security",
-            "unsolicited",
+            "retried",
+            "retry",
+            "failing for a long time",
+            "delay",
+            "attempts",
+            "locked",
+            "retries",
+            "not reachable",
+            "currently unavailable",
+            "service unavailable",
         ],
     ),
 ];
@@ -163,8 +173,9 @@ fn by_status(status: Enhanced) -> Option<Class> {
         // Our own sender address refused (bad sender, sender domain unknown).
         (1, 7 | 8) => Class::Policy,
         (1, _) => Class::Hard,
-        (3, 4) | (5 | 6 | 7, _) => Class::Policy,
+        (3, 4) | (6 | 7, _) => Class::Policy,
         (2..=4, _) => Class::Soft,
+        // Protocol errors (x.5.x) are used for anything by many servers.
         _ if class == 4 => Class::Soft,
         _ => return None,
     })
@@ -202,16 +213,38 @@ pub(super) fn best_status(reported: Option<Enhanced>, text: &str) -> Option<Enha
 
 /// The class of a failure with `status` and `diagnostic`, in a report whose text is `report`;
 /// `delayed` when the report says delivery is still being tried.
+///
+/// A refusal of our own sender address (x.1.7, x.1.8) is policy whatever its wording ("sender
+/// domain does not exist"). A transient failure (4.x.x, or a delay) is never hard: the sending
+/// server keeps trying. An address refused only after the message was sent (in reply to `DATA`)
+/// had been accepted: "user unknown" there is a filter's answer, so policy.
 pub(super) fn class(
     status: Option<Enhanced>,
     diagnostic: &str,
     report: &str,
     delayed: bool,
 ) -> Class {
-    by_wording(diagnostic)
-        .or_else(|| status.and_then(by_status))
+    let by_status = status.and_then(by_status);
+    let sender_refused = status.is_some_and(|s| s.subject == 1 && matches!(s.detail, 7 | 8));
+    let class = (sender_refused.then_some(Class::Policy))
+        .or_else(|| by_wording(diagnostic))
+        .or(by_status)
         .or_else(|| by_wording(report))
-        .unwrap_or(if delayed { Class::Soft } else { Class::Unknown })
+        .unwrap_or(if delayed { Class::Soft } else { Class::Unknown });
+    let transient = delayed || status.is_some_and(|s| s.class == 4);
+    match class {
+        Class::Hard if transient => Class::Soft,
+        Class::Hard if after_data(diagnostic) => Class::Policy,
+        other => other,
+    }
+}
+
+/// Whether the diagnostic says the refusal came in reply to `DATA` or the end of the message.
+fn after_data(diagnostic: &str) -> bool {
+    let text = diagnostic.to_ascii_lowercase();
+    ["end of data", "after data", "data command", ">>> data"]
+        .iter()
+        .any(|p| text.contains(p))
 }
 
 #[cfg(test)]
@@ -239,11 +272,24 @@ mod tests {
             ("5.3.4", Class::Policy),
             ("4.4.7", Class::Soft),
             ("5.7.1", Class::Policy),
+            ("5.5.0", Class::Unknown),
         ] {
             assert_eq!(class(code(status), "see you", "", false), expected, "{status}");
         }
         assert_eq!(class(code("5.0.0"), "hm", "", false), Class::Unknown);
         assert_eq!(class(None, "hm", "", true), Class::Soft);
+    }
+
+    #[test]
+    fn a_sender_refusal_a_transient_failure_or_a_refusal_after_data_is_not_hard() {
+        let sender = "553 5.1.8 Domain of sender address does not exist";
+        assert_eq!(class(code("5.1.8"), sender, "", false), Class::Policy);
+        let nxdomain = "DNS Error: Domain name not found";
+        assert_eq!(class(code("4.0.0"), nxdomain, "", false), Class::Soft);
+        assert_eq!(class(None, "550 user unknown", "", true), Class::Soft);
+        let filter = "host said: 550 User unknown (in reply to end of DATA command)";
+        assert_eq!(class(None, filter, "", false), Class::Policy);
+        assert_eq!(class(None, "550 User unknown (in reply to RCPT TO command)", "", false), Class::Hard);
     }
 
     #[test]

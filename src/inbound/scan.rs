@@ -130,8 +130,8 @@ pub(super) fn returned_copy(text: &str) -> Option<usize> {
 pub(super) struct Failure {
     /// The address, lower-cased (empty when none was found).
     pub address: String,
-    /// Its explanation: the rest of its line and the lines after it, up to a blank line or the
-    /// next failed address.
+    /// Its explanation: the rest of its line and the lines after it (at most
+    /// `MAX_CONTEXT_LINES`), up to the next failed address.
     pub text: String,
 }
 
@@ -193,9 +193,6 @@ pub(super) fn failures(text: &str, exclude: &[Option<&str>]) -> Vec<Failure> {
             continue;
         }
         if line.trim().is_empty() {
-            if current.is_some_and(|i| !out[i].text.trim().is_empty()) {
-                current = None;
-            }
             continue;
         }
         if let Some(i) = current
