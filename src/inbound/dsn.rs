@@ -107,11 +107,27 @@ pub(super) fn field(text: &str, name: &str) -> Option<String> {
         .find_map(|g| value(g, name).map(str::to_string))
 }
 
-/// The recipient a feedback report is about: `Original-Rcpt-To`, else `Removal-Recipient`.
-pub(super) fn feedback_recipient(report: &str) -> Option<String> {
-    ["Original-Rcpt-To", "Removal-Recipient"]
-        .iter()
-        .find_map(|name| field(report, name).and_then(|v| first_address(&v)))
+/// The recipients a feedback report is about, each once: every `Original-Rcpt-To`, else every
+/// `Removal-Recipient`.
+pub(super) fn feedback_recipients(report: &str) -> Vec<String> {
+    let groups = groups(report);
+    for name in ["original-rcpt-to", "removal-recipient"] {
+        let mut out: Vec<String> = Vec::new();
+        for address in groups
+            .iter()
+            .flatten()
+            .filter(|(n, _)| n == name)
+            .filter_map(|(_, v)| first_address(v))
+        {
+            if !out.contains(&address) {
+                out.push(address);
+            }
+        }
+        if !out.is_empty() {
+            return out;
+        }
+    }
+    Vec::new()
 }
 
 #[cfg(test)]
@@ -131,5 +147,14 @@ mod tests {
         assert_eq!(r[0].diagnostic, "550 5.1.1 no such user");
         assert!(r[1].delayed && !r[1].delivered);
         assert!(r[2].delivered);
+    }
+
+    #[test]
+    fn a_feedback_report_names_each_original_recipient_once() {
+        let report = "Feedback-Type: abuse\nOriginal-Rcpt-To: A@x.example\n\
+                      Original-Rcpt-To: <b@x.example>\nOriginal-Rcpt-To: a@x.example\n";
+        assert_eq!(feedback_recipients(report), ["a@x.example", "b@x.example"]);
+        assert_eq!(field(report, "feedback-type").as_deref(), Some("abuse"));
+        assert!(feedback_recipients("Feedback-Type: abuse\n").is_empty());
     }
 }

@@ -184,14 +184,21 @@ fn judge(
 ) -> (Kind, Vec<Finding>, Option<String>) {
     let subject = message.subject().unwrap_or_default();
     let sender = first_address_of(message.from());
-    if let Some(report) = &parts.feedback {
-        let recipient = dsn::feedback_recipient(report).or_else(|| original.to.clone());
+    if parts.feedback.is_some() || parts.jmrp.is_some() {
+        let report = parts.feedback.as_deref().unwrap_or_default();
+        let mut recipients: Vec<Option<String>> = dsn::feedback_recipients(report)
+            .into_iter()
+            .map(Some)
+            .collect();
+        if recipients.is_empty() {
+            recipients.push(parts.jmrp.clone().or_else(|| original.to.clone()));
+        }
         let diagnostic = dsn::field(report, "Feedback-Type").unwrap_or_default();
-        return (
-            Kind::Complaint,
-            vec![finding(recipient, Some(Class::Complaint), None, &diagnostic)],
-            None,
-        );
+        let findings = recipients
+            .into_iter()
+            .map(|r| finding(r, Some(Class::Complaint), None, &diagnostic))
+            .collect();
+        return (Kind::Complaint, findings, None);
     }
     if let Some(token) = unsubscribe_request(subject, message) {
         return (
@@ -351,6 +358,9 @@ struct Parts {
     /// Headers of the returned message, from a `message/rfc822` or `text/rfc822-headers` part
     /// or the copy inlined in the text.
     returned: Option<String>,
+    /// The complaining recipient of a Microsoft JMRP complaint (no ARF part: the message is
+    /// returned with an `X-HmXmrOriginalRecipient` header).
+    jmrp: Option<String>,
 }
 
 impl Parts {
@@ -408,6 +418,12 @@ impl Parts {
                 .get_or_insert_with(|| parts.report[start..].to_string());
             parts.report.truncate(start);
         }
+        parts.jmrp = parts.returned.as_deref().and_then(|returned| {
+            let headers = MessageParser::default().parse_headers(returned.as_bytes())?;
+            headers
+                .header_raw("X-HmXmrOriginalRecipient")
+                .and_then(scan::first_address)
+        });
         parts
     }
 

@@ -69,12 +69,16 @@ const WORDINGS: &[(Class, &[&str])] = &[
             "unknown account",
             "account is unknown",
             "invalid final delivery",
-            "recipient address rejected",
         ],
     ),
     (
         Class::Policy,
         &[
+            "sender rejected",
+            "sender address rejected",
+            "message rejected",
+            "was rejected",
+            "rejected",
             "spam",
             "blocked",
             "block list",
@@ -144,6 +148,7 @@ const WORDINGS: &[(Class, &[&str])] = &[
             "delay",
             "attempts",
             "locked",
+            "frozen",
             "retries",
             "not reachable",
             "currently unavailable",
@@ -214,8 +219,8 @@ pub(super) fn best_status(reported: Option<Enhanced>, text: &str) -> Option<Enha
 /// The class of a failure with `status` and `diagnostic`, in a report whose text is `report`;
 /// `delayed` when the report says delivery is still being tried.
 ///
-/// A refusal of our own sender address (x.1.7, x.1.8) is policy whatever its wording ("sender
-/// domain does not exist"). A transient failure (4.x.x, or a delay) is never hard: the sending
+/// A refusal of our own sender address (x.1.7, x.1.8, or any refusal of `MAIL FROM`) is policy
+/// whatever its wording ("sender domain does not exist"); a full mailbox (x.2.2) is soft. A transient failure (4.x.x, or a delay) is never hard: the sending
 /// server keeps trying. An address refused only after the message was sent (in reply to `DATA`)
 /// had been accepted: "user unknown" there is a filter's answer, so policy.
 pub(super) fn class(
@@ -225,8 +230,11 @@ pub(super) fn class(
     delayed: bool,
 ) -> Class {
     let by_status = status.and_then(by_status);
-    let sender_refused = status.is_some_and(|s| s.subject == 1 && matches!(s.detail, 7 | 8));
+    let sender_refused = status.is_some_and(|s| s.subject == 1 && matches!(s.detail, 7 | 8))
+        || stage(diagnostic, &["after mail from", ">>> mail from"]);
+    let mailbox_full = status.is_some_and(|s| s.subject == 2 && s.detail == 2);
     let class = (sender_refused.then_some(Class::Policy))
+        .or(mailbox_full.then_some(Class::Soft))
         .or_else(|| by_wording(diagnostic))
         .or(by_status)
         .or_else(|| by_wording(report))
@@ -234,17 +242,17 @@ pub(super) fn class(
     let transient = delayed || status.is_some_and(|s| s.class == 4);
     match class {
         Class::Hard if transient => Class::Soft,
-        Class::Hard if after_data(diagnostic) => Class::Policy,
+        Class::Hard if stage(diagnostic, &["end of data", "after data", "data command", ">>> data"]) => {
+            Class::Policy
+        }
         other => other,
     }
 }
 
-/// Whether the diagnostic says the refusal came in reply to `DATA` or the end of the message.
-fn after_data(diagnostic: &str) -> bool {
+/// Whether the diagnostic says the refusal came at an SMTP stage, by one of `wordings`.
+fn stage(diagnostic: &str, wordings: &[&str]) -> bool {
     let text = diagnostic.to_ascii_lowercase();
-    ["end of data", "after data", "data command", ">>> data"]
-        .iter()
-        .any(|p| text.contains(p))
+    wordings.iter().any(|p| text.contains(p))
 }
 
 #[cfg(test)]
