@@ -11,7 +11,8 @@
 //! Formats read: RFC 3464 delivery status notifications (with the returned message as
 //! `message/rfc822` or `text/rfc822-headers`), the plain-text bounces of MTAs that send none
 //! (qmail, Exim, Sendmail, Exchange, Gmail, Yahoo … : the failed addresses and the lines that
-//! follow them), ARF complaints (RFC 5965), RFC 3834 auto-replies and vacation notices, and mails
+//! follow them), Amazon SES notifications, ARF complaints (RFC 5965) and Microsoft JMRP
+//! complaints, RFC 3834 auto-replies and vacation notices, and mails
 //! to the `mailto:` of digest's `List-Unsubscribe` (`subject=unsubscribe%20TOKEN`).
 //!
 //! Input is untrusted: [`classify`] never panics, reads at most [`MAX_MESSAGE`] bytes of a message,
@@ -20,6 +21,7 @@
 mod dsn;
 mod reason;
 mod scan;
+mod ses;
 
 use mail_parser::{Message, MessageParser, MimeHeaders as _, PartType};
 
@@ -200,6 +202,9 @@ fn judge(
             .collect();
         return (Kind::Complaint, findings, None);
     }
+    if let Some((kind, findings)) = ses::notification(&parts.report) {
+        return (kind, findings, None);
+    }
     if let Some(token) = unsubscribe_request(subject, message) {
         return (
             Kind::Unsubscribe,
@@ -213,7 +218,9 @@ fn judge(
     }
     reports.retain(|r| !r.delivered);
     let auto_reply = is_auto_reply(message, subject);
-    let looks_bounced = parts.is_report || scan::is_bounce(message, subject, &sender);
+    let looks_bounced = parts.is_report
+        || scan::is_bounce(message, subject, &sender)
+        || (parts.returned.is_some() && scan::says_undelivered(&parts.report));
     if !reports.is_empty() && (looks_bounced || !auto_reply) {
         let findings = reports
             .into_iter()

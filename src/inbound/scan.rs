@@ -59,7 +59,14 @@ pub(super) fn first_address(s: &str) -> Option<String> {
 /// Whether the address is a mail system's own (`MAILER-DAEMON@…`, `postmaster@…`).
 fn is_system(address: &str) -> bool {
     let local = address.split('@').next().unwrap_or_default();
-    ["mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon", "mdaemon"]
+    [
+        "mailer-daemon",
+        "postmaster",
+        "post_master",
+        "mail-daemon",
+        "mailerdaemon",
+        "mdaemon",
+    ]
         .iter()
         .any(|s| local == *s)
 }
@@ -107,6 +114,21 @@ pub(super) fn is_bounce(message: &Message<'_>, subject: &str, sender: &Option<St
         || name.contains("mailer-daemon")
 }
 
+/// Whether a text (of a message that returns another) says a message was not delivered.
+pub(super) fn says_undelivered(text: &str) -> bool {
+    let text = text.to_lowercase();
+    [
+        "could not be delivered",
+        "was not delivered",
+        "undeliverable",
+        "delivery has failed",
+        "permanent error",
+        "invalid user address",
+    ]
+    .iter()
+    .any(|p| text.contains(p))
+}
+
 /// Where a copy of the returned message starts in a bounce's text: after a line announcing it,
 /// or at the first line of a header block (`Return-Path:`, `Received:`, `Message-ID:` …).
 pub(super) fn returned_copy(text: &str) -> Option<usize> {
@@ -137,6 +159,7 @@ pub(super) struct Failure {
 
 /// Prefixes that may precede a failed address at the start of a line.
 const ADDRESS_PREFIXES: &[&str] = &[
+    "could not be delivered to:",
     "original-recipient:",
     "final-recipient:",
     "recipient address:",
@@ -149,8 +172,8 @@ const ADDRESS_PREFIXES: &[&str] = &[
     "mailbox:",
 ];
 
-/// The address a line opens with (after quotes, brackets, bullets or a prefix such as
-/// `Recipient:`), and the rest of the line.
+/// The address a line opens with (after quotes, brackets, bullets, a reply code or a prefix such
+/// as `Recipient:`), and the rest of the line.
 fn address_line(line: &str) -> Option<(String, &str)> {
     let (address, start, end) = find_address(line)?;
     let before = line[..start].trim().to_ascii_lowercase();
@@ -158,6 +181,13 @@ fn address_line(line: &str) -> Option<(String, &str)> {
         .iter()
         .find_map(|p| before.strip_prefix(p))
         .unwrap_or(before.as_str());
+    // Sendmail's transcript: `550 <addr>... User unknown`.
+    let before = match before.as_bytes() {
+        [b'4' | b'5', b'0'..=b'9', b'0'..=b'9', rest @ ..] if rest.first() != Some(&b'.') => {
+            &before[3..]
+        }
+        _ => before,
+    };
     let opens = before
         .chars()
         .all(|c| c.is_whitespace() || "<\"'(*-•>[:;".contains(c))
@@ -289,6 +319,12 @@ mod tests {
         assert_eq!(f.len(), 2, "{f:?}");
         assert_eq!((f[0].address.as_str(), f[0].text.as_str()), ("kijitora@example.jp", "550 Unknown user"));
         assert_eq!(f[1].text, "SMTP error: 552 5.2.2 over quota");
+        // Sendmail's transcript: a reply code before the address, but not the server's own line.
+        let transcript = ">>> RCPT To:<a@x.example>\n<<< 550 5.1.1 <a@x.example>... no\n\
+                          550 <b@y.example>... User unknown\n";
+        let f = failures(transcript, &[]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!((f[0].address.as_str(), f[0].text.as_str()), ("b@y.example", "User unknown"));
     }
 
     #[test]
