@@ -69,6 +69,9 @@ const WORDINGS: &[(Class, &[&str])] = &[
             "unknown account",
             "account is unknown",
             "invalid final delivery",
+            "find a mail exchanger",
+            "recipient address rejected",
+            "doesn't receive email",
         ],
     ),
     (
@@ -220,8 +223,10 @@ pub(super) fn best_status(reported: Option<Enhanced>, text: &str) -> Option<Enha
 /// `delayed` when the report says delivery is still being tried.
 ///
 /// A refusal of our own sender address (x.1.7, x.1.8, or any refusal of `MAIL FROM`) is policy
-/// whatever its wording ("sender domain does not exist"); a full mailbox (x.2.2) is soft. A transient failure (4.x.x, or a delay) is never hard: the sending
-/// server keeps trying. An address refused only after the message was sent (in reply to `DATA`)
+/// whatever its wording ("sender domain does not exist"); a full mailbox (x.2.2) is soft. Then
+/// an unknown address, by wording or by a specific code (x.1.1, x.1.2 …: "550 5.1.1 Address
+/// rejected" is about the address; x.1.0 is used for anything), before the other wordings and codes. A transient failure (4.x.x, or a delay) is never
+/// hard: the sending server keeps trying. An address refused only after the message was sent (in reply to `DATA`)
 /// had been accepted: "user unknown" there is a filter's answer, so policy.
 pub(super) fn class(
     status: Option<Enhanced>,
@@ -233,9 +238,12 @@ pub(super) fn class(
     let sender_refused = status.is_some_and(|s| s.subject == 1 && matches!(s.detail, 7 | 8))
         || stage(diagnostic, &["after mail from", ">>> mail from"]);
     let mailbox_full = status.is_some_and(|s| s.subject == 2 && s.detail == 2);
+    let wording = by_wording(diagnostic);
     let class = (sender_refused.then_some(Class::Policy))
         .or(mailbox_full.then_some(Class::Soft))
-        .or_else(|| by_wording(diagnostic))
+        .or(wording.filter(|c| *c == Class::Hard))
+        .or(by_status.filter(|c| *c == Class::Hard && status.is_some_and(|s| s.detail != 0)))
+        .or(wording)
         .or(by_status)
         .or_else(|| by_wording(report))
         .unwrap_or(if delayed { Class::Soft } else { Class::Unknown });
