@@ -296,7 +296,8 @@ fn unsubscribe_request(subject: &str, message: &Message<'_>) -> Option<Option<St
         _ => None,
     };
     in_subject.or_else(|| {
-        let to = first_address_of(message.to())?;
+        // Not lower-cased: tokens are case-sensitive.
+        let to = message.to()?.first()?.address()?;
         let local = to.split('@').next()?;
         let (_, tail) = local.split_once("+unsubscribe-")?;
         Some(token(tail))
@@ -480,3 +481,6 @@ fn headers_text(message: &Message<'_>) -> String {
         .map_or(raw.len(), |end: usize| end.min(raw.len()));
     String::from_utf8_lossy(&raw[..end]).into_owned()
 }
+
+#[cfg(test)]
+mod tests;

@@ -300,7 +300,7 @@ mod tests {
     fn a_sender_refusal_a_transient_failure_or_a_refusal_after_data_is_not_hard() {
         let sender = "553 5.1.8 Domain of sender address does not exist";
         assert_eq!(class(code("5.1.8"), sender, "", false), Class::Policy);
-        let nxdomain = "DNS Error: Domain name not found";
+        let nxdomain = "DNS Error: host not found";
         assert_eq!(class(code("4.0.0"), nxdomain, "", false), Class::Soft);
         assert_eq!(class(None, "550 user unknown", "", true), Class::Soft);
         let filter = "host said: 550 User unknown (in reply to end of DATA command)";

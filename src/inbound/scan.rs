@@ -318,7 +318,12 @@ mod tests {
         let f = failures(text, &[]);
         assert_eq!(f.len(), 2, "{f:?}");
         assert_eq!((f[0].address.as_str(), f[0].text.as_str()), ("kijitora@example.jp", "550 Unknown user"));
-        assert_eq!(f[1].text, "SMTP error: 552 5.2.2 over quota");
+        // A block runs to the next failed address, over blank lines (Gmail puts one between the
+        // address and its explanation).
+        assert_eq!(
+            f[1].text,
+            "SMTP error: 552 5.2.2 over quota Contact postmaster@example.net for help."
+        );
         // Sendmail's transcript: a reply code before the address, but not the server's own line.
         let transcript = ">>> RCPT To:<a@x.example>\n<<< 550 5.1.1 <a@x.example>... no\n\
                           550 <b@y.example>... User unknown\n";
