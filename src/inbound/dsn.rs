@@ -81,9 +81,11 @@ pub(super) fn recipients(text: &str) -> Vec<Recipient> {
         if out.iter().any(|r| r.address == address) {
             continue;
         }
-        let action = value(&group, "action").unwrap_or_default().to_ascii_lowercase();
-        let status = value(&group, "status")
-            .and_then(|v| Enhanced::parse_prefix(v.trim()).map(|(e, _)| e));
+        let action = value(&group, "action")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let status =
+            value(&group, "status").and_then(|v| Enhanced::parse_prefix(v.trim()).map(|(e, _)| e));
         out.push(Recipient {
             address,
             status,

@@ -317,13 +317,22 @@ fn token(word: &str) -> Option<String> {
 /// Whether the message says it is an automatic reply (RFC 3834 `Auto-Submitted: auto-replied`,
 /// or the headers and subjects of common vacation responders).
 fn is_auto_reply(message: &Message<'_>, subject: &str) -> bool {
-    let header = |name: &str| message.header_raw(name).map(|v| v.trim().to_ascii_lowercase());
+    let header = |name: &str| {
+        message
+            .header_raw(name)
+            .map(|v| v.trim().to_ascii_lowercase())
+    };
     if header("Auto-Submitted").is_some_and(|v| v.starts_with("auto-replied")) {
         return true;
     }
-    if ["X-Autoreply", "X-Autorespond", "X-Vacation", "X-Apple-Action"]
-        .iter()
-        .any(|h| header(h).is_some())
+    if [
+        "X-Autoreply",
+        "X-Autorespond",
+        "X-Vacation",
+        "X-Apple-Action",
+    ]
+    .iter()
+    .any(|h| header(h).is_some())
         || header("Precedence").is_some_and(|v| v == "auto_reply")
         || header("X-Auto-Response-Suppress").is_some_and(|v| v.contains("oof"))
     {
@@ -374,10 +383,11 @@ struct Parts {
 impl Parts {
     fn of(message: &Message<'_>) -> Parts {
         let mut parts = Parts {
-            is_report: message
-                .content_type()
-                .is_some_and(|c| c.ctype().eq_ignore_ascii_case("multipart")
-                    && c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))),
+            is_report: message.content_type().is_some_and(|c| {
+                c.ctype().eq_ignore_ascii_case("multipart")
+                    && c.subtype()
+                        .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            }),
             ..Parts::default()
         };
         let mut html = String::new();
@@ -395,7 +405,9 @@ impl Parts {
                     }
                 }
                 (_, "message", "delivery-status" | "global-delivery-status") => {
-                    parts.status.push_str(&String::from_utf8_lossy(part.contents()));
+                    parts
+                        .status
+                        .push_str(&String::from_utf8_lossy(part.contents()));
                     parts.status.push_str("\n\n");
                 }
                 (_, "message", "feedback-report") => {
@@ -451,17 +463,15 @@ impl Parts {
             let inner = v.rsplit_once('<').and_then(|(_, r)| r.split_once('>'));
             bounded(inner.map_or(v, |(id, _)| id))
         });
-        let unsubscribe_token = headers
-            .header_raw("List-Unsubscribe")
-            .and_then(|v| {
-                let lower = v.to_ascii_lowercase();
-                let at = lower.find("subject=unsubscribe%20")? + "subject=unsubscribe%20".len();
-                let tail = v.get(at..)?;
-                let end = tail
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-                    .unwrap_or(tail.len());
-                token(&tail[..end])
-            });
+        let unsubscribe_token = headers.header_raw("List-Unsubscribe").and_then(|v| {
+            let lower = v.to_ascii_lowercase();
+            let at = lower.find("subject=unsubscribe%20")? + "subject=unsubscribe%20".len();
+            let tail = v.get(at..)?;
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                .unwrap_or(tail.len());
+            token(&tail[..end])
+        });
         Original {
             message_id: headers.message_id().and_then(bounded),
             to: first_address_of(headers.to()),

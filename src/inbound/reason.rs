@@ -250,7 +250,12 @@ pub(super) fn class(
     let transient = delayed || status.is_some_and(|s| s.class == 4);
     match class {
         Class::Hard if transient => Class::Soft,
-        Class::Hard if stage(diagnostic, &["end of data", "after data", "data command", ">>> data"]) => {
+        Class::Hard
+            if stage(
+                diagnostic,
+                &["end of data", "after data", "data command", ">>> data"],
+            ) =>
+        {
             Class::Policy
         }
         other => other,
@@ -273,9 +278,15 @@ mod tests {
 
     #[test]
     fn the_wording_decides_before_a_generic_code() {
-        assert_eq!(class(code("5.5.0"), "550 Unknown user", "", false), Class::Hard);
+        assert_eq!(
+            class(code("5.5.0"), "550 Unknown user", "", false),
+            Class::Hard
+        );
         assert_eq!(class(code("5.0.0"), "Mailbox full", "", false), Class::Soft);
-        assert_eq!(class(code("5.0.0"), "554 rejected as spam", "", false), Class::Policy);
+        assert_eq!(
+            class(code("5.0.0"), "554 rejected as spam", "", false),
+            Class::Policy
+        );
     }
 
     #[test]
@@ -290,7 +301,11 @@ mod tests {
             ("5.7.1", Class::Policy),
             ("5.5.0", Class::Unknown),
         ] {
-            assert_eq!(class(code(status), "see you", "", false), expected, "{status}");
+            assert_eq!(
+                class(code(status), "see you", "", false),
+                expected,
+                "{status}"
+            );
         }
         assert_eq!(class(code("5.0.0"), "hm", "", false), Class::Unknown);
         assert_eq!(class(None, "hm", "", true), Class::Soft);
@@ -305,7 +320,15 @@ mod tests {
         assert_eq!(class(None, "550 user unknown", "", true), Class::Soft);
         let filter = "host said: 550 User unknown (in reply to end of DATA command)";
         assert_eq!(class(None, filter, "", false), Class::Policy);
-        assert_eq!(class(None, "550 User unknown (in reply to RCPT TO command)", "", false), Class::Hard);
+        assert_eq!(
+            class(
+                None,
+                "550 User unknown (in reply to RCPT TO command)",
+                "",
+                false
+            ),
+            Class::Hard
+        );
     }
 
     #[test]
@@ -313,7 +336,12 @@ mod tests {
         let best = |r: &str, t| best_status(code(r), t).map(|e| e.to_string());
         assert_eq!(best("5.0.0", "550 5.1.1 <a@b>").as_deref(), Some("5.1.1"));
         assert_eq!(best("5.2.2", "550 5.1.1 <a@b>").as_deref(), Some("5.2.2"));
-        assert_eq!(best_status(None, "said: 550 ... (#5.1.1)").map(|e| e.to_string()).as_deref(), Some("5.1.1"));
+        assert_eq!(
+            best_status(None, "said: 550 ... (#5.1.1)")
+                .map(|e| e.to_string())
+                .as_deref(),
+            Some("5.1.1")
+        );
         assert_eq!(best_status(None, "host 192.0.2.1 version 4.72"), None);
     }
 }

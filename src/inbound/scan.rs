@@ -67,8 +67,8 @@ fn is_system(address: &str) -> bool {
         "mailerdaemon",
         "mdaemon",
     ]
-        .iter()
-        .any(|s| local == *s)
+    .iter()
+    .any(|s| local == *s)
 }
 
 /// Whether the message presents itself as a bounce: sent by a mail system, or with a bounce's
@@ -135,9 +135,14 @@ pub(super) fn returned_copy(text: &str) -> Option<usize> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let lower = line.trim().to_ascii_lowercase();
-        let header = ["return-path:", "received:", "message-id:", "dkim-signature:"]
-            .iter()
-            .any(|h| lower.starts_with(h))
+        let header = [
+            "return-path:",
+            "received:",
+            "message-id:",
+            "dkim-signature:",
+        ]
+        .iter()
+        .any(|h| lower.starts_with(h))
             && line.starts_with(|c: char| c.is_ascii_alphabetic());
         if header {
             return Some(offset);
@@ -217,7 +222,10 @@ pub(super) fn failures(text: &str, exclude: &[Option<&str>]) -> Vec<Failure> {
                     out.len() - 1
                 }
             };
-            append(&mut out[index].text, rest.trim_start_matches(['>', ':', '.', ' ']));
+            append(
+                &mut out[index].text,
+                rest.trim_start_matches(['>', ':', '.', ' ']),
+            );
             current = Some(index);
             lines_kept = 0;
             continue;
@@ -305,9 +313,15 @@ mod tests {
             first_address("550 <User.Name+x@Mail.Example.COM>: no").as_deref(),
             Some("user.name+x@mail.example.com")
         );
-        assert_eq!(first_address("a@b (no dot) c@d.example").as_deref(), Some("c@d.example"));
+        assert_eq!(
+            first_address("a@b (no dot) c@d.example").as_deref(),
+            Some("c@d.example")
+        );
         assert_eq!(first_address("no address @ here"), None);
-        assert_eq!(first_address(&format!("{}@x.example", "a".repeat(400))), None);
+        assert_eq!(
+            first_address(&format!("{}@x.example", "a".repeat(400))),
+            None
+        );
     }
 
     #[test]
@@ -317,7 +331,10 @@ mod tests {
                     Contact postmaster@example.net for help.\n";
         let f = failures(text, &[]);
         assert_eq!(f.len(), 2, "{f:?}");
-        assert_eq!((f[0].address.as_str(), f[0].text.as_str()), ("kijitora@example.jp", "550 Unknown user"));
+        assert_eq!(
+            (f[0].address.as_str(), f[0].text.as_str()),
+            ("kijitora@example.jp", "550 Unknown user")
+        );
         // A block runs to the next failed address, over blank lines (Gmail puts one between the
         // address and its explanation).
         assert_eq!(
@@ -329,11 +346,17 @@ mod tests {
                           550 <b@y.example>... User unknown\n";
         let f = failures(transcript, &[]);
         assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!((f[0].address.as_str(), f[0].text.as_str()), ("b@y.example", "User unknown"));
+        assert_eq!(
+            (f[0].address.as_str(), f[0].text.as_str()),
+            ("b@y.example", "User unknown")
+        );
     }
 
     #[test]
     fn html_becomes_lines_of_text() {
-        assert_eq!(html_to_text("<p>a&amp;b</p><br>c &lt;d&gt;"), "\na&b\n\nc <d>");
+        assert_eq!(
+            html_to_text("<p>a&amp;b</p><br>c &lt;d&gt;"),
+            "\na&b\n\nc <d>"
+        );
     }
 }

@@ -43,7 +43,8 @@ pub(super) fn notification(text: &str) -> Option<(Kind, Vec<Finding>)> {
                         .and_then(|s| Enhanced::parse_prefix(&s).map(|(e, _)| e));
                     let status = reason::best_status(status, diagnostic);
                     let class = reason::class(status, diagnostic, "", transient);
-                    let address = str_of(r, "emailAddress").and_then(|a| super::scan::first_address(&a));
+                    let address =
+                        str_of(r, "emailAddress").and_then(|a| super::scan::first_address(&a));
                     finding(address, Some(class), status, diagnostic)
                 })
                 .collect();
@@ -55,7 +56,8 @@ pub(super) fn notification(text: &str) -> Option<(Kind, Vec<Finding>)> {
             let findings = list(complaint, "complainedRecipients")
                 .iter()
                 .map(|r| {
-                    let address = str_of(r, "emailAddress").and_then(|a| super::scan::first_address(&a));
+                    let address =
+                        str_of(r, "emailAddress").and_then(|a| super::scan::first_address(&a));
                     finding(address, Some(Class::Complaint), None, &kind)
                 })
                 .collect();

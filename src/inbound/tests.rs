@@ -46,8 +46,16 @@ fn an_rfc3464_dsn_gives_each_failed_recipient_with_status_and_the_returned_heade
     assert_eq!(
         findings(&c),
         [
-            (Some("reader@mail.example"), Some(Class::Hard), Some("5.1.1".into())),
-            (Some("full@mail.example"), Some(Class::Soft), Some("5.2.2".into())),
+            (
+                Some("reader@mail.example"),
+                Some(Class::Hard),
+                Some("5.1.1".into())
+            ),
+            (
+                Some("full@mail.example"),
+                Some(Class::Soft),
+                Some("5.2.2".into())
+            ),
         ]
     );
     assert_eq!(
@@ -124,7 +132,11 @@ fn a_qmail_bounce_gives_the_address_and_the_lines_after_it() {
     assert_eq!(c.kind, Kind::Bounce);
     assert_eq!(
         findings(&c),
-        [(Some("reader@mail.example"), Some(Class::Hard), Some("5.1.1".into()))]
+        [(
+            Some("reader@mail.example"),
+            Some(Class::Hard),
+            Some("5.1.1".into())
+        )]
     );
     assert!(c.findings[0].diagnostic.contains("no mailbox here"));
     assert_eq!(c.original.unsubscribe_token.as_deref(), Some("TOKEN1"));
@@ -151,8 +163,16 @@ fn an_exim_bounce_gives_each_indented_address_with_its_smtp_error() {
     assert_eq!(
         findings(&c),
         [
-            (Some("reader@mail.example"), Some(Class::Policy), Some("5.7.1".into())),
-            (Some("other@mail.example"), Some(Class::Soft), Some("4.2.2".into())),
+            (
+                Some("reader@mail.example"),
+                Some(Class::Policy),
+                Some("5.7.1".into())
+            ),
+            (
+                Some("other@mail.example"),
+                Some(Class::Soft),
+                Some("4.2.2".into())
+            ),
         ]
     );
 }
@@ -169,7 +189,10 @@ fn a_mail_to_the_unsubscribe_address_is_a_request_with_its_token() {
     let raw = "From: reader@mail.example\r\nTo: leave+unsubscribe-Tok3n@news.example\r\n\
                Subject: please remove me\r\n\r\n";
     let c = classify(raw.as_bytes());
-    assert_eq!((c.kind, c.token.as_deref()), (Kind::Unsubscribe, Some("Tok3n")));
+    assert_eq!(
+        (c.kind, c.token.as_deref()),
+        (Kind::Unsubscribe, Some("Tok3n"))
+    );
     let raw = "From: reader@mail.example\r\nTo: leave@news.example\r\nSubject: Unsubscribe\r\n\r\n";
     let c = classify(raw.as_bytes());
     assert_eq!((c.kind, c.token), (Kind::Unsubscribe, None));
@@ -186,7 +209,11 @@ fn an_amazon_ses_notification_gives_its_recipients() {
     assert_eq!(c.kind, Kind::Bounce);
     assert_eq!(
         findings(&c),
-        [(Some("reader@mail.example"), Some(Class::Hard), Some("5.1.1".into()))]
+        [(
+            Some("reader@mail.example"),
+            Some(Class::Hard),
+            Some("5.1.1".into())
+        )]
     );
 }
 
@@ -210,7 +237,10 @@ fn diagnostics_lose_control_characters_and_stay_bounded() {
     );
     let c = classify(raw.as_bytes());
     let d = &c.findings[0].diagnostic;
-    assert!(!d.chars().any(|c| c.is_control() || c == '\u{202e}'), "{d:?}");
+    assert!(
+        !d.chars().any(|c| c.is_control() || c == '\u{202e}'),
+        "{d:?}"
+    );
     assert!(d.chars().count() <= MAX_DIAGNOSTIC);
     assert!(d.starts_with("550 no such user [31mred"), "{d:?}");
 }

@@ -246,14 +246,19 @@ fn an_unreadable_file_is_named_and_the_others_are_still_classified_with_exit_1()
     )
     .unwrap();
     let reply = dir.path().join("reply.eml");
-    std::fs::write(&reply, "From: a@b.example\r\nSubject: hi\r\n\r\nThanks!\r\n").unwrap();
+    std::fs::write(
+        &reply,
+        "From: a@b.example\r\nSubject: hi\r\n\r\nThanks!\r\n",
+    )
+    .unwrap();
     let missing = dir.path().join("missing.eml");
     let files = [bounce.clone(), missing.clone(), reply.clone()];
 
     let out = digest_classify(&["--json"], &files);
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(
-        out.stderr.contains(&format!("error: {}", missing.display())),
+        out.stderr
+            .contains(&format!("error: {}", missing.display())),
         "{}",
         out.stderr
     );
@@ -280,5 +285,8 @@ fn an_unreadable_file_is_named_and_the_others_are_still_classified_with_exit_1()
             bounce.display()
         )
     );
-    assert!(out.stdout.contains(&format!("{}: other - - -", reply.display())));
+    assert!(
+        out.stdout
+            .contains(&format!("{}: other - - -", reply.display()))
+    );
 }
