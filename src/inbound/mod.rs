@@ -399,10 +399,8 @@ impl Parts {
             let subtype = subtype.to_ascii_lowercase();
             match (&part.body, ctype.as_str(), subtype.as_str()) {
                 (PartType::Multipart(_), _, _) => {}
-                (PartType::Message(inner), _, _) => {
-                    if parts.returned.is_none() {
-                        parts.returned = Some(headers_text(inner));
-                    }
+                (PartType::Message(inner), _, _) if parts.returned.is_none() => {
+                    parts.returned = Some(headers_text(inner));
                 }
                 (_, "message", "delivery-status" | "global-delivery-status") => {
                     parts

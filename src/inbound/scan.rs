@@ -67,8 +67,7 @@ fn is_system(address: &str) -> bool {
         "mailerdaemon",
         "mdaemon",
     ]
-    .iter()
-    .any(|s| local == *s)
+    .contains(&local)
 }
 
 /// Whether the message presents itself as a bounce: sent by a mail system, or with a bounce's
