@@ -78,6 +78,12 @@ const WORDINGS: &[(Class, &[&str])] = &[
         Class::Policy,
         &[
             "sender rejected",
+            "user complaints",
+            "not accepting connections",
+            "invalid ip",
+            "client ip",
+            "dns ptr",
+            "ptr record",
             "sender address rejected",
             "message rejected",
             "was rejected",
@@ -153,6 +159,7 @@ const WORDINGS: &[(Class, &[&str])] = &[
             "locked",
             "frozen",
             "retries",
+            "requests to connect",
             "not reachable",
             "currently unavailable",
             "service unavailable",
@@ -197,26 +204,16 @@ fn statuses(text: &str) -> impl Iterator<Item = Enhanced> + '_ {
     })
 }
 
-/// The most specific status: the reported one, unless it is generic (`x.0.0`) and `text` has a
-/// specific code of the same class; without a reported one, the first code in `text`.
+/// The most specific status: a specific code in the server's own words (`text`) of the same
+/// class as the reported one (a reporting MTA often writes a generic or a guessed `Status`), else
+/// the reported one; without a reported one, the first specific code in `text`, else its first.
 pub(super) fn best_status(reported: Option<Enhanced>, text: &str) -> Option<Enhanced> {
-    let generic = |e: &Enhanced| e.subject == 0 && e.detail == 0;
-    match reported {
-        Some(r) if !generic(&r) => Some(r),
-        Some(r) => statuses(text)
-            .find(|e| e.class == r.class && !generic(e))
-            .or(Some(r)),
-        None => {
-            let mut all = statuses(text);
-            let first = all.next()?;
-            Some(if generic(&first) {
-                all.find(|e| e.class == first.class && !generic(e))
-                    .unwrap_or(first)
-            } else {
-                first
-            })
-        }
-    }
+    let specific = |e: &Enhanced| e.subject != 0 || e.detail != 0;
+    let class = reported.map(|r| r.class);
+    statuses(text)
+        .find(|e| specific(e) && class.is_none_or(|c| c == e.class))
+        .or(reported)
+        .or_else(|| statuses(text).next())
 }
 
 /// The class of a failure with `status` and `diagnostic`, in a report whose text is `report`;
@@ -332,10 +329,11 @@ mod tests {
     }
 
     #[test]
-    fn the_most_specific_status_is_kept() {
+    fn a_specific_code_in_the_server_s_words_wins_over_the_reported_status() {
         let best = |r: &str, t| best_status(code(r), t).map(|e| e.to_string());
         assert_eq!(best("5.0.0", "550 5.1.1 <a@b>").as_deref(), Some("5.1.1"));
-        assert_eq!(best("5.2.2", "550 5.1.1 <a@b>").as_deref(), Some("5.2.2"));
+        assert_eq!(best("5.1.1", "552 5.2.2 Over quota").as_deref(), Some("5.2.2"));
+        assert_eq!(best("4.4.7", "550 5.1.1 <a@b>").as_deref(), Some("4.4.7"));
         assert_eq!(
             best_status(None, "said: 550 ... (#5.1.1)")
                 .map(|e| e.to_string())
