@@ -10,8 +10,9 @@ use crate::mail::error::Enhanced;
 use super::Class;
 
 /// Wordings, lower-cased, in the order they are tried: an address that does not exist first (a
-/// "user unknown" that also says "rejected" is about the address), then policy (a block that says
-/// "try again later" is still a block), then a mailbox or system that cannot take mail now.
+/// "user unknown" that also says "rejected" is about the address), then a full mailbox ("rejected:
+/// mailbox full"), then policy (a block that says "try again later" is still a block), then other
+/// reasons a mailbox or system cannot take mail now.
 const WORDINGS: &[(Class, &[&str])] = &[
     (
         Class::Hard,
@@ -70,8 +71,19 @@ const WORDINGS: &[(Class, &[&str])] = &[
             "account is unknown",
             "invalid final delivery",
             "find a mail exchanger",
-            "recipient address rejected",
             "doesn't receive email",
+        ],
+    ),
+    (
+        Class::Soft,
+        &[
+            "mailbox full",
+            "mailbox is full",
+            "quota",
+            "storage",
+            "insufficient",
+            "is full",
+            "disk full",
         ],
     ),
     (
@@ -121,13 +133,6 @@ const WORDINGS: &[(Class, &[&str])] = &[
     (
         Class::Soft,
         &[
-            "mailbox full",
-            "mailbox is full",
-            "quota",
-            "storage",
-            "insufficient",
-            "is full",
-            "disk full",
             "too many connections",
             "too many messages",
             "too many recipients",
@@ -332,7 +337,10 @@ mod tests {
     fn a_specific_code_in_the_server_s_words_wins_over_the_reported_status() {
         let best = |r: &str, t| best_status(code(r), t).map(|e| e.to_string());
         assert_eq!(best("5.0.0", "550 5.1.1 <a@b>").as_deref(), Some("5.1.1"));
-        assert_eq!(best("5.1.1", "552 5.2.2 Over quota").as_deref(), Some("5.2.2"));
+        assert_eq!(
+            best("5.1.1", "552 5.2.2 Over quota").as_deref(),
+            Some("5.2.2")
+        );
         assert_eq!(best("4.4.7", "550 5.1.1 <a@b>").as_deref(), Some("4.4.7"));
         assert_eq!(
             best_status(None, "said: 550 ... (#5.1.1)")
