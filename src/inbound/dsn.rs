@@ -2,8 +2,11 @@
 //! of an RFC 5965 `message/feedback-report`: `Name: value` lines (folded lines continue with white
 //! space), in groups separated by blank lines.
 
+use std::collections::HashSet;
+
 use crate::mail::error::Enhanced;
 
+use super::MAX_FINDINGS;
 use super::scan::first_address;
 
 /// What a delivery-status group says about one recipient.
@@ -68,9 +71,11 @@ fn typed(value: &str) -> &str {
     }
 }
 
-/// One [`Recipient`] per group of `text` that names a recipient, each address once.
+/// One [`Recipient`] per group of `text` that names a recipient, each address once, at most
+/// [`MAX_FINDINGS`].
 pub(super) fn recipients(text: &str) -> Vec<Recipient> {
     let mut out: Vec<Recipient> = Vec::new();
+    let mut seen = HashSet::new();
     for group in groups(text) {
         let Some(address) = ["final-recipient", "original-recipient"]
             .iter()
@@ -78,8 +83,11 @@ pub(super) fn recipients(text: &str) -> Vec<Recipient> {
         else {
             continue;
         };
-        if out.iter().any(|r| r.address == address) {
+        if !seen.insert(address.clone()) {
             continue;
+        }
+        if out.len() == MAX_FINDINGS {
+            break;
         }
         let action = value(&group, "action")
             .unwrap_or_default()

@@ -16,7 +16,8 @@
 //! to the `mailto:` of digest's `List-Unsubscribe` (`subject=unsubscribe%20TOKEN`).
 //!
 //! Input is untrusted: [`classify`] never panics, reads at most [`MAX_MESSAGE`] bytes of a message,
-//! and every text it returns is on one line, without control or bidi characters, and bounded.
+//! and every text it returns is on one line, without control or bidi characters, and bounded; at
+//! most [`MAX_FINDINGS`] recipients are read from one message.
 
 mod dsn;
 mod reason;
@@ -34,6 +35,9 @@ pub const MAX_MESSAGE: usize = 10 * 1024 * 1024;
 
 /// Longest diagnostic kept, in characters.
 pub const MAX_DIAGNOSTIC: usize = 400;
+
+/// Most findings (recipients) read from one message; a report on more is cut there.
+pub const MAX_FINDINGS: usize = 1000;
 
 /// Longest address, Message-ID, List-Id or token kept, in characters (longer ones are dropped).
 const MAX_FIELD: usize = 320;
@@ -222,17 +226,22 @@ fn judge(
         || scan::is_bounce(message, subject, &sender)
         || (parts.returned.is_some() && scan::says_undelivered(&parts.report));
     if !reports.is_empty() && (looks_bounced || !auto_reply) {
+        let explained = scan::failures(&parts.report, &[]);
         let findings = reports
             .into_iter()
             .map(|r| {
-                let context = scan::context(&parts.report, &r.address);
+                // The report's lines about this address, else the whole report.
+                let context = explained
+                    .iter()
+                    .find(|f| f.address == r.address && !f.text.is_empty())
+                    .map_or(parts.report.as_str(), |f| f.text.as_str());
                 let text = if r.diagnostic.is_empty() {
-                    &context
+                    context
                 } else {
                     &r.diagnostic
                 };
                 let status = reason::best_status(r.status, text);
-                let class = reason::class(status, text, &context, r.delayed);
+                let class = reason::class(status, text, context, r.delayed);
                 finding(Some(r.address), Some(class), status, text)
             })
             .collect();

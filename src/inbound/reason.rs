@@ -172,9 +172,16 @@ const WORDINGS: &[(Class, &[&str])] = &[
     ),
 ];
 
-/// The class the wording of `text` gives, if any.
+/// How much of a text its wording is read from, in bytes: a report says why at its start.
+const MAX_READ: usize = 64 * 1024;
+
+/// The class the wording of the start of `text` gives, if any.
 fn by_wording(text: &str) -> Option<Class> {
-    let text = text.to_lowercase();
+    let mut end = text.len().min(MAX_READ);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let text = text[..end].to_lowercase();
     WORDINGS
         .iter()
         .find(|(_, words)| words.iter().any(|w| text.contains(w)))

@@ -5,10 +5,15 @@
 
 use mail_parser::Message;
 
-use super::MAX_FIELD;
+use std::collections::HashMap;
+
+use super::{MAX_FIELD, MAX_FINDINGS};
 
 /// Most lines of explanation kept after a failed address.
 const MAX_CONTEXT_LINES: usize = 8;
+
+/// Longest explanation kept for a failed address, in bytes (a diagnostic shows its start).
+const MAX_EXPLANATION: usize = 16 * 1024;
 
 /// Whether `c` can be in the local part of an address.
 fn is_local(c: char) -> bool {
@@ -204,6 +209,7 @@ fn address_line(line: &str) -> Option<(String, &str)> {
 /// `exclude` (the bounce's own sender and recipient) and mail-system addresses are not failures.
 pub(super) fn failures(text: &str, exclude: &[Option<&str>]) -> Vec<Failure> {
     let mut out: Vec<Failure> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     let mut current: Option<usize> = None;
     let mut lines_kept = 0;
     for line in text.lines() {
@@ -211,21 +217,23 @@ pub(super) fn failures(text: &str, exclude: &[Option<&str>]) -> Vec<Failure> {
             && !is_system(&address)
             && !exclude.contains(&Some(address.as_str()))
         {
-            let index = match out.iter().position(|f| f.address == address) {
-                Some(i) => i,
-                None => {
+            let i = match index.get(&address) {
+                Some(&i) => i,
+                None if out.len() < MAX_FINDINGS => {
+                    index.insert(address.clone(), out.len());
                     out.push(Failure {
                         address,
                         text: String::new(),
                     });
                     out.len() - 1
                 }
+                None => break,
             };
             append(
-                &mut out[index].text,
+                &mut out[i].text,
                 rest.trim_start_matches(['>', ':', '.', ' ']),
             );
-            current = Some(index);
+            current = Some(i);
             lines_kept = 0;
             continue;
         }
@@ -245,17 +253,28 @@ pub(super) fn failures(text: &str, exclude: &[Option<&str>]) -> Vec<Failure> {
             .filter_map(first_address)
             .find(|a| !is_system(a) && !exclude.contains(&Some(a.as_str())))
     {
+        let mut whole = String::new();
+        append(&mut whole, text);
         out.push(Failure {
             address,
-            text: text.to_string(),
+            text: whole,
         });
     }
     out
 }
 
-/// Appends `line` to `text`, separated by a space.
+/// Appends `line` to `text`, separated by a space, while `text` is under `MAX_EXPLANATION`
+/// bytes (cut at a character boundary).
 fn append(text: &mut String, line: &str) {
-    let line = line.trim();
+    let room = MAX_EXPLANATION.saturating_sub(text.len());
+    let mut line = line.trim();
+    if line.len() > room {
+        let mut end = room;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        line = &line[..end];
+    }
     if line.is_empty() {
         return;
     }
@@ -263,14 +282,6 @@ fn append(text: &mut String, line: &str) {
         text.push(' ');
     }
     text.push_str(line);
-}
-
-/// The explanation a bounce's text gives for `address` (its failure lines), or the whole text.
-pub(super) fn context(text: &str, address: &str) -> String {
-    failures(text, &[])
-        .into_iter()
-        .find(|f| f.address == address && !f.text.is_empty())
-        .map_or_else(|| text.to_string(), |f| f.text)
 }
 
 /// The text of an HTML body: tags dropped, block ends as line breaks, common entities decoded.
