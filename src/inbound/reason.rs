@@ -3,7 +3,8 @@
 //! The wording is read first: many servers send a generic code (`5.0.0`, `5.5.0`, `4.0.0`) with a
 //! precise text (`User unknown`, `Mailbox full`), and the same code means different things at
 //! different providers. Then the code (RFC 3463 subjects: 1 address, 2 mailbox, 3 mail system,
-//! 4 network, 5 protocol, 6 content, 7 policy). Then the wording of the whole report.
+//! 4 network, 5 protocol, 6 content, 7 policy). Then the wording of the whole report. [`class`]
+//! gives the exact order.
 
 use crate::mail::error::Enhanced;
 
@@ -97,9 +98,6 @@ const WORDINGS: &[(Class, &[&str])] = &[
             "dns ptr",
             "ptr record",
             "sender address rejected",
-            "message rejected",
-            "was rejected",
-            "rejected",
             "spam",
             "blocked",
             "block list",
@@ -172,17 +170,21 @@ const WORDINGS: &[(Class, &[&str])] = &[
     ),
 ];
 
+/// Wordings that say little, tried after the code: "550 5.1.0 Address rejected" is about the
+/// address, "554 Message rejected" (no code) is a policy.
+const WEAK_WORDINGS: &[(Class, &[&str])] = &[(Class::Policy, &["rejected", "refused"])];
+
 /// How much of a text its wording is read from, in bytes: a report says why at its start.
 const MAX_READ: usize = 64 * 1024;
 
-/// The class the wording of the start of `text` gives, if any.
-fn by_wording(text: &str) -> Option<Class> {
+/// The class the first of `wordings` found in the start of `text` gives, if any.
+fn by_wording(wordings: &[(Class, &[&str])], text: &str) -> Option<Class> {
     let mut end = text.len().min(MAX_READ);
     while !text.is_char_boundary(end) {
         end -= 1;
     }
     let text = text[..end].to_lowercase();
-    WORDINGS
+    wordings
         .iter()
         .find(|(_, words)| words.iter().any(|w| text.contains(w)))
         .map(|(class, _)| *class)
@@ -231,12 +233,14 @@ pub(super) fn best_status(reported: Option<Enhanced>, text: &str) -> Option<Enha
 /// The class of a failure with `status` and `diagnostic`, in a report whose text is `report`;
 /// `delayed` when the report says delivery is still being tried.
 ///
-/// A refusal of our own sender address (x.1.7, x.1.8, or any refusal of `MAIL FROM`) is policy
-/// whatever its wording ("sender domain does not exist"); a full mailbox (x.2.2) is soft. Then
-/// an unknown address, by wording or by a specific code (x.1.1, x.1.2 …: "550 5.1.1 Address
-/// rejected" is about the address; x.1.0 is used for anything), before the other wordings and codes. A transient failure (4.x.x, or a delay) is never
-/// hard: the sending server keeps trying. An address refused only after the message was sent (in reply to `DATA`)
-/// had been accepted: "user unknown" there is a filter's answer, so policy.
+/// In order: a refusal of our own sender address (x.1.7, x.1.8, or any refusal of `MAIL FROM`)
+/// is policy whatever its wording ("sender domain does not exist"); a full mailbox (x.2.2) is
+/// soft; an unknown address by wording, or by a specific code (x.1.1, x.1.2 …; x.1.0 is used for
+/// anything); the other wordings of the diagnostic; its code; its weak wordings ("rejected");
+/// the wordings of the whole report. Then two corrections: a transient failure (4.x.x, or a
+/// delay) is never hard, as the sending server keeps trying; and an address refused only after
+/// the message was sent (in reply to `DATA`) had been accepted, so "user unknown" there is a
+/// filter's answer: policy.
 pub(super) fn class(
     status: Option<Enhanced>,
     diagnostic: &str,
@@ -247,24 +251,21 @@ pub(super) fn class(
     let sender_refused = status.is_some_and(|s| s.subject == 1 && matches!(s.detail, 7 | 8))
         || stage(diagnostic, &["after mail from", ">>> mail from"]);
     let mailbox_full = status.is_some_and(|s| s.subject == 2 && s.detail == 2);
-    let wording = by_wording(diagnostic);
+    let wording = by_wording(WORDINGS, diagnostic);
     let class = (sender_refused.then_some(Class::Policy))
         .or(mailbox_full.then_some(Class::Soft))
         .or(wording.filter(|c| *c == Class::Hard))
         .or(by_status.filter(|c| *c == Class::Hard && status.is_some_and(|s| s.detail != 0)))
         .or(wording)
         .or(by_status)
-        .or_else(|| by_wording(report))
+        .or_else(|| by_wording(WEAK_WORDINGS, diagnostic))
+        .or_else(|| by_wording(WORDINGS, report))
+        .or_else(|| by_wording(WEAK_WORDINGS, report))
         .unwrap_or(if delayed { Class::Soft } else { Class::Unknown });
     let transient = delayed || status.is_some_and(|s| s.class == 4);
     match class {
         Class::Hard if transient => Class::Soft,
-        Class::Hard
-            if stage(
-                diagnostic,
-                &["end of data", "after data", "data command", ">>> data"],
-            ) =>
-        {
+        Class::Hard if stage(diagnostic, &["end of data", "after data", "data command"]) => {
             Class::Policy
         }
         other => other,
