@@ -43,8 +43,7 @@ pub const MAX_FINDINGS: usize = 1000;
 const MAX_FIELD: usize = 320;
 
 /// What a message is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// A delivery failure (or delay) report: a DSN or an MTA's plain-text bounce.
     Bounce,
@@ -72,8 +71,7 @@ impl Kind {
 }
 
 /// What a report means for one recipient's address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Class {
     /// The address does not work: user or host unknown (5.1.x), the mailbox moved or is not
     /// accepted. Mailing it again is pointless.
@@ -216,15 +214,16 @@ fn judge(
             token,
         );
     }
-    let mut reports = dsn::recipients(&parts.status);
-    if reports.is_empty() {
-        reports = dsn::recipients(&parts.report);
-    }
-    reports.retain(|r| !r.delivered);
     let auto_reply = is_auto_reply(message, subject);
     let looks_bounced = parts.is_report
         || scan::is_bounce(message, subject, &sender)
         || (parts.returned.is_some() && scan::says_undelivered(&parts.report));
+    // Delivery-status fields in a message's text count only in a bounce (a person may quote one).
+    let mut reports = dsn::recipients(&parts.status);
+    if reports.is_empty() && looks_bounced {
+        reports = dsn::recipients(&parts.report);
+    }
+    reports.retain(|r| !r.delivered);
     if !reports.is_empty() && (looks_bounced || !auto_reply) {
         let explained = scan::failures(&parts.report, &[]);
         let findings = reports

@@ -223,6 +223,13 @@ fn a_person_s_reply_is_other_and_garbage_is_other() {
                Subject: Re: This week\r\n\r\nThanks, the second article was great.\r\n";
     let c = classify(raw.as_bytes());
     assert_eq!((c.kind, c.findings.len()), (Kind::Other, 0));
+    // Quoting a bounce does not make a reply one.
+    let raw = "From: Reader <reader@mail.example>\r\nTo: news@news.example\r\n\
+               Subject: Re: why?\r\n\r\nI got this:\r\n\r\n\
+               Final-Recipient: rfc822; friend@mail.example\r\nAction: failed\r\n\
+               Status: 5.1.1\r\n\r\n<friend@mail.example>: 550 user unknown\r\n";
+    let c = classify(raw.as_bytes());
+    assert_eq!((c.kind, c.findings.len()), (Kind::Other, 0));
     for garbage in [&b""[..], b"\0\xff\xfe", b"\r\r\r\n\n", b"no headers at all"] {
         assert_eq!(classify(garbage).kind, Kind::Other, "{garbage:?}");
     }
