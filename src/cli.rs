@@ -51,6 +51,31 @@ pub enum Command {
     Daemon(DaemonArgs),
     /// Write the archive (a page per issue, an Atom feed per digest) as static files.
     Archive(ArchiveArgs),
+    /// Read what came back: bounces, complaints, auto-replies and mailed unsubscribe requests.
+    Inbound(InboundArgs),
+}
+
+/// `digest inbound`.
+#[derive(Debug, Args)]
+pub struct InboundArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: InboundAction,
+}
+
+/// Inbound actions.
+#[derive(Debug, Subcommand)]
+pub enum InboundAction {
+    /// Classify messages (bounce, complaint, auto-reply, unsubscribe request or other) and print
+    /// a line per bounced recipient; changes nothing and needs no configuration.
+    Classify {
+        /// Print one JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Message files (one raw message each, as received).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// `digest daemon`.

@@ -19,6 +19,7 @@ pub mod config;
 pub mod daemon;
 pub mod fault;
 pub mod files;
+pub mod inbound;
 pub mod issue;
 pub mod mail;
 pub mod model;

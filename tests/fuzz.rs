@@ -336,3 +336,57 @@ fn cron_expressions() {
         },
     );
 }
+
+#[test]
+fn inbound_messages() {
+    use digest::inbound::{Kind, MAX_DIAGNOSTIC, classify};
+    // Pieces of bounces, reports and replies, shuffled into messages with random bytes between.
+    let piece = prop_oneof![
+        Just("From: MAILER-DAEMON@mx.example\r\n".to_string()),
+        Just("Subject: Undelivered Mail\r\n".to_string()),
+        Just("Auto-Submitted: auto-replied\r\n".to_string()),
+        Just(
+            "Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n"
+                .to_string()
+        ),
+        Just("\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\n".to_string()),
+        Just("\r\n--b\r\nContent-Type: message/feedback-report\r\n\r\n".to_string()),
+        Just("\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n".to_string()),
+        Just("\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\n".to_string()),
+        Just("\r\n--b--\r\n".to_string()),
+        Just("Final-Recipient: rfc822; a@b.example\r\nStatus: 5.1.1\r\n".to_string()),
+        Just("Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n".to_string()),
+        Just("Original-Rcpt-To: a@b.example\r\n".to_string()),
+        Just("<a@b.example>:\r\n550 no such user (#5.1.1)\r\n".to_string()),
+        Just("Subject: unsubscribe AbC\r\n".to_string()),
+        Just(
+            "{\"notificationType\":\"Bounce\",\"bounce\":{\"bouncedRecipients\":[{}]}}".to_string()
+        ),
+        Just(
+            "Return-Path: <x@y.example>\r\nList-Unsubscribe: <mailto:u@x?subject=unsubscribe%20"
+                .to_string()
+        ),
+        Just("\r\n".to_string()),
+        Just("\r".to_string()),
+        "[ -~]{0,40}",
+        hostile_text(),
+    ];
+    let structured = proptest::collection::vec(piece, 0..24).prop_map(|p| p.concat().into_bytes());
+    let bytes = proptest::collection::vec(any::<u8>(), 0..2000);
+    fuzz("inbound messages", prop_oneof![bytes, structured], |raw| {
+        let c = classify(&raw);
+        prop_assert!(c.kind != Kind::Other || c.findings.is_empty());
+        for f in &c.findings {
+            prop_assert!(f.diagnostic.chars().count() <= MAX_DIAGNOSTIC);
+            prop_assert!(
+                !f.diagnostic.chars().any(char::is_control),
+                "{:?}",
+                f.diagnostic
+            );
+            if let Some(r) = &f.recipient {
+                prop_assert_eq!(r, &r.to_lowercase());
+            }
+        }
+        Ok(())
+    });
+}

@@ -16,6 +16,7 @@ mod archive;
 mod build;
 mod check;
 mod daemon;
+mod inbound;
 mod ingest;
 mod preview;
 mod progress;
@@ -57,9 +58,12 @@ pub fn run_with(cli: Cli, clock: Arc<dyn Clock>) -> Result<ExitCode> {
     if let Command::Check = cli.command {
         return check::run(&cli.config, &*clock);
     }
+    if let Command::Inbound(args) = &cli.command {
+        return inbound::run(&args.action);
+    }
     let config = Config::load(&cli.config)?;
     match cli.command {
-        Command::Check => unreachable!("handled above"),
+        Command::Check | Command::Inbound(_) => unreachable!("handled above"),
         Command::Ingest(args) => ingest::run(&config, &args, &*clock),
         Command::Build(args) => build::run(&config, &args, &*clock),
         Command::Preview(args) => preview::run(&config, &args, &*clock),

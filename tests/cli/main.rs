@@ -12,6 +12,7 @@ mod feeds;
 mod freeze;
 mod golden;
 mod hostile;
+mod inbound;
 mod inbox;
 mod maildev;
 mod message;

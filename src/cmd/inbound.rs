@@ -1,0 +1,87 @@
+//! `digest inbound classify`: what each message file is and, per bounced recipient, why.
+
+use std::io::Read as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::InboundAction;
+use crate::inbound::{self, Classified, Finding, MAX_MESSAGE};
+use crate::text::one_line;
+
+pub(super) fn run(action: &InboundAction) -> Result<ExitCode> {
+    let InboundAction::Classify { json, files } = action;
+    let mut failed = false;
+    for path in files {
+        match read(path) {
+            Ok(raw) => print(path, &inbound::classify(&raw), *json),
+            Err(e) => {
+                eprintln!("error: {}: {e}", one_line(&path.to_string_lossy(), 500));
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The first [`MAX_MESSAGE`] bytes of the file.
+fn read(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_MESSAGE as u64)
+        .read_to_end(&mut raw)?;
+    Ok(raw)
+}
+
+/// One line per finding (one for the file when there is none).
+fn print(path: &Path, classified: &Classified, json: bool) {
+    let file = path.to_string_lossy();
+    let none = [None];
+    let findings: Vec<Option<&Finding>> = if classified.findings.is_empty() {
+        none.to_vec()
+    } else {
+        classified.findings.iter().map(Some).collect()
+    };
+    for finding in findings {
+        let recipient = finding.and_then(|f| f.recipient.as_deref());
+        let class = finding.and_then(|f| f.class).map(|c| c.as_str());
+        let status = finding.and_then(|f| f.status).map(|s| s.to_string());
+        let diagnostic = finding.map(|f| f.diagnostic.as_str());
+        if json {
+            let original = &classified.original;
+            let line = serde_json::json!({
+                "file": file,
+                "kind": classified.kind.as_str(),
+                "recipient": recipient,
+                "class": class,
+                "status": status,
+                "diagnostic": diagnostic,
+                "message_id": original.message_id,
+                "original_to": original.to,
+                "list_id": original.list_id,
+                "original_token": original.unsubscribe_token,
+                "envelope_to": classified.envelope_to,
+                "token": classified.token,
+            });
+            say!("{line}");
+        } else {
+            say!(
+                "{}: {} {} {} {}{}",
+                one_line(&file, 500),
+                classified.kind.as_str(),
+                recipient.unwrap_or("-"),
+                class.unwrap_or("-"),
+                status.as_deref().unwrap_or("-"),
+                diagnostic
+                    .filter(|d| !d.is_empty())
+                    .map(|d| format!(" {d}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+}
