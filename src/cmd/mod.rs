@@ -17,6 +17,8 @@ mod build;
 mod check;
 mod daemon;
 mod ingest;
+mod init;
+mod manual;
 mod preview;
 mod progress;
 mod send;
@@ -54,12 +56,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 
 /// Runs a parsed command line with the given clock.
 pub fn run_with(cli: Cli, clock: Arc<dyn Clock>) -> Result<ExitCode> {
-    if let Command::Check = cli.command {
-        return check::run(&cli.config, &*clock);
-    }
+    // These run without a loaded configuration: `check` loads it itself to print every problem,
+    // `init` writes one, `completions` and `man` describe the command line.
+    let command = match cli.command {
+        Command::Check => return check::run(&cli.config, &*clock),
+        Command::Init(args) => return init::run(&args, &*clock),
+        Command::Completions(args) => return manual::completions(&args),
+        Command::Man(args) => return manual::man(&args),
+        command => command,
+    };
     let config = Config::load(&cli.config)?;
-    match cli.command {
-        Command::Check => unreachable!("handled above"),
+    match command {
+        Command::Check | Command::Init(_) | Command::Completions(_) | Command::Man(_) => {
+            unreachable!("handled above")
+        }
         Command::Ingest(args) => ingest::run(&config, &args, &*clock),
         Command::Build(args) => build::run(&config, &args, &*clock),
         Command::Preview(args) => preview::run(&config, &args, &*clock),
