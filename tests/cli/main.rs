@@ -13,6 +13,7 @@ mod freeze;
 mod golden;
 mod hostile;
 mod inbox;
+mod init;
 mod maildev;
 mod message;
 mod outage;
