@@ -38,7 +38,9 @@ pub(super) fn run(args: &InitArgs, clock: &dyn Clock) -> Result<ExitCode> {
     }
     say!();
     say!("To mail it: set the unsubscribe key in the environment (never in a file), uncomment");
-    say!("`lists = [\"readers\"]` in config/digest.toml, then freeze the issue and rehearse the send");
+    say!(
+        "`lists = [\"readers\"]` in config/digest.toml, then freeze the issue and rehearse the send"
+    );
     say!("(no connection is opened; sample .eml files are written):");
     say!("  export DIGEST__UNSUBSCRIBE__KEYS=\"k1:$(openssl rand -hex 32)\"");
     say!("  digest check");

@@ -26,10 +26,19 @@ const PUBLISHED: &str = "{published}";
 /// items are dated by [`files`].
 const TEMPLATES: &[(&str, &str)] = &[
     ("config/digest.toml", include_str!("init/digest.toml")),
-    ("catalog/example-feed.xml", include_str!("init/example-feed.xml")),
+    (
+        "catalog/example-feed.xml",
+        include_str!("init/example-feed.xml"),
+    ),
     ("lists/readers.csv", include_str!("init/readers.csv")),
-    ("templates/theme.toml", include_str!("../../templates/theme.toml")),
-    ("templates/email.css", include_str!("../../templates/email.css")),
+    (
+        "templates/theme.toml",
+        include_str!("../../templates/theme.toml"),
+    ),
+    (
+        "templates/email.css",
+        include_str!("../../templates/email.css"),
+    ),
     (".gitignore", include_str!("init/gitignore")),
 ];
 

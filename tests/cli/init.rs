@@ -48,7 +48,11 @@ fn item_titles(feed: &str) -> Vec<String> {
 
 /// The file a command reported writing (`wrote FILE (N bytes)`).
 fn wrote(out: &Output) -> &str {
-    let line = out.stdout.lines().find(|l| l.starts_with("wrote ")).unwrap();
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("wrote "))
+        .unwrap();
     let rest = &line["wrote ".len()..];
     &rest[..rest.find(" (").unwrap()]
 }
@@ -90,7 +94,10 @@ fn init_then_check_and_preview_pass_in_a_fresh_folder_without_secrets() {
     let titles = item_titles(&feed);
     assert_eq!(titles.len(), 5, "{feed}");
     for title in &titles {
-        assert!(html.contains(title.as_str()), "{title:?} missing from the preview");
+        assert!(
+            html.contains(title.as_str()),
+            "{title:?} missing from the preview"
+        );
     }
 }
 
@@ -112,7 +119,10 @@ fn init_refuses_to_overwrite_a_project_file_and_names_it() {
     std::fs::write(dir.path().join("project/.gitignore"), "mine\n").unwrap();
     let out = digest_in(dir.path(), &["init", "project"]);
     assert_eq!(out.code, 2, "{}", out.all());
-    assert_contains(&out.stderr, &["project/.gitignore exists", "never overwrites"]);
+    assert_contains(
+        &out.stderr,
+        &["project/.gitignore exists", "never overwrites"],
+    );
     let gitignore = std::fs::read_to_string(dir.path().join("project/.gitignore")).unwrap();
     assert_eq!(gitignore, "mine\n");
     assert!(!dir.path().join("project/config").exists());
@@ -122,9 +132,15 @@ fn init_refuses_to_overwrite_a_project_file_and_names_it() {
 fn bash_completions_offer_every_subcommand() {
     let dir = tempfile::tempdir().unwrap();
     let script = ok_in(dir.path(), &["completions", "bash"]).stdout;
-    assert!(script.contains("complete -F"), "not a bash completion script");
+    assert!(
+        script.contains("complete -F"),
+        "not a bash completion script"
+    );
     for name in subcommands() {
-        assert!(script.contains(&name), "{name} missing from the completions");
+        assert!(
+            script.contains(&name),
+            "{name} missing from the completions"
+        );
     }
 }
 
@@ -136,7 +152,10 @@ fn man_page_has_its_title_and_names_every_subcommand() {
     let names = subcommands();
     assert_contains(&format!("{names:?}"), &["init", "completions", "man"]);
     for name in names {
-        assert!(page.contains(&format!("digest\\-{name}(1)")), "{name} missing");
+        assert!(
+            page.contains(&format!("digest\\-{name}(1)")),
+            "{name} missing"
+        );
     }
 }
 
@@ -146,7 +165,14 @@ fn man_out_writes_a_page_per_command() {
     let out = ok_in(dir.path(), &["man", "--out", "man"]);
     for page in ["digest.1", "digest-init.1", "digest-suppress-add.1"] {
         let text = std::fs::read_to_string(dir.path().join("man").join(page)).unwrap();
-        assert!(text.starts_with(".ie") && text.contains(".TH "), "{page}:\n{text}");
-        assert!(out.stdout.contains(page), "{page} not reported:\n{}", out.stdout);
+        assert!(
+            text.starts_with(".ie") && text.contains(".TH "),
+            "{page}:\n{text}"
+        );
+        assert!(
+            out.stdout.contains(page),
+            "{page} not reported:\n{}",
+            out.stdout
+        );
     }
 }
