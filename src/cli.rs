@@ -53,6 +53,13 @@ pub enum Command {
     Archive(ArchiveArgs),
     /// Read what came back: bounces, complaints, auto-replies and mailed unsubscribe requests.
     Inbound(InboundArgs),
+    /// Write a new project into DIR: a commented configuration with one digest and one offline
+    /// feed, a list, the theme and a .gitignore, ready for `digest check` and `digest preview`.
+    Init(InitArgs),
+    /// Print the shell completion script of `digest` for SHELL.
+    Completions(CompletionsArgs),
+    /// Print the man page of `digest` (roff), or write one per command into a folder.
+    Man(ManArgs),
 }
 
 /// `digest inbound`.
@@ -76,6 +83,31 @@ pub enum InboundAction {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+}
+
+/// `digest init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The project folder: new or empty (default: the current folder).
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// `digest completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `digest man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `digest.1` and a page per subcommand (`digest-send.1`, …) into DIR instead of
+    /// printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `digest daemon`.

@@ -18,6 +18,8 @@ mod check;
 mod daemon;
 mod inbound;
 mod ingest;
+mod init;
+mod manual;
 mod preview;
 mod progress;
 mod send;
@@ -55,15 +57,24 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 
 /// Runs a parsed command line with the given clock.
 pub fn run_with(cli: Cli, clock: Arc<dyn Clock>) -> Result<ExitCode> {
-    if let Command::Check = cli.command {
-        return check::run(&cli.config, &*clock);
-    }
-    if let Command::Inbound(args) = &cli.command {
-        return inbound::run(&args.action);
-    }
+    // These run without a loaded configuration: `check` loads it itself to print every problem,
+    // `init` writes one, `completions` and `man` describe the command line, `inbound classify`
+    // reads message files only.
+    let command = match cli.command {
+        Command::Check => return check::run(&cli.config, &*clock),
+        Command::Init(args) => return init::run(&args, &*clock),
+        Command::Completions(args) => return manual::completions(&args),
+        Command::Man(args) => return manual::man(&args),
+        Command::Inbound(args) => return inbound::run(&args.action),
+        command => command,
+    };
     let config = Config::load(&cli.config)?;
-    match cli.command {
-        Command::Check | Command::Inbound(_) => unreachable!("handled above"),
+    match command {
+        Command::Check
+        | Command::Init(_)
+        | Command::Completions(_)
+        | Command::Man(_)
+        | Command::Inbound(_) => unreachable!("handled above"),
         Command::Ingest(args) => ingest::run(&config, &args, &*clock),
         Command::Build(args) => build::run(&config, &args, &*clock),
         Command::Preview(args) => preview::run(&config, &args, &*clock),

@@ -14,6 +14,7 @@ mod golden;
 mod hostile;
 mod inbound;
 mod inbox;
+mod init;
 mod maildev;
 mod message;
 mod outage;
