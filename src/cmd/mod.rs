@@ -59,7 +59,7 @@ pub fn run_with(cli: Cli, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         return check::run(&cli.config, &*clock);
     }
     if let Command::Inbound(args) = &cli.command {
-        return inbound::run(&args.action);
+        return inbound::run(&cli.config, args, &*clock);
     }
     let config = Config::load(&cli.config)?;
     match cli.command {
