@@ -49,7 +49,11 @@ pub(super) fn run(config_dir: &Path, args: &InboundArgs, clock: &dyn Clock) -> R
     for problem in &run.problems {
         eprintln!("error: {problem}");
     }
-    say!("{}: {}", one_line(&dir.display().to_string(), 500), run.tally);
+    say!(
+        "{}: {}",
+        one_line(&dir.display().to_string(), 500),
+        run.tally
+    );
     Ok(if run.problems.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -410,9 +410,7 @@ impl Checker {
         raw: &str,
     ) -> Option<Address> {
         let address = Address::from_str(raw.trim())
-            .map_err(|e| {
-                self.field_problem(table, key, "return_path", format!("{raw:?}: {e}"))
-            })
+            .map_err(|e| self.field_problem(table, key, "return_path", format!("{raw:?}: {e}")))
             .ok()?;
         let room = MAX_LOCAL_PART - 1 - VERP_MAX;
         if self.verp && address.user().len() > room {

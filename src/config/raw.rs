@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    Bounces, Config, Daemon, Digest, ENVIRONMENT, Engagement, FeedSettings, Fetch, Location, Paths, Problem,
-    Site, Source, Unmapped, Web, env_var, locate,
+    Bounces, Config, Daemon, Digest, ENVIRONMENT, Engagement, FeedSettings, Fetch, Location, Paths,
+    Problem, Site, Source, Unmapped, Web, env_var, locate,
 };
 use crate::model::engagement::Field;
 use crate::model::{Kind, MAX_SUMMARY, canonical, tag};
@@ -487,7 +487,8 @@ impl Checker {
             self.field_problem(&table, "bounces", "soft_window", msg);
         }
         if !(1..=soft_window.max(1)).contains(&soft_limit) {
-            let msg = format!("must be between 1 and soft_window ({soft_window}), not {soft_limit}");
+            let msg =
+                format!("must be between 1 and soft_window ({soft_window}), not {soft_limit}");
             self.field_problem(&table, "bounces", "soft_limit", msg);
         }
         if !(1..=3650).contains(&expiry_days) {

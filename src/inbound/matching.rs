@@ -92,9 +92,10 @@ impl Matcher<'_> {
         };
         let issues = store.issues_of(subscriber)?;
         let by_id = classified.original.message_id.as_deref().and_then(|id| {
-            issues
-                .iter()
-                .find(|issue| self.message_id(issue, &key).is_some_and(|m| same_id(&m, id)))
+            issues.iter().find(|issue| {
+                self.message_id(issue, &key)
+                    .is_some_and(|m| same_id(&m, id))
+            })
         });
         let (issue, by) = match by_id {
             Some(issue) => (Some(issue.clone()), MatchedBy::MessageId),

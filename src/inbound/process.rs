@@ -256,3 +256,7 @@ fn own_message_id(raw: &[u8]) -> Option<String> {
     let id = one_line(headers.message_id()?, 330);
     (!id.is_empty() && id.len() <= 320).then_some(id)
 }
+
+#[cfg(test)]
+#[path = "process_tests.rs"]
+mod tests;

@@ -32,11 +32,7 @@ fn with_processor<T>(config: &Config, f: impl FnOnce(&Processor<'_>) -> Result<T
 
 /// Processes the one message in `input` (read up to [`MAX_MESSAGE`] bytes, the rest drained so
 /// a piping MTA sees it all taken).
-pub fn message(
-    config: &Config,
-    input: &mut dyn std::io::Read,
-    clock: &dyn Clock,
-) -> Result<Tally> {
+pub fn message(config: &Config, input: &mut dyn std::io::Read, clock: &dyn Clock) -> Result<Tally> {
     let mut raw = Vec::new();
     input
         .take(MAX_MESSAGE as u64)

@@ -146,15 +146,15 @@ impl std::fmt::Display for IssueLedger {
         let percent = |n| 100.0 * self.rate(n);
         if *b != IssueBounces::default() {
             writeln!(
-            f,
-            "  came back: {} hard bounce(s) ({:.2}%), {} soft ({:.2}%), {} policy, {} complaint(s) ({:.2}%)",
-            b.hard,
-            percent(b.hard),
-            b.soft,
-            percent(b.soft),
-            b.policy,
-            b.complaints,
-            percent(b.complaints)
+                f,
+                "  came back: {} hard bounce(s) ({:.2}%), {} soft ({:.2}%), {} policy, {} complaint(s) ({:.2}%)",
+                b.hard,
+                percent(b.hard),
+                b.soft,
+                percent(b.soft),
+                b.policy,
+                b.complaints,
+                percent(b.complaints)
             )?;
         }
         for warning in self.warnings() {

@@ -112,13 +112,15 @@ impl Store {
     /// In how many of the latest `window` issues sent to `subscriber` a soft bounce of theirs is
     /// recorded.
     pub fn soft_bounced_issues(&self, subscriber: i64, window: u32) -> Result<u32> {
-        Ok(self.conn.prepare_cached(
-            "SELECT COUNT(DISTINCT issue) FROM inbound_events
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(DISTINCT issue) FROM inbound_events
              WHERE subscriber_id = ?1 AND class = 'soft' AND issue IN (
                SELECT issue FROM deliveries WHERE subscriber_id = ?1 AND state = 'sent'
                ORDER BY sent_at DESC LIMIT ?2)",
-        )?
-        .query_row(params![subscriber, window], |r| r.get(0))?)
+            )?
+            .query_row(params![subscriber, window], |r| r.get(0))?)
     }
 
     /// Bounces and complaints recorded for `issue`.

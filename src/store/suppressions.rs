@@ -89,23 +89,25 @@ impl Store {
         now: DateTime<Utc>,
         expires: Option<DateTime<Utc>>,
     ) -> Result<bool> {
-        let n = self.conn.prepare_cached(
-            "INSERT INTO suppressions (address, scope, reason, detail, created_at, expires_at)
+        let n = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO suppressions (address, scope, reason, detail, created_at, expires_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (address, scope) DO UPDATE SET reason = excluded.reason,
                detail = excluded.detail, created_at = excluded.created_at,
                expires_at = excluded.expires_at
              WHERE suppressions.expires_at IS NOT NULL
                AND (excluded.expires_at IS NULL OR suppressions.expires_at <= excluded.created_at)",
-        )?
-        .execute(params![
-            address,
-            scope.unwrap_or(ALL_DIGESTS),
-            reason.as_str(),
-            detail,
-            now.timestamp(),
-            expires.map(|e| e.timestamp())
-        ])?;
+            )?
+            .execute(params![
+                address,
+                scope.unwrap_or(ALL_DIGESTS),
+                reason.as_str(),
+                detail,
+                now.timestamp(),
+                expires.map(|e| e.timestamp())
+            ])?;
         Ok(n > 0)
     }
 
