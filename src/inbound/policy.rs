@@ -33,16 +33,15 @@ pub fn for_class(
     m: &Match,
     now: DateTime<Utc>,
 ) -> Result<Option<Suppress>> {
-    let Some(key) = m.key.clone() else {
+    // Only subscribers are suppressed: a report naming any other address (forged, or about a
+    // forwarding target) is recorded and changes nothing.
+    let (Some(key), Some(subscriber)) = (m.key.clone(), m.subscriber) else {
         return Ok(None);
     };
     let (reason, expires) = match class {
         Class::Hard => (Reason::Bounced, None),
         Class::Complaint => (Reason::Complained, None),
         Class::Soft => {
-            let Some(subscriber) = m.subscriber else {
-                return Ok(None);
-            };
             if store.soft_bounced_issues(subscriber, policy.soft_window)? < policy.soft_limit {
                 return Ok(None);
             }
