@@ -629,4 +629,30 @@ mod tests {
             assert!(!is_fully_qualified(name), "{name}");
         }
     }
+
+    #[test]
+    fn verp_needs_a_return_path_with_room_for_the_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = "[site]\nname = \"S\"\nbase_url = \"https://s.example\"\n\n[mail]\n\
+                    from = \"d@s.example\"\nverp = true\n\n[digests.d]\ntag = \"t\"\n\
+                    period = \"daily\"\nreturn_path = \"a-very-long-bounce-address-name@s.example\"\n";
+        std::fs::write(dir.path().join("digest.toml"), toml).unwrap();
+        let problems = crate::config::Config::load(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            problems.contains("digest.toml:7: mail.verp: needs `return_path`"),
+            "{problems}"
+        );
+        assert!(
+            problems.contains("digest.toml:12: digests.d.return_path: with verp = true the part before @ must be at most 23"),
+            "{problems}"
+        );
+        let ok = crate::config::for_test(
+            "[mail]\nfrom = \"d@s.example\"\nreturn_path = \"bounces@s.example\"\nverp = true\n",
+        );
+        let mail = ok.sending.mail.unwrap();
+        assert_eq!(mail.return_path.unwrap().to_string(), "bounces@s.example");
+        assert!(mail.verp);
+    }
 }
