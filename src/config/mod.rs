@@ -72,6 +72,18 @@ pub struct Config {
     pub web: Web,
     /// What bounces and complaints do (`[bounces]`).
     pub bounces: Bounces,
+    /// The Maildir the daemon processes (`[inbound]`), if any.
+    pub inbound: Option<Inbound>,
+}
+
+/// `[inbound]`: the Maildir of returned mail that `digest daemon` processes as
+/// `digest inbound --maildir` does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    /// The Maildir (resolved path).
+    pub maildir: PathBuf,
+    /// Time between two looks (`poll_secs`, default 60).
+    pub poll: std::time::Duration,
 }
 
 /// `[bounces]`: what the findings of `digest inbound` do to a reader. A hard bounce suppresses at

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    Bounces, Config, Daemon, Digest, ENVIRONMENT, Engagement, FeedSettings, Fetch, Location, Paths,
-    Problem, Site, Source, Unmapped, Web, env_var, locate,
+    Bounces, Config, Daemon, Digest, ENVIRONMENT, Engagement, FeedSettings, Fetch, Inbound,
+    Location, Paths, Problem, Site, Source, Unmapped, Web, env_var, locate,
 };
 use crate::model::engagement::Field;
 use crate::model::{Kind, MAX_SUMMARY, canonical, tag};
@@ -31,6 +31,7 @@ const SECTIONS: &[&str] = &[
     "daemon",
     "web",
     "bounces",
+    "inbound",
 ];
 
 /// Placeholders a title template may use.
@@ -90,6 +91,18 @@ struct RawBounces {
     soft_limit: Option<u32>,
     soft_window: Option<u32>,
     soft_expiry_days: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInbound {
+    maildir: String,
+    #[serde(default = "sixty_secs")]
+    poll_secs: u64,
+}
+
+fn sixty_secs() -> u64 {
+    60
 }
 
 #[derive(Deserialize, Default)]
@@ -405,6 +418,7 @@ impl Checker {
         self.lists = sending.lists.keys().cloned().collect();
         let digests = self.named("digests", top.remove("digests"), Self::digest);
         let bounces = self.bounces(top.remove("bounces"));
+        let inbound = top.remove("inbound").and_then(|v| self.inbound(v));
         Some(Config {
             dir: dir.to_path_buf(),
             files: self.files.clone(),
@@ -418,6 +432,7 @@ impl Checker {
             daemon,
             web: web?,
             bounces,
+            inbound,
         })
     }
 
@@ -500,6 +515,19 @@ impl Checker {
             soft_window,
             soft_expiry: chrono::Duration::days(i64::from(expiry_days)),
         }
+    }
+
+    fn inbound(&mut self, value: Value) -> Option<Inbound> {
+        let (table, raw) = self.section::<RawInbound>("inbound", value)?;
+        if !(1..=86_400).contains(&raw.poll_secs) {
+            let msg = format!("must be between 1 and 86400 seconds, not {}", raw.poll_secs);
+            self.field_problem(&table, "inbound", "poll_secs", msg);
+            return None;
+        }
+        Some(Inbound {
+            maildir: self.root.join(raw.maildir),
+            poll: std::time::Duration::from_secs(raw.poll_secs),
+        })
     }
 
     fn web(&mut self, value: Option<Value>) -> Option<Web> {

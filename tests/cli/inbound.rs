@@ -608,3 +608,24 @@ fn the_whole_bounce_corpus_goes_through_a_maildir_without_a_panic_and_every_file
     assert!(names(&mail.join("new")).is_empty());
     assert_eq!(names(&mail.join(".processed/cur")).len(), files.len());
 }
+
+#[test]
+fn the_daemon_processes_the_inbound_maildir_every_poll() {
+    use crate::common::{Daemon, Project, WEB_ANY_PORT, config};
+    let extra = format!("{WEB_ANY_PORT}\n[inbound]\nmaildir = \"Maildir\"\npoll_secs = 1\n");
+    let p = Project::new(&config("d", &extra));
+    let mail = p.path("Maildir");
+    maildir(&mail);
+    let mut daemon = Daemon::start(&p, &[], "info");
+    std::fs::write(
+        mail.join("new/1.reply"),
+        "From: a@b.example\r\nSubject: hi\r\n\r\nThanks!\r\n",
+    )
+    .unwrap();
+    let line = daemon.wait_for("inbound: 1 message(s)");
+    assert!(line.contains("1 other"), "{line}");
+    assert_eq!(names(&mail.join(".processed/cur")), ["1.reply:2,"]);
+    daemon.signal("TERM");
+    let (code, log) = daemon.wait();
+    assert_eq!(code, 0, "{log}");
+}
