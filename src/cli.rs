@@ -62,12 +62,23 @@ pub enum Command {
     Man(ManArgs),
 }
 
-/// `digest inbound`.
+/// `digest inbound`: `classify` files, or process what came back from standard input (an MTA's
+/// pipe) or a Maildir.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct InboundArgs {
-    /// What to do.
+    /// What to do besides processing.
     #[command(subcommand)]
-    pub action: InboundAction,
+    pub action: Option<InboundAction>,
+    /// Process the one message on standard input (for an MTA alias pipe); exit 0 once it is
+    /// recorded (whatever it says), 75 (EX_TEMPFAIL: retry later) when the store or the
+    /// configuration is unavailable.
+    #[arg(long, conflicts_with = "maildir")]
+    pub stdin: bool,
+    /// Process the messages of a Maildir (`new/`, and `cur/` unless seen), moving each into its
+    /// `.processed` subfolder once recorded.
+    #[arg(long, value_name = "DIR")]
+    pub maildir: Option<PathBuf>,
 }
 
 /// Inbound actions.

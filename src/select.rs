@@ -272,6 +272,7 @@ mod tests {
             lists: Vec::new(),
             from: None,
             reply_to: None,
+            return_path: None,
             schedule: None,
             ingest_before: false,
             max_lateness: chrono::Duration::hours(6),

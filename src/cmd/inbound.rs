@@ -1,32 +1,83 @@
-//! `digest inbound classify`: what each message file is and, per bounced recipient, why.
+//! `digest inbound`: `classify` prints what each message file is and, per bounced recipient,
+//! why; `--stdin` and `--maildir` apply what came back to the store and print a summary.
 
 use std::io::Read as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::InboundAction;
+use crate::cli::{InboundAction, InboundArgs, UsageError};
+use crate::clock::Clock;
+use crate::config::Config;
 use crate::inbound::{self, Classified, Finding, MAX_MESSAGE};
+use crate::publish;
 use crate::text::one_line;
 
-pub(super) fn run(action: &InboundAction) -> Result<ExitCode> {
-    let InboundAction::Classify { json, files } = action;
+/// sysexits.h EX_TEMPFAIL: the MTA keeps the message and retries.
+const EX_TEMPFAIL: u8 = 75;
+
+pub(super) fn run(config_dir: &Path, args: &InboundArgs, clock: &dyn Clock) -> Result<ExitCode> {
+    if let Some(InboundAction::Classify { json, files }) = &args.action {
+        return Ok(classify(files, *json));
+    }
+    if args.stdin {
+        // Whatever fails here is the store's or the configuration's, not the message's: the MTA
+        // is told to retry rather than to bounce the bounce.
+        let done = Config::load(config_dir)
+            .map_err(anyhow::Error::from)
+            .and_then(|config| publish::inbound::message(&config, &mut std::io::stdin(), clock));
+        return Ok(match done {
+            Ok(tally) => {
+                say!("{tally}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(EX_TEMPFAIL)
+            }
+        });
+    }
+    let Some(dir) = &args.maildir else {
+        return Err(UsageError(
+            "say what to process: --stdin, --maildir DIR, or classify FILE…".into(),
+        )
+        .into());
+    };
+    let config = Config::load(config_dir)?;
+    let run = publish::inbound::maildir(&config, dir, clock)?;
+    for problem in &run.problems {
+        eprintln!("error: {problem}");
+    }
+    say!(
+        "{}: {}",
+        one_line(&dir.display().to_string(), 500),
+        run.tally
+    );
+    Ok(if run.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `digest inbound classify`: a line per finding of each file; exit 1 if a file was unreadable.
+fn classify(files: &[PathBuf], json: bool) -> ExitCode {
     let mut failed = false;
     for path in files {
         match read(path) {
-            Ok(raw) => print(path, &inbound::classify(&raw), *json),
+            Ok(raw) => print(path, &inbound::classify(&raw), json),
             Err(e) => {
                 eprintln!("error: {}: {e}", one_line(&path.to_string_lossy(), 500));
                 failed = true;
             }
         }
     }
-    Ok(if failed {
+    if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 /// The first [`MAX_MESSAGE`] bytes of the file.

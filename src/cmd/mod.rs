@@ -58,14 +58,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 /// Runs a parsed command line with the given clock.
 pub fn run_with(cli: Cli, clock: Arc<dyn Clock>) -> Result<ExitCode> {
     // These run without a loaded configuration: `check` loads it itself to print every problem,
-    // `init` writes one, `completions` and `man` describe the command line, `inbound classify`
-    // reads message files only.
+    // `init` writes one, `completions` and `man` describe the command line, `inbound` loads it
+    // only where it needs it (`classify` reads message files only).
     let command = match cli.command {
         Command::Check => return check::run(&cli.config, &*clock),
         Command::Init(args) => return init::run(&args, &*clock),
         Command::Completions(args) => return manual::completions(&args),
         Command::Man(args) => return manual::man(&args),
-        Command::Inbound(args) => return inbound::run(&args.action),
+        Command::Inbound(args) => return inbound::run(&cli.config, &args, &*clock),
         command => command,
     };
     let config = Config::load(&cli.config)?;

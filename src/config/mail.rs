@@ -14,6 +14,10 @@ use lettre::transport::smtp::extension::ClientId;
 use serde::Deserialize;
 
 use super::raw::{Checker, one_of};
+use crate::model::token::VERP_MAX;
+
+/// Longest local part of an address (RFC 5321).
+const MAX_LOCAL_PART: usize = 64;
 
 /// A secret value: never printed by `Debug`.
 #[derive(Clone, PartialEq, Eq)]
@@ -50,6 +54,11 @@ pub struct Mail {
     pub feedback_id: Option<String>,
     /// Add a suppression when a server reports an address as non-existent (5.1.x).
     pub suppress_hard_bounces: bool,
+    /// Envelope sender (`MAIL FROM`), where bounces go; default the From address.
+    pub return_path: Option<Address>,
+    /// Whether each message's envelope sender is `local+TOKEN@domain` of the return path, the
+    /// token naming the recipient and the issue (VERP).
+    pub verp: bool,
 }
 
 /// How the SMTP connection is protected.
@@ -185,6 +194,9 @@ struct RawMail {
     feedback_id: Option<String>,
     #[serde(default = "yes")]
     suppress_hard_bounces: bool,
+    return_path: Option<String>,
+    #[serde(default)]
+    verp: bool,
 }
 
 fn yes() -> bool {
@@ -370,13 +382,46 @@ impl Checker {
                 "must be printable ASCII without spaces",
             );
         }
+        self.verp = raw.verp;
+        if raw.verp && raw.return_path.is_none() {
+            let msg = "needs `return_path` (the address bounces go to, e.g. bounces@example.org)";
+            self.field_problem(&table, "mail", "verp", msg);
+        }
+        let return_path = raw
+            .return_path
+            .and_then(|r| self.return_path(&table, "mail", &r));
         (self.problem_count() == before).then_some(Mail {
             from: from?,
             reply_to,
             unsubscribe_mailto,
             feedback_id: raw.feedback_id,
             suppress_hard_bounces: raw.suppress_hard_bounces,
+            return_path,
+            verp: raw.verp,
         })
+    }
+
+    /// A `return_path` at `key`: an address whose local part leaves room for a VERP token when
+    /// `[mail] verp` is on (64 characters at most in all, RFC 5321).
+    pub(super) fn return_path(
+        &mut self,
+        table: &Map<String, Value>,
+        key: &str,
+        raw: &str,
+    ) -> Option<Address> {
+        let address = Address::from_str(raw.trim())
+            .map_err(|e| self.field_problem(table, key, "return_path", format!("{raw:?}: {e}")))
+            .ok()?;
+        let room = MAX_LOCAL_PART - 1 - VERP_MAX;
+        if self.verp && address.user().len() > room {
+            let msg = format!(
+                "with verp = true the part before @ must be at most {room} characters, to leave \
+                 room for `+` and the token within the 64 of RFC 5321"
+            );
+            self.field_problem(table, key, "return_path", msg);
+            return None;
+        }
+        Some(address)
     }
 
     fn smtp(&mut self, value: Value, mail: Option<&Mail>) -> Option<Smtp> {
@@ -560,6 +605,8 @@ mod tests {
             unsubscribe_mailto: None,
             feedback_id: None,
             suppress_hard_bounces: true,
+            return_path: None,
+            verp: false,
         }
     }
 
@@ -581,5 +628,31 @@ mod tests {
         for name in ["vm", "", ".example", "example.", "a b.example", "[]"] {
             assert!(!is_fully_qualified(name), "{name}");
         }
+    }
+
+    #[test]
+    fn verp_needs_a_return_path_with_room_for_the_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = "[site]\nname = \"S\"\nbase_url = \"https://s.example\"\n\n[mail]\n\
+                    from = \"d@s.example\"\nverp = true\n\n[digests.d]\ntag = \"t\"\n\
+                    period = \"daily\"\nreturn_path = \"a-very-long-bounce-address-name@s.example\"\n";
+        std::fs::write(dir.path().join("digest.toml"), toml).unwrap();
+        let problems = crate::config::Config::load(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            problems.contains("digest.toml:7: mail.verp: needs `return_path`"),
+            "{problems}"
+        );
+        assert!(
+            problems.contains("digest.toml:12: digests.d.return_path: with verp = true the part before @ must be at most 23"),
+            "{problems}"
+        );
+        let ok = crate::config::for_test(
+            "[mail]\nfrom = \"d@s.example\"\nreturn_path = \"bounces@s.example\"\nverp = true\n",
+        );
+        let mail = ok.sending.mail.unwrap();
+        assert_eq!(mail.return_path.unwrap().to_string(), "bounces@s.example");
+        assert!(mail.verp);
     }
 }

@@ -70,6 +70,42 @@ pub struct Config {
     pub daemon: Daemon,
     /// The daemon's web server.
     pub web: Web,
+    /// What bounces and complaints do (`[bounces]`).
+    pub bounces: Bounces,
+    /// The Maildir the daemon processes (`[inbound]`), if any.
+    pub inbound: Option<Inbound>,
+}
+
+/// `[inbound]`: the Maildir of returned mail that `digest daemon` processes as
+/// `digest inbound --maildir` does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    /// The Maildir (resolved path).
+    pub maildir: PathBuf,
+    /// Time between two looks (`poll_secs`, default 60).
+    pub poll: std::time::Duration,
+}
+
+/// `[bounces]`: what the findings of `digest inbound` do to a reader. A hard bounce suppresses at
+/// once and a complaint for every digest; soft bounces suppress for a while once frequent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bounces {
+    /// Soft bounces (over [`Bounces::soft_window`] issues) that suppress the reader: default 3.
+    pub soft_limit: u32,
+    /// The reader's latest issues in which soft bounces are counted: default 5.
+    pub soft_window: u32,
+    /// How long a suppression for soft bounces lasts: default 90 days.
+    pub soft_expiry: chrono::Duration,
+}
+
+impl Default for Bounces {
+    fn default() -> Self {
+        Bounces {
+            soft_limit: 3,
+            soft_window: 5,
+            soft_expiry: chrono::Duration::days(90),
+        }
+    }
 }
 
 /// `[daemon]`: defaults for scheduled runs.
@@ -247,6 +283,8 @@ pub struct Digest {
     pub from: Option<lettre::message::Mailbox>,
     /// Reply-To for this digest (default `mail.reply_to`).
     pub reply_to: Option<lettre::message::Mailbox>,
+    /// Envelope sender for this digest (default `mail.return_path`).
+    pub return_path: Option<lettre::Address>,
     /// When the daemon builds (and sends) the issue of the period that just closed; `None`: never.
     pub schedule: Option<Schedule>,
     /// Whether a scheduled run ingests the configured sources first.

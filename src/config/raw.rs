@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    Config, Daemon, Digest, ENVIRONMENT, Engagement, FeedSettings, Fetch, Location, Paths, Problem,
-    Site, Source, Unmapped, Web, env_var, locate,
+    Bounces, Config, Daemon, Digest, ENVIRONMENT, Engagement, FeedSettings, Fetch, Inbound,
+    Location, Paths, Problem, Site, Source, Unmapped, Web, env_var, locate,
 };
 use crate::model::engagement::Field;
 use crate::model::{Kind, MAX_SUMMARY, canonical, tag};
@@ -30,6 +30,8 @@ const SECTIONS: &[&str] = &[
     "dkim",
     "daemon",
     "web",
+    "bounces",
+    "inbound",
 ];
 
 /// Placeholders a title template may use.
@@ -81,6 +83,26 @@ impl SourceKind {
 #[serde(default, deny_unknown_fields)]
 struct RawDaemon {
     max_lateness: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct RawBounces {
+    soft_limit: Option<u32>,
+    soft_window: Option<u32>,
+    soft_expiry_days: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInbound {
+    maildir: String,
+    #[serde(default = "sixty_secs")]
+    poll_secs: u64,
+}
+
+fn sixty_secs() -> u64 {
+    60
 }
 
 #[derive(Deserialize, Default)]
@@ -179,6 +201,7 @@ struct RawDigest {
     lists: Vec<String>,
     from: Option<String>,
     reply_to: Option<String>,
+    return_path: Option<String>,
     schedule: Option<String>,
     #[serde(default)]
     ingest_before: bool,
@@ -234,6 +257,8 @@ pub(super) struct Checker {
     lists: Vec<String>,
     /// `[daemon] max_lateness`, the default of every digest's.
     max_lateness: chrono::Duration,
+    /// `[mail] verp`, which bounds the length of every `return_path`.
+    pub(super) verp: bool,
 }
 
 impl Checker {
@@ -244,6 +269,7 @@ impl Checker {
             problems: Vec::new(),
             lists: Vec::new(),
             max_lateness: DEFAULT_MAX_LATENESS,
+            verp: false,
         }
     }
 
@@ -391,6 +417,8 @@ impl Checker {
         let sending = self.sending(&mut top);
         self.lists = sending.lists.keys().cloned().collect();
         let digests = self.named("digests", top.remove("digests"), Self::digest);
+        let bounces = self.bounces(top.remove("bounces"));
+        let inbound = top.remove("inbound").and_then(|v| self.inbound(v));
         Some(Config {
             dir: dir.to_path_buf(),
             files: self.files.clone(),
@@ -403,6 +431,8 @@ impl Checker {
             sending,
             daemon,
             web: web?,
+            bounces,
+            inbound,
         })
     }
 
@@ -456,6 +486,48 @@ impl Checker {
         Daemon {
             max_lateness: self.max_lateness,
         }
+    }
+
+    fn bounces(&mut self, value: Option<Value>) -> Bounces {
+        let Some((table, raw)) = value.and_then(|v| self.section::<RawBounces>("bounces", v))
+        else {
+            return Bounces::default();
+        };
+        let defaults = Bounces::default();
+        let soft_window = raw.soft_window.unwrap_or(defaults.soft_window);
+        let soft_limit = raw.soft_limit.unwrap_or(defaults.soft_limit);
+        let expiry_days = raw.soft_expiry_days.unwrap_or(90);
+        if !(1..=100).contains(&soft_window) {
+            let msg = format!("must be between 1 and 100 issues, not {soft_window}");
+            self.field_problem(&table, "bounces", "soft_window", msg);
+        }
+        if !(1..=soft_window.max(1)).contains(&soft_limit) {
+            let msg =
+                format!("must be between 1 and soft_window ({soft_window}), not {soft_limit}");
+            self.field_problem(&table, "bounces", "soft_limit", msg);
+        }
+        if !(1..=3650).contains(&expiry_days) {
+            let msg = format!("must be between 1 and 3650 days, not {expiry_days}");
+            self.field_problem(&table, "bounces", "soft_expiry_days", msg);
+        }
+        Bounces {
+            soft_limit,
+            soft_window,
+            soft_expiry: chrono::Duration::days(i64::from(expiry_days)),
+        }
+    }
+
+    fn inbound(&mut self, value: Value) -> Option<Inbound> {
+        let (table, raw) = self.section::<RawInbound>("inbound", value)?;
+        if !(1..=86_400).contains(&raw.poll_secs) {
+            let msg = format!("must be between 1 and 86400 seconds, not {}", raw.poll_secs);
+            self.field_problem(&table, "inbound", "poll_secs", msg);
+            return None;
+        }
+        Some(Inbound {
+            maildir: self.root.join(raw.maildir),
+            poll: std::time::Duration::from_secs(raw.poll_secs),
+        })
     }
 
     fn web(&mut self, value: Option<Value>) -> Option<Web> {
@@ -759,6 +831,10 @@ impl Checker {
             .reply_to
             .as_deref()
             .and_then(|r| self.mailbox(&table, key, "reply_to", r));
+        let return_path = raw
+            .return_path
+            .as_deref()
+            .and_then(|r| self.return_path(&table, key, r));
         (self.problem_count() == before).then(|| Digest {
             id: id.to_string(),
             title,
@@ -774,6 +850,7 @@ impl Checker {
             lists: raw.lists,
             from,
             reply_to,
+            return_path,
             schedule,
             ingest_before: raw.ingest_before,
             max_lateness,

@@ -242,6 +242,7 @@ async fn serve(
         .spawn(move || schedule_loop(scheduler, thread_config, inbox))?;
     let mut scheduler = tokio::task::spawn_blocking(move || scheduler.join());
 
+    let inbound = tokio::spawn(poll_inbound(shared.clone(), clock.clone()));
     let app = crate::web::router(crate::web::AppState {
         config: shared.clone(),
         store: Arc::new(Mutex::new(web_store)),
@@ -274,6 +275,8 @@ async fn serve(
         }
         Some(joined) => joined,
     };
+    // A message being processed is one transaction: stopping in between records it later.
+    inbound.abort();
     let _ = web_stop.send(());
     web.await?.context("web server")?;
     match result {
@@ -284,6 +287,38 @@ async fn serve(
         _ => Err(anyhow!(
             "the scheduler stopped unexpectedly (see the log above)"
         )),
+    }
+}
+
+/// Processes the `[inbound]` Maildir every `poll_secs`, as `digest inbound --maildir` does, with
+/// the configuration in force at each look (without `[inbound]`, looks again for one a minute
+/// later). Failures are logged and tried again at the next look.
+async fn poll_inbound(config: SharedConfig, clock: Arc<dyn Clock>) {
+    loop {
+        let current = config.get();
+        let Some(inbound) = current.inbound.clone() else {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            continue;
+        };
+        let clock = clock.clone();
+        let dir = inbound.maildir.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            crate::publish::inbound::maildir(&current, &dir, &*clock)
+        })
+        .await;
+        match done {
+            Ok(Ok(run)) => {
+                if run.tally.messages > 0 {
+                    info!(maildir = %inbound.maildir.display(), "inbound: {}", run.tally);
+                }
+                for problem in run.problems {
+                    warn!("inbound: {problem}");
+                }
+            }
+            Ok(Err(e)) => error!(maildir = %inbound.maildir.display(), "inbound: {e:#}"),
+            Err(e) => error!("inbound: {e}"),
+        }
+        tokio::time::sleep(inbound.poll).await;
     }
 }
 

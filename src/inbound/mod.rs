@@ -20,6 +20,9 @@
 //! most [`MAX_FINDINGS`] recipients are read from one message.
 
 mod dsn;
+pub mod matching;
+pub mod policy;
+pub mod process;
 mod reason;
 mod scan;
 mod ses;

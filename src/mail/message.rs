@@ -306,6 +306,10 @@ pub struct Prepared {
     html: Encoded,
     text: Encoded,
     keys: Keys,
+    /// The envelope sender: the return path, else the From address.
+    return_path: Address,
+    /// Whether each envelope sender is the return path with the recipient's VERP token.
+    verp: bool,
     id_domain: String,
     dkim: Option<DkimConfig>,
     frame: Frame,
@@ -358,7 +362,13 @@ impl Prepared {
         }
         let frame = Frame::new(&fixed)?;
         let boundary_seed = Boundary::seed(&issue_key);
+        let return_path = (s.digest.return_path.as_ref())
+            .or(s.mail.return_path.as_ref())
+            .unwrap_or(&from.email)
+            .clone();
         Ok(Prepared {
+            return_path,
+            verp: s.mail.verp,
             frame,
             boundary_seed,
             issue_name: issue_key.to_string(),
@@ -385,9 +395,20 @@ impl Prepared {
         &self.digest
     }
 
-    /// The sender address (envelope and From:).
+    /// The sender address (From:).
     pub fn from(&self) -> &Address {
         &self.from.email
+    }
+
+    /// The envelope sender (`MAIL FROM`) of the message to `subscriber`: the return path, with
+    /// `+TOKEN` after its local part under VERP (the token names the subscriber and the issue).
+    pub fn return_path(&self, subscriber: i64) -> Result<Address> {
+        if !self.verp {
+            return Ok(self.return_path.clone());
+        }
+        let token = self.keys.verp(subscriber, &self.issue_name);
+        let user = format!("{}+{token}", self.return_path.user());
+        Address::new(user, self.return_path.domain()).context("building the VERP return path")
     }
 
     /// The one-click unsubscribe URL of a subscriber.
@@ -422,11 +443,15 @@ impl Prepared {
         }
     }
 
-    /// The envelope of a message to `to`. Given explicitly: lettre's derivation from the To header
-    /// drops quoted local parts, and parsing From and To back out is a fifth of building a message.
+    /// The envelope of a message to `to`, from its [`Prepared::return_path`]. Given explicitly:
+    /// lettre's derivation from the To header drops quoted local parts, and parsing From and To
+    /// back out is a fifth of building a message.
     fn envelope(&self, to: &To<'_>) -> Result<Envelope> {
-        Envelope::new(Some(self.from.email.clone()), vec![to.address.clone()])
-            .context("building the envelope")
+        Envelope::new(
+            Some(self.return_path(to.subscriber)?),
+            vec![to.address.clone()],
+        )
+        .context("building the envelope")
     }
 
     /// The message for one recipient as lettre's `Message`, dated `date`; a `test` message says so

@@ -5,11 +5,17 @@
 //! from `DIGEST__UNSUBSCRIBE__KEYS` as `id:secret,id:secret,…`: the first signs, all verify, so a
 //! new key is rotated in by putting it first and an old one retired by removing it once the
 //! emails signed with it are old enough.
+//!
+//! A VERP token ([`Keys::verp`]) names one message's (subscriber, issue) in a return path
+//! `bounces+TOKEN@…`: lower-case base32 (local parts are often lower-cased on the way back) of
+//! `version | subscriber id (LEB128) | issue tag | MAC`, where the issue tag is 4 bytes of SHA-256
+//! over the issue key (the issue is found among the subscriber's ledger rows, [`Verp::is_for`]) and
+//! the MAC is HMAC-SHA256 truncated to 80 bits. At most [`VERP_MAX`] characters.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest as _, Sha256};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -17,6 +23,17 @@ const VERSION: u8 = 1;
 const MAC_LEN: usize = 16;
 /// The key id of [`Keys::rehearsal`]; `-` is not allowed in configured ids.
 const REHEARSAL_ID: &str = "rehearsal-only";
+/// Version byte of VERP tokens.
+const VERP_VERSION: u8 = 1;
+/// Bytes of the issue tag in a VERP token.
+const VERP_TAG: usize = 4;
+/// Bytes of the MAC in a VERP token.
+const VERP_MAC: usize = 10;
+/// Longest VERP token, in characters: base32 of 1 + 10 (a LEB128 `i64`) + 4 + 10 bytes.
+pub const VERP_MAX: usize = 40;
+/// Lower-case RFC 4648 base32 alphabet.
+const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+
 /// Shortest accepted secret, in bytes.
 pub const MIN_SECRET: usize = 32;
 
@@ -41,6 +58,64 @@ pub struct Claim {
     pub subscriber: i64,
     /// Digest the subscriber leaves.
     pub digest: String,
+}
+
+/// What a valid VERP token says: the subscriber, and a tag of the issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verp {
+    /// Subscriber id in the store.
+    pub subscriber: i64,
+    tag: [u8; VERP_TAG],
+}
+
+impl Verp {
+    /// Whether the token was made for the issue named `issue` (`digest/period`).
+    pub fn is_for(&self, issue: &str) -> bool {
+        self.tag == issue_tag(issue)
+    }
+}
+
+/// The first [`VERP_TAG`] bytes of SHA-256 over an issue key: no secret, the MAC covers it.
+fn issue_tag(issue: &str) -> [u8; VERP_TAG] {
+    let hash = Sha256::digest(issue.as_bytes());
+    let mut tag = [0; VERP_TAG];
+    tag.copy_from_slice(&hash[..VERP_TAG]);
+    tag
+}
+
+/// Lower-case base32 without padding.
+fn base32(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
+    let (mut buffer, mut bits) = (0u16, 0u32);
+    for &b in bytes {
+        buffer = (buffer << 8) | u16::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(BASE32[usize::from((buffer >> bits) & 31)]));
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(BASE32[usize::from((buffer << (5 - bits)) & 31)]));
+    }
+    out
+}
+
+/// The bytes of lower- or upper-case base32 without padding; `None` for anything else.
+fn unbase32(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 5 / 8);
+    let (mut buffer, mut bits) = (0u16, 0u32);
+    for c in text.bytes() {
+        let value = BASE32.iter().position(|&a| a == c.to_ascii_lowercase())? as u16;
+        buffer = ((buffer << 5) | value) & 0x1fff;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    // Leftover bits must be zero padding, so that each byte string has one spelling.
+    (bits < 5 && buffer & ((1 << bits) - 1) == 0).then_some(out)
 }
 
 impl Keys {
@@ -131,6 +206,65 @@ impl Keys {
         Some(Claim { subscriber, digest })
     }
 
+    /// The VERP token of the message of `issue` (`digest/period`) to `subscriber`, signed with the
+    /// current key: at most [`VERP_MAX`] characters of `[a-z2-7]`, no address in it.
+    pub fn verp(&self, subscriber: i64, issue: &str) -> String {
+        let mut bytes = Vec::with_capacity(1 + 10 + VERP_TAG + VERP_MAC);
+        bytes.push(VERP_VERSION);
+        let mut id = subscriber as u64;
+        loop {
+            let low = (id & 0x7f) as u8;
+            id >>= 7;
+            if id == 0 {
+                bytes.push(low);
+                break;
+            }
+            bytes.push(low | 0x80);
+        }
+        bytes.extend_from_slice(&issue_tag(issue));
+        let mac = verp_mac(&self.keys[0].1, &bytes).finalize().into_bytes();
+        bytes.extend_from_slice(&mac[..VERP_MAC]);
+        base32(&bytes)
+    }
+
+    /// The claim of a VERP token signed by any of the keys (compared in constant time), or `None`
+    /// for anything else: malformed, too long, tampered, signed by an unknown key.
+    pub fn verify_verp(&self, token: &str) -> Option<Verp> {
+        if token.len() > VERP_MAX {
+            return None;
+        }
+        let bytes = unbase32(token)?;
+        let (&version, rest) = bytes.split_first()?;
+        if version != VERP_VERSION || bytes.len() < 2 + VERP_TAG + VERP_MAC {
+            return None;
+        }
+        let (signed, mac) = bytes.split_at(bytes.len() - VERP_MAC);
+        let ok = self
+            .keys
+            .iter()
+            .any(|(_, keyed)| verp_mac(keyed, signed).verify_truncated_left(mac).is_ok());
+        if !ok {
+            return None;
+        }
+        let (mut id, mut shift, mut used) = (0u64, 0u32, 0);
+        for &b in &rest[..rest.len() - VERP_MAC] {
+            if shift > 63 {
+                return None;
+            }
+            id |= u64::from(b & 0x7f) << shift;
+            shift += 7;
+            used += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        let tag: [u8; VERP_TAG] = rest.get(used..used + VERP_TAG)?.try_into().ok()?;
+        (used + VERP_TAG + VERP_MAC == rest.len()).then_some(Verp {
+            subscriber: id as i64,
+            tag,
+        })
+    }
+
     /// A Message-ID stable per (issue, recipient): a resend after a crash carries the same one.
     pub fn message_id(&self, issue: &str, address_key: &str, domain: &str) -> String {
         let mut mac = self.keys[0].1.clone();
@@ -151,6 +285,14 @@ impl Keys {
         id.push('>');
         id
     }
+}
+
+/// The HMAC state over VERP token bytes, domain-separated from the other uses of the keys.
+fn verp_mac(keyed: &HmacSha256, bytes: &[u8]) -> HmacSha256 {
+    let mut mac = keyed.clone();
+    mac.update(b"verp\0");
+    mac.update(bytes);
+    mac
 }
 
 #[cfg(test)]
@@ -246,5 +388,37 @@ mod tests {
                 && a.ends_with("@news.example.org>")
                 && a.len() == 1 + 32 + "@news.example.org>".len()
         );
+    }
+
+    #[test]
+    fn a_verp_token_round_trips_short_lower_case_and_names_its_issue() {
+        let keys = Keys::parse(A).unwrap();
+        for id in [0, 1, 127, 128, 99_999, i64::MAX] {
+            let t = keys.verp(id, "best-of-x/2024-07");
+            assert!(t.len() <= VERP_MAX, "{t}");
+            assert!(t.bytes().all(|b| BASE32.contains(&b)), "{t}");
+            let claim = keys.verify_verp(&t).unwrap();
+            assert_eq!(claim.subscriber, id);
+            assert!(claim.is_for("best-of-x/2024-07"));
+            assert!(!claim.is_for("best-of-x/2024-08"));
+            assert_eq!(keys.verify_verp(&t.to_ascii_uppercase()), Some(claim));
+        }
+    }
+
+    #[test]
+    fn tampered_truncated_and_foreign_verp_tokens_are_refused() {
+        let keys = Keys::parse(A).unwrap();
+        let t = keys.verp(42, "d/2024-07");
+        let mut bytes = unbase32(&t).unwrap();
+        bytes[1] ^= 1; // another subscriber
+        assert_eq!(keys.verify_verp(&base32(&bytes)), None);
+        assert_eq!(keys.verify_verp(&t[..t.len() - 1]), None);
+        assert_eq!(keys.verify_verp(&format!("{t}a")), None);
+        assert_eq!(keys.verify_verp("bounces"), None);
+        assert_eq!(keys.verify_verp(""), None);
+        assert_eq!(keys.verify_verp(&"a".repeat(400)), None);
+        assert_eq!(Keys::parse(B).unwrap().verify_verp(&t), None);
+        let rotated = Keys::parse(&format!("{B},{A}")).unwrap();
+        assert_eq!(rotated.verify_verp(&t).unwrap().subscriber, 42);
     }
 }

@@ -6,11 +6,13 @@
 //! - [`build`]: freeze (or draft) the issue of a period;
 //! - [`send`]: a [`send::Plan`] for a frozen issue: rehearse it, test it, or run it to the ledger;
 //! - [`status`]: where things stand, for `digest status` and the daemon's `/status`;
+//! - [`inbound`]: apply the bounces, complaints and unsubscribe requests that came back;
 //! - [`check`], [`preview`] and [`suppress`]: what `digest check`, `preview` and `suppress` do;
 //! - [`init`]: a new project, ready for `digest check` and `digest preview`.
 
 pub mod build;
 pub mod check;
+pub mod inbound;
 pub mod ingest;
 pub mod init;
 pub mod preview;

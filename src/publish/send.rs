@@ -228,7 +228,10 @@ impl<'c> Plan<'c> {
             // Samples show messages that would really go out: suppressed recipients are skipped.
             let mut samples = Vec::with_capacity(SAMPLES);
             for p in s.pending(self.key(), 0, 64, false)? {
-                if samples.len() < SAMPLES && s.suppressed(&p.key, &self.digest.id)?.is_none() {
+                if samples.len() < SAMPLES
+                    && s.suppressed(&p.key, &self.digest.id, clock.now())?
+                        .is_none()
+                {
                     samples.push(p);
                 }
             }

@@ -14,7 +14,7 @@ use crate::config::{Config, Digest};
 use crate::issue::{self, Issue};
 use crate::model::IssueKey;
 use crate::period::{Period, PeriodKind};
-use crate::store::{Counts, Run, State, Store};
+use crate::store::{Counts, IssueBounces, Run, State, Store};
 
 /// How many next and last runs `/status` shows per digest.
 const SHOWN: usize = 3;
@@ -85,6 +85,46 @@ pub struct IssueLedger {
     pub counts: Counts,
     /// Failed and deferred rows with the server's last reply (asked for with a period).
     pub failures: Vec<(String, State, u32, String)>,
+    /// Bounces and complaints recorded by `digest inbound`.
+    pub bounces: IssueBounces,
+}
+
+/// Complaint rate (of messages sent) from which `digest status` warns: 0.1%, where the large
+/// mailbox providers start filtering a sender.
+pub const COMPLAINT_WARNING: f64 = 0.001;
+
+/// Hard bounce rate (of messages sent) from which `digest status` warns: 2%.
+pub const HARD_BOUNCE_WARNING: f64 = 0.02;
+
+impl IssueLedger {
+    /// `n` as a share of the messages sent (0 when none were).
+    fn rate(&self, n: u64) -> f64 {
+        match self.counts.sent {
+            0 => 0.0,
+            sent => n as f64 / sent as f64,
+        }
+    }
+
+    /// The warnings about this issue's bounce and complaint rates.
+    pub fn warnings(&self) -> Vec<String> {
+        let b = &self.bounces;
+        let mut out = Vec::new();
+        if b.complaints > 0 && self.rate(b.complaints) >= COMPLAINT_WARNING {
+            out.push(format!(
+                "complaints at {:.2}% of sent (warning from {}%): providers filter senders above this",
+                100.0 * self.rate(b.complaints),
+                100.0 * COMPLAINT_WARNING
+            ));
+        }
+        if b.hard > 0 && self.rate(b.hard) >= HARD_BOUNCE_WARNING {
+            out.push(format!(
+                "hard bounces at {:.2}% of sent (warning from {}%): clean the list",
+                100.0 * self.rate(b.hard),
+                100.0 * HARD_BOUNCE_WARNING
+            ));
+        }
+        out
+    }
 }
 
 impl std::fmt::Display for IssueLedger {
@@ -102,6 +142,24 @@ impl std::fmt::Display for IssueLedger {
             c.failed,
             c.suppressed
         )?;
+        let b = &self.bounces;
+        let percent = |n| 100.0 * self.rate(n);
+        if *b != IssueBounces::default() {
+            writeln!(
+                f,
+                "  came back: {} hard bounce(s) ({:.2}%), {} soft ({:.2}%), {} policy, {} complaint(s) ({:.2}%)",
+                b.hard,
+                percent(b.hard),
+                b.soft,
+                percent(b.soft),
+                b.policy,
+                b.complaints,
+                percent(b.complaints)
+            )?;
+        }
+        for warning in self.warnings() {
+            writeln!(f, "  WARNING: {warning}")?;
+        }
         for (to, state, attempts, reply) in &self.failures {
             writeln!(
                 f,
@@ -139,6 +197,7 @@ pub fn ledgers(
             };
             Ok(IssueLedger {
                 counts: store.counts(&key)?,
+                bounces: store.issue_bounces(&key)?,
                 issue,
                 failures,
             })

@@ -3,6 +3,7 @@
 //! migrated by `PRAGMA user_version`.
 
 mod articles;
+mod inbound;
 mod ledger;
 mod runs;
 mod sources;
@@ -14,6 +15,7 @@ use anyhow::{Context, Result};
 use rusqlite::Connection;
 
 pub use articles::{Stored, UpsertStats};
+pub use inbound::{Event, IssueBounces};
 pub use ledger::{Counts, Enqueued, Pending, Row, State};
 pub use runs::{Run, RunStatus};
 pub use sources::SourceHealth;
@@ -104,6 +106,28 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     ALTER TABLE articles ADD COLUMN origin TEXT;
     ALTER TABLE articles ADD COLUMN extra_tags TEXT NOT NULL DEFAULT '';",
+    // 5: what came back (`digest inbound`): each message processed once, a row per finding, and
+    // suppressions that end (after frequent soft bounces).
+    "CREATE TABLE inbound_messages (
+        key         TEXT PRIMARY KEY,        -- 'id:<Message-ID>' or 'sha256:<content hash>'
+        received_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE inbound_events (
+        id            INTEGER PRIMARY KEY,
+        received_at   INTEGER NOT NULL,
+        kind          TEXT NOT NULL,         -- bounce | complaint | auto_reply | unsubscribe | other
+        class         TEXT,                  -- hard | soft | policy | complaint | auto_reply | unknown
+        status        TEXT,                  -- enhanced status code
+        recipient     TEXT,                  -- address key reported on
+        subscriber_id INTEGER,
+        issue         TEXT,                  -- <digest>/<period>, when matched
+        matched_by    TEXT NOT NULL,         -- verp | message_id | recipient | token | none
+        message_id    TEXT,                  -- of the message that came back, else its file name
+        detail        TEXT
+    );
+    CREATE INDEX inbound_events_by_issue ON inbound_events (issue, class);
+    CREATE INDEX inbound_events_by_subscriber ON inbound_events (subscriber_id, class, issue);
+    ALTER TABLE suppressions ADD COLUMN expires_at INTEGER;",
 ];
 
 /// An open store.
@@ -169,6 +193,20 @@ impl Store {
         self.conn.execute_batch("BEGIN")?;
         let result = f(self);
         self.conn.execute_batch("ROLLBACK")?;
+        result
+    }
+
+    /// Runs `f` inside one write transaction (`BEGIN IMMEDIATE`: the write lock is taken first,
+    /// so a busy store fails here, before any work), committed if `f` succeeds, else rolled back.
+    pub fn transaction<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let result = f(self).and_then(|v| {
+            self.conn.execute_batch("COMMIT")?;
+            Ok(v)
+        });
+        if result.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
         result
     }
 

@@ -57,6 +57,8 @@ pub struct Suppression {
     pub detail: Option<String>,
     /// When it was recorded.
     pub created_at: DateTime<Utc>,
+    /// When it ends by itself (suppressions for soft bounces); `None`: never.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// The scope stored for "every digest".
@@ -72,17 +74,40 @@ impl Store {
         detail: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let n = self.conn.execute(
-            "INSERT OR IGNORE INTO suppressions (address, scope, reason, detail, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
+        self.suppress_until(address, scope, reason, detail, now, None)
+    }
+
+    /// Like [`Store::suppress`], ending at `expires` (`None`: never); whether it is new. An
+    /// existing suppression is kept, unless it ends: then it is replaced when it has ended by
+    /// `now` or when the new one never ends.
+    pub fn suppress_until(
+        &mut self,
+        address: &str,
+        scope: Option<&str>,
+        reason: Reason,
+        detail: Option<&str>,
+        now: DateTime<Utc>,
+        expires: Option<DateTime<Utc>>,
+    ) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO suppressions (address, scope, reason, detail, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (address, scope) DO UPDATE SET reason = excluded.reason,
+               detail = excluded.detail, created_at = excluded.created_at,
+               expires_at = excluded.expires_at
+             WHERE suppressions.expires_at IS NOT NULL
+               AND (excluded.expires_at IS NULL OR suppressions.expires_at <= excluded.created_at)",
+            )?
+            .execute(params![
                 address,
                 scope.unwrap_or(ALL_DIGESTS),
                 reason.as_str(),
                 detail,
-                now.timestamp()
-            ],
-        )?;
+                now.timestamp(),
+                expires.map(|e| e.timestamp())
+            ])?;
         Ok(n > 0)
     }
 
@@ -94,14 +119,21 @@ impl Store {
         )?)
     }
 
-    /// Why `address` must not get `digest`, if it must not.
-    pub fn suppressed(&self, address: &str, digest: &str) -> Result<Option<Reason>> {
+    /// Why `address` must not get `digest` at `now`, if it must not (a suppression that has
+    /// ended does not count).
+    pub fn suppressed(
+        &self,
+        address: &str,
+        digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Reason>> {
         let reason: Option<String> = self
             .conn
             .prepare_cached(
-                "SELECT reason FROM suppressions WHERE address = ?1 AND scope IN ('*', ?2) LIMIT 1",
+                "SELECT reason FROM suppressions WHERE address = ?1 AND scope IN ('*', ?2)
+                   AND (expires_at IS NULL OR expires_at > ?3) LIMIT 1",
             )?
-            .query_row(params![address, digest], |r| r.get(0))
+            .query_row(params![address, digest, now.timestamp()], |r| r.get(0))
             .optional()?;
         Ok(reason.as_deref().and_then(Reason::parse))
     }
@@ -109,7 +141,8 @@ impl Store {
     /// Every suppression, by address.
     pub fn suppressions(&self) -> Result<Vec<Suppression>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT address, scope, reason, detail, created_at FROM suppressions ORDER BY address, scope",
+            "SELECT address, scope, reason, detail, created_at, expires_at FROM suppressions
+             ORDER BY address, scope",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(Suppression {
@@ -118,6 +151,9 @@ impl Store {
                 reason: Reason::parse(&r.get::<_, String>(2)?).unwrap_or(Reason::Manual),
                 detail: r.get(3)?,
                 created_at: DateTime::from_timestamp(r.get(4)?, 0).unwrap_or_default(),
+                expires_at: r
+                    .get::<_, Option<i64>>(5)?
+                    .and_then(|t| DateTime::from_timestamp(t, 0)),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -290,3 +290,342 @@ fn an_unreadable_file_is_named_and_the_others_are_still_classified_with_exit_1()
             .contains(&format!("{}: other - - -", reply.display()))
     );
 }
+
+/// An RFC 3464 report, itself `own`, sent to `envelope_to`, that the message `message_id` could
+/// not be delivered to `recipient`: `status` with `diagnostic`.
+fn dsn(
+    own: &str,
+    envelope_to: &str,
+    recipient: &str,
+    status: &str,
+    diagnostic: &str,
+    message_id: &str,
+) -> String {
+    let action = if status.starts_with('4') {
+        "delayed"
+    } else {
+        "failed"
+    };
+    format!(
+        "Return-Path: <>\r\nDelivered-To: {envelope_to}\r\nFrom: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n\
+         To: {envelope_to}\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <{own}>\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\r\n\
+         --r\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered to <{recipient}>.\r\n\r\n\
+         --r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n\
+         Final-Recipient: rfc822; {recipient}\r\nAction: {action}\r\nStatus: {status}\r\n\
+         Diagnostic-Code: smtp; {diagnostic}\r\n\r\n\
+         --r\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: Test Digest <digest@news.example.org>\r\n\
+         To: {recipient}\r\nSubject: Best of\r\nMessage-ID: {message_id}\r\n\r\n--r--\r\n"
+    )
+}
+
+/// An ARF complaint (RFC 5965), itself `own`, about the message `message_id` to `recipient`.
+fn arf(own: &str, recipient: &str, message_id: &str) -> String {
+    format!(
+        "From: fbl@isp.example\r\nTo: abuse@news.example.org\r\nMessage-ID: <{own}>\r\n\
+         Subject: Abuse report\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=feedback-report; boundary=\"f\"\r\n\r\n\
+         --f\r\nContent-Type: text/plain\r\n\r\nThis is an abuse report.\r\n\r\n\
+         --f\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\nVersion: 1\r\n\
+         Original-Rcpt-To: {recipient}\r\n\r\n\
+         --f\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: digest@news.example.org\r\n\
+         To: {recipient}\r\nMessage-ID: {message_id}\r\nSubject: Best of\r\n\r\n--f--\r\n"
+    )
+}
+
+/// A Maildir (`cur`, `new`, `tmp`) at `dir`.
+fn maildir(dir: &Path) {
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+}
+
+/// The files of a folder, by name.
+fn names(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// `digest inbound --stdin` with `message` on its standard input.
+fn inbound_stdin(p: &crate::common::Project, message: &[u8]) -> crate::common::Output {
+    use std::io::Write as _;
+    let mut child = p
+        .command(&["inbound", "--stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(message).unwrap();
+    let out = child.wait_with_output().unwrap();
+    crate::common::Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn dsns_in_a_maildir_suppress_hard_bounced_and_complaining_readers_and_the_next_issue_skips_them() {
+    use crate::common::article;
+    use crate::smtp::{Server, mail_project, members};
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let readers: Vec<String> = ["ann", "bob", "cat", "dan"]
+        .iter()
+        .map(|r| format!("{r}@example.net"))
+        .collect();
+    let p = mail_project(server.port, "", &members(&readers));
+    p.write(
+        "config/local.toml",
+        "[mail]\nreturn_path = \"bounces@news.example.org\"\nverp = true\n",
+    );
+    p.ok(&["send", "d", "--period", "2024-07", "--yes"]);
+
+    // Each message went out from its own VERP address; From: is unchanged.
+    let sent: HashMap<String, (String, String)> = server
+        .accepted()
+        .iter()
+        .map(|e| {
+            let to = e["rcpt"][0].as_str().unwrap().to_string();
+            let from = e["mail_from"].as_str().unwrap().to_string();
+            (to, (from, e["message_id"].as_str().unwrap().to_string()))
+        })
+        .collect();
+    assert_eq!(sent.len(), 4);
+    for (to, (from, _)) in &sent {
+        let (local, domain) = from.split_once('@').unwrap();
+        assert!(local.starts_with("bounces+") && local.len() <= 64, "{from}");
+        assert_eq!(domain, "news.example.org");
+        assert!(
+            !from.contains(to.split('@').next().unwrap()),
+            "no address in clear: {from}"
+        );
+    }
+    let verp = |r: &str| sent[r].0.clone();
+    let id = |r: &str| sent[r].1.clone();
+
+    let mail = p.path("Maildir");
+    maildir(&mail);
+    let put = |name: &str, text: &str| std::fs::write(mail.join("new").join(name), text).unwrap();
+    // Ann: hard, back at her VERP address. Bob: a soft bounce, matched by Message-ID only. Cat
+    // complains. Dan replies in person. A stale copy in cur/ already seen is left alone.
+    put(
+        "1.ann",
+        &dsn(
+            "b1@mx.example.net",
+            &verp("ann@example.net"),
+            "ann@example.net",
+            "5.1.1",
+            "550 5.1.1 <ann@example.net>: Recipient address rejected: User unknown",
+            &id("ann@example.net"),
+        ),
+    );
+    put(
+        "2.bob",
+        &dsn(
+            "b2@mx.example.net",
+            "bounces@news.example.org",
+            "bob@example.net",
+            "4.2.2",
+            "452 4.2.2 Mailbox full",
+            &id("bob@example.net"),
+        ),
+    );
+    put(
+        "3.cat",
+        &arf("c1@isp.example", "cat@example.net", &id("cat@example.net")),
+    );
+    put(
+        "4.dan",
+        "From: dan@example.net\r\nTo: digest@news.example.org\r\nSubject: Re: Best of\r\n\r\nThanks!\r\n",
+    );
+    std::fs::write(
+        mail.join("cur/0.seen:2,S"),
+        dsn(
+            "b0@mx",
+            "x@y",
+            "dan@example.net",
+            "5.1.1",
+            "550 5.1.1 unknown",
+            "<x@y>",
+        ),
+    )
+    .unwrap();
+
+    let out = p.ok(&["inbound", "--maildir", mail.to_str().unwrap()]);
+    crate::common::assert_contains(
+        &out.stdout,
+        &[
+            "4 message(s) (0 already processed): bounces 1 hard, 1 soft, 0 policy",
+            "1 complaint(s)",
+            "1 other",
+            "2 new suppression(s)",
+        ],
+    );
+    assert!(names(&mail.join("new")).is_empty());
+    assert_eq!(names(&mail.join("cur")), ["0.seen:2,S"]);
+    assert_eq!(
+        names(&mail.join(".processed/cur")),
+        ["1.ann:2,", "2.bob:2,", "3.cat:2,", "4.dan:2,"]
+    );
+
+    let store = digest::store::Store::open(&p.path("digest.db")).unwrap();
+    let suppressions = store.suppressions().unwrap();
+    let of = |a: &str| suppressions.iter().find(|s| s.address == a);
+    let ann = of("ann@example.net").expect("ann suppressed");
+    assert_eq!((ann.reason.as_str(), ann.scope.as_str()), ("bounced", "*"));
+    let detail = ann.detail.as_deref().unwrap();
+    crate::common::assert_contains(
+        detail,
+        &[
+            "b1@mx.example.net",
+            "d/2024-07",
+            "hard",
+            "5.1.1",
+            "matched by verp",
+        ],
+    );
+    let cat = of("cat@example.net").expect("cat suppressed");
+    assert_eq!(
+        (cat.reason.as_str(), cat.scope.as_str()),
+        ("complained", "*")
+    );
+    assert!(
+        cat.detail
+            .as_deref()
+            .unwrap()
+            .contains("matched by message_id")
+    );
+    assert!(
+        of("bob@example.net").is_none(),
+        "one soft bounce suppresses no one"
+    );
+    assert!(of("dan@example.net").is_none());
+    drop(store);
+
+    // Nothing new the second time; a message put back (a crash between commit and move) is
+    // recognised and recorded once.
+    let again = p.ok(&["inbound", "--maildir", mail.to_str().unwrap()]);
+    crate::common::assert_contains(&again.stdout, &["0 message(s)"]);
+    std::fs::copy(mail.join(".processed/cur/1.ann:2,"), mail.join("new/1.ann")).unwrap();
+    let again = p.ok(&["inbound", "--maildir", mail.to_str().unwrap()]);
+    crate::common::assert_contains(
+        &again.stdout,
+        &["1 message(s) (1 already processed): bounces 0 hard"],
+    );
+    assert_eq!(
+        names(&mail.join(".processed/cur")).len(),
+        5,
+        "kept, never overwritten"
+    );
+
+    let status = p.ok(&["status", "d", "--period", "2024-07"]);
+    crate::common::assert_contains(
+        &status.stdout,
+        &[
+            "1 hard bounce(s) (25.00%), 1 soft (25.00%), 0 policy, 1 complaint(s) (25.00%)",
+            "WARNING: complaints at 25.00% of sent",
+            "WARNING: hard bounces at 25.00% of sent",
+        ],
+    );
+
+    // The next issue skips the suppressed readers.
+    let tags = &["distributed-systems"];
+    p.catalog(&[article(
+        "https://c.example/3",
+        "August pick",
+        "c",
+        tags,
+        "2024-08-10T00:00:00Z",
+        5,
+    )]);
+    p.ok(&["ingest"]);
+    p.ok(&["build", "d", "--period", "2024-08"]);
+    p.ok(&["send", "d", "--period", "2024-08", "--yes"]);
+    let mut august: Vec<String> = server.accepted()[4..]
+        .iter()
+        .map(|e| e["rcpt"][0].as_str().unwrap().to_string())
+        .collect();
+    august.sort();
+    assert_eq!(august, ["bob@example.net", "dan@example.net"]);
+}
+
+#[test]
+fn stdin_processing_exits_0_for_any_message_and_75_while_the_store_is_locked() {
+    let p = crate::common::Project::new(&crate::common::config("d", ""));
+    let reply = b"From: a@b.example\r\nSubject: hi\r\n\r\nThanks!\r\n";
+    let out = inbound_stdin(&p, reply);
+    assert_eq!(out.code, 0, "{}", out.all());
+    crate::common::assert_contains(
+        &out.stdout,
+        &["1 message(s) (0 already processed)", "1 other"],
+    );
+    let out = inbound_stdin(&p, b"\x00\xff garbage");
+    assert_eq!(
+        out.code,
+        0,
+        "nothing is refused for its content: {}",
+        out.all()
+    );
+
+    let conn = rusqlite::Connection::open(p.path("digest.db")).unwrap();
+    conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let out = inbound_stdin(&p, b"From: c@d.example\r\nSubject: later\r\n\r\nx\r\n");
+    assert_eq!(out.code, 75, "EX_TEMPFAIL, the MTA retries: {}", out.all());
+    assert!(out.stderr.contains("error:"), "{}", out.stderr);
+    conn.execute_batch("ROLLBACK").unwrap();
+    let out = inbound_stdin(&p, b"From: c@d.example\r\nSubject: later\r\n\r\nx\r\n");
+    assert_eq!(out.code, 0, "{}", out.all());
+}
+
+#[test]
+fn the_whole_bounce_corpus_goes_through_a_maildir_without_a_panic_and_every_file_is_moved() {
+    let Some(root) = bounces() else { return };
+    let p = crate::common::Project::new(&crate::common::config("d", ""));
+    let mail = p.path("Maildir");
+    maildir(&mail);
+    let files = messages(&root);
+    for (i, file) in files.iter().enumerate() {
+        std::fs::copy(file, mail.join("new").join(format!("{i:05}.corpus"))).unwrap();
+    }
+    let out = p.run(&["inbound", "--maildir", mail.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    println!("{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("{} message(s)", files.len())),
+        "{}",
+        out.stdout
+    );
+    assert!(names(&mail.join("new")).is_empty());
+    assert_eq!(names(&mail.join(".processed/cur")).len(), files.len());
+}
+
+#[test]
+fn the_daemon_processes_the_inbound_maildir_every_poll() {
+    use crate::common::{Daemon, Project, WEB_ANY_PORT, config};
+    let extra = format!("{WEB_ANY_PORT}\n[inbound]\nmaildir = \"Maildir\"\npoll_secs = 1\n");
+    let p = Project::new(&config("d", &extra));
+    let mail = p.path("Maildir");
+    maildir(&mail);
+    let mut daemon = Daemon::start(&p, &[], "info");
+    std::fs::write(
+        mail.join("new/1.reply"),
+        "From: a@b.example\r\nSubject: hi\r\n\r\nThanks!\r\n",
+    )
+    .unwrap();
+    let line = daemon.wait_for("inbound: 1 message(s)");
+    assert!(line.contains("1 other"), "{line}");
+    assert_eq!(names(&mail.join(".processed/cur")), ["1.reply:2,"]);
+    daemon.signal("TERM");
+    let (code, log) = daemon.wait();
+    assert_eq!(code, 0, "{log}");
+}

@@ -101,6 +101,7 @@ class Handler:
         self.write({
             "event": "accepted",
             "rcpt": rcpts,
+            "mail_from": envelope.mail_from,
             "message_id": str(headers.get("Message-ID", "")),
             "subject": str(headers.get("Subject", "")),
             "size": len(envelope.content),

@@ -294,7 +294,7 @@ pub async fn run(
             permit = async { sender.expect("guarded").reserve_owned().await }, if can_send => {
                 let Ok(permit) = permit else { break };
                 let pending = buffer.pop_front().expect("guarded");
-                if ledger.store.suppressed(&pending.key, &digest)?.is_some() {
+                if ledger.store.suppressed(&pending.key, &digest, clock.now())?.is_some() {
                     let row = (pending.subscriber_id, State::Suppressed, 0, None);
                     ledger.store.record(&issue, &[row], clock.now())?;
                     progress.suppressed += 1;

@@ -1,0 +1,154 @@
+//! `digest inbound --stdin` and `--maildir`: apply what came back (bounces, complaints, mailed
+//! unsubscribe requests) to the store, each message once.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::inbound::MAX_MESSAGE;
+use crate::inbound::matching::Matcher;
+use crate::inbound::process::{Processor, Tally};
+use crate::mail::campaign;
+use crate::store::Store;
+
+/// The Maildir++ folder processed messages are moved to, inside the Maildir.
+pub const PROCESSED: &str = ".processed";
+
+/// Runs `f` with a [`Processor`] for `config` (its unsubscribe keys and `[bounces]`).
+fn with_processor<T>(config: &Config, f: impl FnOnce(&Processor<'_>) -> Result<T>) -> Result<T> {
+    let keys = campaign::keys(config)?;
+    let processor = Processor {
+        matcher: Matcher {
+            keys: &keys,
+            config,
+        },
+        policy: &config.bounces,
+    };
+    f(&processor)
+}
+
+/// Processes the one message in `input` (read up to [`MAX_MESSAGE`] bytes, the rest drained so
+/// a piping MTA sees it all taken).
+pub fn message(config: &Config, input: &mut dyn std::io::Read, clock: &dyn Clock) -> Result<Tally> {
+    let mut raw = Vec::new();
+    input
+        .take(MAX_MESSAGE as u64)
+        .read_to_end(&mut raw)
+        .context("reading the message")?;
+    std::io::copy(input, &mut std::io::sink()).context("reading the message")?;
+    with_processor(config, |p| {
+        let mut store = Store::open(&config.paths.store)?;
+        p.process(&mut store, &raw, "stdin", clock.now())
+    })
+}
+
+/// What a Maildir run did.
+#[derive(Debug, Default)]
+pub struct MaildirRun {
+    /// What the messages said.
+    pub tally: Tally,
+    /// Messages that could not be read or moved, as `file: error` (left where they are).
+    pub problems: Vec<String>,
+}
+
+/// Processes the messages of the Maildir `dir` (`new/`, and `cur/` but those flagged seen),
+/// moving each to [`PROCESSED`]`/cur` once its findings are committed (a crash in between
+/// processes it again, which records nothing twice). Never deletes mail.
+pub fn maildir(config: &Config, dir: &Path, clock: &dyn Clock) -> Result<MaildirRun> {
+    let files = unseen(dir)?;
+    let target = processed_folder(dir)?;
+    with_processor(config, |p| {
+        let mut store = Store::open(&config.paths.store)?;
+        let mut run = MaildirRun::default();
+        for file in files {
+            let shown = crate::text::one_line(&file.display().to_string(), 500);
+            let raw = match read(&file) {
+                Ok(raw) => raw,
+                Err(e) => {
+                    run.problems.push(format!("{shown}: {e}"));
+                    continue;
+                }
+            };
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            run.tally += p.process(&mut store, &raw, &name, clock.now())?;
+            if let Err(e) = move_to(&file, &target) {
+                run.problems.push(format!("{shown}: moving it: {e}"));
+            }
+        }
+        Ok(run)
+    })
+}
+
+/// The messages of a Maildir to process, sorted by name: every file in `new/`, and those in `cur/`
+/// without the `S` (seen) flag.
+fn unseen(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for sub in ["new", "cur"] {
+        let folder = dir.join(sub);
+        let entries = std::fs::read_dir(&folder)
+            .with_context(|| format!("reading the Maildir folder {}", folder.display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("reading {}", folder.display()))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let seen = name
+                .rsplit_once(":2,")
+                .is_some_and(|(_, flags)| flags.contains('S'));
+            if name.starts_with('.') || (sub == "cur" && seen) || !entry.file_type()?.is_file() {
+                continue;
+            }
+            out.push(entry.path());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// `dir/.processed/cur`, created as a Maildir++ subfolder if missing.
+fn processed_folder(dir: &Path) -> Result<PathBuf> {
+    let folder = dir.join(PROCESSED);
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(folder.join(sub))
+            .with_context(|| format!("creating {}", folder.join(sub).display()))?;
+    }
+    let marker = folder.join("maildirfolder");
+    if !marker.exists() {
+        std::fs::write(&marker, b"").with_context(|| format!("creating {}", marker.display()))?;
+    }
+    Ok(folder.join("cur"))
+}
+
+/// The first [`MAX_MESSAGE`] bytes of a message file.
+fn read(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_MESSAGE as u64)
+        .read_to_end(&mut raw)?;
+    Ok(raw)
+}
+
+/// Moves the message `file` into the `cur` folder `target`, with the `:2,` info a message in
+/// `cur` has, never over an existing file.
+fn move_to(file: &Path, target: &Path) -> std::io::Result<()> {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = if name.contains(":2,") {
+        name
+    } else {
+        format!("{name}:2,")
+    };
+    let mut to = target.join(&name);
+    let mut n = 1;
+    while to.exists() {
+        to = target.join(format!("{name}.{n}"));
+        n += 1;
+    }
+    std::fs::rename(file, to)
+}
