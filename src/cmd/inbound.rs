@@ -1,7 +1,6 @@
 //! `digest inbound`: `classify` prints what each message file is and, per bounced recipient,
 //! why; `--stdin` and `--maildir` apply what came back to the store and print a summary.
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -10,7 +9,7 @@ use anyhow::Result;
 use crate::cli::{InboundAction, InboundArgs, UsageError};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::inbound::{self, Classified, Finding, MAX_MESSAGE};
+use crate::inbound::{self, Classified};
 use crate::publish;
 use crate::text::one_line;
 
@@ -65,7 +64,7 @@ pub(super) fn run(config_dir: &Path, args: &InboundArgs, clock: &dyn Clock) -> R
 fn classify(files: &[PathBuf], json: bool) -> ExitCode {
     let mut failed = false;
     for path in files {
-        match read(path) {
+        match publish::inbound::read(path) {
             Ok(raw) => print(path, &inbound::classify(&raw), json),
             Err(e) => {
                 eprintln!("error: {}: {e}", one_line(&path.to_string_lossy(), 500));
@@ -80,25 +79,10 @@ fn classify(files: &[PathBuf], json: bool) -> ExitCode {
     }
 }
 
-/// The first [`MAX_MESSAGE`] bytes of the file.
-fn read(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut raw = Vec::new();
-    std::fs::File::open(path)?
-        .take(MAX_MESSAGE as u64)
-        .read_to_end(&mut raw)?;
-    Ok(raw)
-}
-
 /// One line per finding (one for the file when there is none).
 fn print(path: &Path, classified: &Classified, json: bool) {
     let file = path.to_string_lossy();
-    let none = [None];
-    let findings: Vec<Option<&Finding>> = if classified.findings.is_empty() {
-        none.to_vec()
-    } else {
-        classified.findings.iter().map(Some).collect()
-    };
-    for finding in findings {
+    for finding in classified.rows() {
         let recipient = finding.and_then(|f| f.recipient.as_deref());
         let class = finding.and_then(|f| f.class).map(|c| c.as_str());
         let status = finding.and_then(|f| f.status).map(|s| s.to_string());

@@ -154,6 +154,16 @@ pub struct Classified {
     pub token: Option<String>,
 }
 
+impl Classified {
+    /// Each finding, or one `None` for a message with none: a report keeps a row per message.
+    pub fn rows(&self) -> Vec<Option<&Finding>> {
+        match self.findings.is_empty() {
+            true => vec![None],
+            false => self.findings.iter().map(Some).collect(),
+        }
+    }
+}
+
 /// Classifies one raw message (RFC 5322 bytes, any line endings). Never panics; reads at most
 /// [`MAX_MESSAGE`] bytes.
 pub fn classify(raw: &[u8]) -> Classified {

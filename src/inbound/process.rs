@@ -132,13 +132,7 @@ impl Processor<'_> {
                 tally.duplicates = 1;
                 return Ok(tally);
             }
-            let none = [None];
-            let findings: Vec<Option<&Finding>> = if classified.findings.is_empty() {
-                none.to_vec()
-            } else {
-                classified.findings.iter().map(Some).collect()
-            };
-            for finding in findings {
+            for finding in classified.rows() {
                 let (m, suppress) = match finding {
                     Some(f) => self.apply(store, &classified, f)?,
                     None => (unmatched(), None),

@@ -124,7 +124,7 @@ fn processed_folder(dir: &Path) -> Result<PathBuf> {
 }
 
 /// The first [`MAX_MESSAGE`] bytes of a message file.
-fn read(path: &Path) -> std::io::Result<Vec<u8>> {
+pub fn read(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut raw = Vec::new();
     std::fs::File::open(path)?
         .take(MAX_MESSAGE as u64)
