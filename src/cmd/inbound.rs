@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::cli::{InboundAction, InboundArgs, UsageError};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::inbound::{self, Classified};
+use crate::inbound;
 use crate::publish;
 use crate::text::one_line;
 
@@ -65,7 +65,11 @@ fn classify(files: &[PathBuf], json: bool) -> ExitCode {
     let mut failed = false;
     for path in files {
         match publish::inbound::read(path) {
-            Ok(raw) => print(path, &inbound::classify(&raw), json),
+            Ok(raw) => {
+                for line in publish::inbound::report(path, &inbound::classify(&raw), json) {
+                    say!("{line}");
+                }
+            }
             Err(e) => {
                 eprintln!("error: {}: {e}", one_line(&path.to_string_lossy(), 500));
                 failed = true;
@@ -76,47 +80,5 @@ fn classify(files: &[PathBuf], json: bool) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-/// One line per finding (one for the file when there is none).
-fn print(path: &Path, classified: &Classified, json: bool) {
-    let file = path.to_string_lossy();
-    for finding in classified.rows() {
-        let recipient = finding.and_then(|f| f.recipient.as_deref());
-        let class = finding.and_then(|f| f.class).map(|c| c.as_str());
-        let status = finding.and_then(|f| f.status).map(|s| s.to_string());
-        let diagnostic = finding.map(|f| f.diagnostic.as_str());
-        if json {
-            let original = &classified.original;
-            let line = serde_json::json!({
-                "file": file,
-                "kind": classified.kind.as_str(),
-                "recipient": recipient,
-                "class": class,
-                "status": status,
-                "diagnostic": diagnostic,
-                "message_id": original.message_id,
-                "original_to": original.to,
-                "list_id": original.list_id,
-                "original_token": original.unsubscribe_token,
-                "envelope_to": classified.envelope_to,
-                "token": classified.token,
-            });
-            say!("{line}");
-        } else {
-            say!(
-                "{}: {} {} {} {}{}",
-                one_line(&file, 500),
-                classified.kind.as_str(),
-                recipient.unwrap_or("-"),
-                class.unwrap_or("-"),
-                status.as_deref().unwrap_or("-"),
-                diagnostic
-                    .filter(|d| !d.is_empty())
-                    .map(|d| format!(" {d}"))
-                    .unwrap_or_default()
-            );
-        }
     }
 }

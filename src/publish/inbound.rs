@@ -8,11 +8,12 @@ use anyhow::{Context as _, Result};
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::inbound::MAX_MESSAGE;
 use crate::inbound::matching::Matcher;
 use crate::inbound::process::{Processor, Tally};
+use crate::inbound::{Classified, MAX_MESSAGE};
 use crate::mail::campaign;
 use crate::store::Store;
+use crate::text::one_line;
 
 /// The Maildir++ folder processed messages are moved to, inside the Maildir.
 pub const PROCESSED: &str = ".processed";
@@ -151,4 +152,51 @@ fn move_to(file: &Path, target: &Path) -> std::io::Result<()> {
         n += 1;
     }
     std::fs::rename(file, to)
+}
+
+/// What `digest inbound classify` prints for the message file `path`: one line per finding (one
+/// for the file when there is none), JSON objects with `json`, else `file: kind recipient class
+/// status diagnostic`. Untrusted text is cleaned of control characters.
+pub fn report(path: &Path, classified: &Classified, json: bool) -> Vec<String> {
+    let file = path.to_string_lossy();
+    let original = &classified.original;
+    classified
+        .rows()
+        .into_iter()
+        .map(|finding| {
+            let recipient = finding.and_then(|f| f.recipient.as_deref());
+            let class = finding.and_then(|f| f.class).map(|c| c.as_str());
+            let status = finding.and_then(|f| f.status).map(|s| s.to_string());
+            let diagnostic = finding.map(|f| f.diagnostic.as_str());
+            if json {
+                return serde_json::json!({
+                    "file": file,
+                    "kind": classified.kind.as_str(),
+                    "recipient": recipient,
+                    "class": class,
+                    "status": status,
+                    "diagnostic": diagnostic,
+                    "message_id": original.message_id,
+                    "original_to": original.to,
+                    "list_id": original.list_id,
+                    "original_token": original.unsubscribe_token,
+                    "envelope_to": classified.envelope_to,
+                    "token": classified.token,
+                })
+                .to_string();
+            }
+            format!(
+                "{}: {} {} {} {}{}",
+                one_line(&file, 500),
+                classified.kind.as_str(),
+                recipient.unwrap_or("-"),
+                class.unwrap_or("-"),
+                status.as_deref().unwrap_or("-"),
+                diagnostic
+                    .filter(|d| !d.is_empty())
+                    .map(|d| format!(" {d}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect()
 }
