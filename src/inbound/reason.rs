@@ -311,7 +311,11 @@ pub(super) fn class(
     match class {
         Class::Hard if transient && !stage(diagnostic, NO_MAIL) => Class::Soft,
         // The address had been accepted: a refusal of the message itself.
-        Class::Hard | Class::Unknown if stage(diagnostic, DATA_STAGE) => Class::Policy,
+        Class::Hard | Class::Unknown
+            if stage(diagnostic, DATA_STAGE) || replied_to_data(diagnostic, report) =>
+        {
+            Class::Policy
+        }
         other => other,
     }
 }
@@ -332,8 +336,37 @@ const CONNECTION_STAGE: &[&str] = &[
     "after ehlo",
 ];
 
-/// Wordings of a refusal in reply to `DATA` or the end of the message.
+/// Wordings of a refusal in reply to `DATA` or the end of the message. Not a transcript's
+/// `>>> DATA` nor mFILTER's "SMTP command DATA": with pipelining, the refusal of `RCPT` is read
+/// after `DATA` was sent ("Recipient address rejected: User unknown in local recipient table …
+/// SMTP command DATA").
 const DATA_STAGE: &[&str] = &["end of data", "after data", "data command"];
+
+/// Whether the report says, right after the diagnostic, that it came in reply to `DATA`: Postfix
+/// writes the stage in its text ("said: 550 Unknown user (in reply to end of DATA command)") and
+/// not in the `Diagnostic-Code`.
+fn replied_to_data(diagnostic: &str, report: &str) -> bool {
+    let squeeze = |s: &str| {
+        let end = (0..=s.len().min(MAX_READ))
+            .rev()
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(0);
+        s[..end]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_ascii_lowercase()
+    };
+    let diagnostic = squeeze(diagnostic);
+    if diagnostic.len() < 8 {
+        return false;
+    }
+    let report = squeeze(report);
+    report.match_indices(&diagnostic).any(|(at, _)| {
+        let after = report[at + diagnostic.len()..].trim_start();
+        after.starts_with("(in reply to end of data") || after.starts_with("(in reply to data")
+    })
+}
 
 /// Wordings of a domain that takes no mail at all (RFC 7505 null MX): definitive even when the
 /// reporting server wrote a transient code.
@@ -625,5 +658,24 @@ mod tests {
         let ezweb = "Your message was not delivered within 0 days and 1 hours. \
                      Remote host is not responding.";
         assert_eq!(class(None, "", ezweb, false), Class::Soft);
+    }
+
+    // Before: Postfix's DSN gave "550 Unknown user" as the Diagnostic-Code and the stage only in
+    // its text, so the refusal after the end of data was hard.
+    #[test]
+    fn the_stage_written_after_the_reply_in_the_report_text_counts() {
+        let report = "<a@b.example>: host mx.b.example[192.0.2.1] said: 550 Unknown user\n    \
+                      a@b.example (in reply to end of DATA command)\n";
+        let diagnostic = "550 Unknown user a@b.example";
+        assert_eq!(
+            class(code("5.0.0"), diagnostic, report, false),
+            Class::Policy
+        );
+        let rcpt = report.replace("end of DATA", "RCPT TO");
+        assert_eq!(class(code("5.0.0"), diagnostic, &rcpt, false), Class::Hard);
+        // mFILTER's "SMTP command DATA" does not date the refusal (pipelining).
+        let mfilter = "-------server message 550 5.1.1 <a@b.example>: Recipient address rejected: \
+                       User unknown in local recipient table -------SMTP command DATA";
+        assert_eq!(class(code("5.1.1"), mfilter, "", false), Class::Hard);
     }
 }
