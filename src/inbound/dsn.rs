@@ -66,7 +66,7 @@ fn value<'g>(group: &'g [(String, String)], name: &str) -> Option<&'g str> {
 /// The value after a type prefix (`rfc822; x@y`, `smtp; 550 …`).
 fn typed(value: &str) -> &str {
     match value.split_once(';') {
-        Some((kind, rest)) if !kind.contains(' ') && kind.len() < 20 => rest.trim(),
+        Some((kind, rest)) if !kind.contains(' ') && kind.len() < 40 => rest.trim(),
         _ => value.trim(),
     }
 }
@@ -166,5 +166,17 @@ mod tests {
         assert_eq!(feedback_recipients(report), ["a@x.example", "b@x.example"]);
         assert_eq!(field(report, "feedback-type").as_deref(), Some("abuse"));
         assert!(feedback_recipients("Feedback-Type: abuse\n").is_empty());
+    }
+
+    // Before: a type name of 20 characters or more stayed in the diagnostic, and AOL's
+    // "X-Outbound-Mail-Relay; Name service error …" was read as a relaying refusal.
+    #[test]
+    fn a_long_diagnostic_type_is_dropped() {
+        assert_eq!(
+            typed("X-Outbound-Mail-Relay; Name service error"),
+            "Name service error"
+        );
+        assert_eq!(typed("smtp; 550 x; y"), "550 x; y");
+        assert_eq!(typed("550 no such user; sorry"), "550 no such user; sorry");
     }
 }

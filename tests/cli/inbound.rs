@@ -46,7 +46,38 @@ fn name(path: &str) -> String {
 
 /// Sisimai's reasons as digest's classes. Sisimai's own hard/soft split differs: here an address
 /// refused for its content, size, sender or a filter is `policy` (not the address's fault), and a
-/// failure of the remote system or network is `soft`.
+/// failure of the remote system or network is `soft`. Each reason's meaning, in the words of its
+/// documentation (`Sisimai::Reason::*`, libsisimai-perl 4.25):
+///
+/// - hard (set by the issue): userunknown "a local part (Left hand side of @ sign) of a
+///   recipient's email address does not exist", hostunknown "a domain part of a recipient's email
+///   address does not exist", hasmoved "user's mailbox has moved and is not forwarded
+///   automatically", notaccept "a destination mail server does ( or can ) not accept any email".
+/// - soft, the address exists but cannot take mail now: mailboxfull "a recipient's mailbox is
+///   full", systemfull "a destination mail server's disk is full", suspend "a recipient account is
+///   being suspended due to unpaid or other reasons", toomanyconn "SMTP connection rejected
+///   temporarily due to too many concurrency connections", expired "delivery time has expired due
+///   to connection failure or network error", networkerror "SMTP connection failed due to DNS
+///   look up failure or other network problems", systemerror "system error on the remote host
+///   such as LDAP connection failure", mailererror "a mailer program has not exited successfully
+///   or exited unexpectedly on a destination mail server".
+/// - policy, refused for something else than the address: blocked "rejected due to a client IP
+///   address or a hostname, or the parameter of HELO/EHLO", rejected "rejected by a sender's email
+///   address (envelope from)", spamdetected "rejected by spam filter", policyviolation "rejected
+///   due to policy violation on a destination host", securityerror "a security violation was
+///   detected on a destination mail server", contenterror "rejected due to a header format of the
+///   email", virusdetected "rejected due to a virus scanner", norelaying "Relaying Denied",
+///   mesgtoobig "an email size is too big", exceedlimit "an email exceeded the limit",
+///   syntaxerror "a destination mail server could not recognize SMTP command which is sent from a
+///   sender's MTA" (our side's command), and filtered: "an email has been rejected by a header
+///   content after SMTP DATA command. In Japanese cellular phones, the error will incur that a
+///   sender's email address or a domain is rejected by recipient's email configuration". Its
+///   documentation adds "This error reason is almost the same as UserUnknown", but a refusal by a
+///   filter, even the recipient's, is not an address that does not exist, and Sisimai's own
+///   `soft_or_hard` counts filtered as soft, never with userunknown as hard: so not `hard`.
+/// - complaint (set by the issue): feedback; auto_reply (set by the issue): vacation.
+/// - unknown: onhold "Sisimai could not decided the reason due to there is no (or less) detailed
+///   information for judging the reason", undefined "Sisimai could not detect an error reason".
 fn sisimai_class(reason: &str) -> &'static str {
     match reason {
         "userunknown" | "hostunknown" | "hasmoved" | "notaccept" => "hard",
@@ -168,11 +199,15 @@ fn classify_agrees_with_sisimai_on_the_recipients_and_classes_of_the_bounce_corp
         "recipient agreement {:.1}% < 95%",
         percent(same_recipient)
     );
-    // Below the 90% aimed at: Sisimai calls "user unknown" without the SMTP stage (Japanese
-    // carriers) "filtered"; digest takes it as hard. This floor keeps the level reached.
+    // Below the 90% aimed at: Sisimai calls a "user unknown" it cannot date before DATA (no RCPT
+    // stage, no x.1.1 status) "filtered" (33 records, mostly "550 Unknown user" of Japanese
+    // carriers, but also Gmail's "The email account that you tried to reach does not exist" and
+    // Yahoo's "This user doesn't have a yahoo.com account"); digest takes these as hard, a dead
+    // address for a newsletter, and says policy only when the report dates the refusal after
+    // DATA. This floor keeps the level reached.
     assert!(
-        percent(same_class) >= 76.0,
-        "class agreement {:.1}% < 76%",
+        percent(same_class) >= 82.5,
+        "class agreement {:.1}% < 82.5%",
         percent(same_class)
     );
 }
