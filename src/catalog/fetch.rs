@@ -312,3 +312,32 @@ fn chain(e: &dyn std::error::Error) -> String {
     }
     parts.join(": ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_queue_hands_out_jobs_in_order_skipping_hosts_with_no_free_slot() {
+        let hosts = [
+            "http://a.example/1",
+            "http://A.example:81/2",
+            "http://a.example/3",
+            "b",
+        ];
+        let queue = Queue::new(hosts.iter().map(|u| host(u)), 2);
+        assert_eq!([queue.take(), queue.take()], [Some(0), Some(1)]);
+        assert_eq!(queue.take(), Some(3), "a.example has both its slots taken");
+        queue.release(1);
+        assert_eq!(queue.take(), Some(2));
+        assert_eq!(queue.take(), None);
+    }
+
+    #[test]
+    fn a_cancelled_queue_hands_out_nothing_more() {
+        let queue = Queue::new(["a", "b", "c"].map(String::from).into_iter(), 1);
+        assert_eq!(queue.take(), Some(0));
+        queue.cancel();
+        assert_eq!(queue.take(), None);
+    }
+}

@@ -167,7 +167,7 @@ impl Fetch {
     /// Default [`Fetch::max_bytes`]: 5 MiB.
     pub const DEFAULT_MAX_BYTES: u64 = 5 << 20;
     /// Default [`Fetch::concurrency`].
-    pub const DEFAULT_CONCURRENCY: usize = 32;
+    pub const DEFAULT_CONCURRENCY: usize = 64;
     /// Largest [`Fetch::concurrency`] allowed (one thread per fetch under way).
     pub const MAX_CONCURRENCY: usize = 256;
     /// Default [`Fetch::per_host`]: polite to each server.
