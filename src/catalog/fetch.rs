@@ -168,7 +168,8 @@ impl Fetcher {
     /// it arrives (in completion order), with the job's index. A hanging server holds up only the
     /// jobs of its host, each for at most the timeout. Once `with` returns, jobs not started are
     /// dropped and those under way are waited for (each within the timeout); then its result is
-    /// returned. At most `concurrency` answers wait to be taken, so memory stays bounded.
+    /// returned. A fetched answer waits in its thread until `with` takes it, so at most
+    /// `concurrency` bodies are held at once, whatever `with` is doing.
     pub fn fetch_all<T>(
         &self,
         jobs: &[(&str, Validators)],
@@ -179,7 +180,7 @@ impl Fetcher {
             jobs.iter().map(|(url, _)| host(url)),
             self.settings.per_host,
         );
-        let (tx, rx) = mpsc::sync_channel(workers);
+        let (tx, rx) = mpsc::sync_channel(0);
         std::thread::scope(|scope| {
             for _ in 0..workers {
                 let (tx, queue) = (tx.clone(), &queue);
