@@ -1,9 +1,11 @@
 //! Fetching feeds over HTTP(S): a `User-Agent`, a total timeout, a cap on the (decompressed)
 //! size, a bounded number of redirects, gzip, and conditional GET with the `ETag` and
-//! `Last-Modified` validators of the previous fetch.
+//! `Last-Modified` validators of the previous fetch; many feeds at once on a bounded pool of
+//! threads, politely per host ([`Fetcher::fetch_all`]).
 
+use std::collections::{HashMap, VecDeque};
 use std::io::Read;
-use std::sync::OnceLock;
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError, mpsc};
 
 use reqwest::blocking::Client;
 use reqwest::header::{self, HeaderMap, HeaderValue};
@@ -160,6 +162,48 @@ impl Fetcher {
         })
     }
 
+    /// Fetches every `(url, validators)` of `jobs` like [`Fetcher::fetch`], on up to
+    /// `concurrency` threads and at most `per_host` at a time from one host (see
+    /// [`Fetch::per_host`]), while `with` runs on the calling thread: it is handed each answer as
+    /// it arrives (in completion order), with the job's index. A hanging server holds up only the
+    /// jobs of its host, each for at most the timeout. Once `with` returns, jobs not started are
+    /// dropped and those under way are waited for (each within the timeout); then its result is
+    /// returned. A fetched answer waits in its thread until `with` takes it, so at most
+    /// `concurrency` bodies are held at once, whatever `with` is doing.
+    pub fn fetch_all<T>(
+        &self,
+        jobs: &[(&str, Validators)],
+        with: impl FnOnce(&mut dyn Iterator<Item = (usize, Result<Fetched, FetchError>)>) -> T,
+    ) -> T {
+        let workers = self.settings.concurrency.clamp(1, jobs.len().max(1));
+        let queue = Queue::new(
+            jobs.iter().map(|(url, _)| host(url)),
+            self.settings.per_host,
+        );
+        let (tx, rx) = mpsc::sync_channel(0);
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                let (tx, queue) = (tx.clone(), &queue);
+                scope.spawn(move || {
+                    while let Some(i) = queue.take() {
+                        let (url, known) = &jobs[i];
+                        let answer = self.fetch(url, known);
+                        queue.release(i);
+                        // A closed channel: `with` has returned, nobody wants the rest.
+                        if tx.send((i, answer)).is_err() {
+                            queue.cancel();
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            let result = with(&mut rx.iter());
+            queue.cancel();
+            drop(rx);
+            result
+        })
+    }
+
     fn error(&self, e: reqwest::Error) -> FetchError {
         if e.is_timeout() {
             FetchError::Timeout(self.settings.timeout)
@@ -168,6 +212,91 @@ impl Fetcher {
         } else {
             FetchError::Other(chain(&e))
         }
+    }
+}
+
+/// The host of `url` for [`Fetch::per_host`] (without the port); the whole text when it is not
+/// a URL with a host (its fetch fails anyway).
+fn host(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| url.to_string())
+}
+
+/// The jobs of [`Fetcher::fetch_all`] not started yet, and how many fetches are under way per
+/// host.
+struct Queue {
+    state: Mutex<QueueState>,
+    /// Signalled when a host slot is released or the queue is cancelled.
+    changed: Condvar,
+    /// The host of each job.
+    hosts: Vec<String>,
+    per_host: usize,
+}
+
+struct QueueState {
+    /// Indices of the jobs not started, in order.
+    pending: VecDeque<usize>,
+    /// Fetches under way, by host.
+    busy: HashMap<String, usize>,
+}
+
+impl Queue {
+    fn new(hosts: impl Iterator<Item = String>, per_host: usize) -> Queue {
+        let hosts: Vec<String> = hosts.collect();
+        Queue {
+            state: Mutex::new(QueueState {
+                pending: (0..hosts.len()).collect(),
+                busy: HashMap::new(),
+            }),
+            changed: Condvar::new(),
+            hosts,
+            per_host: per_host.max(1),
+        }
+    }
+
+    /// A worker never panics while holding the lock, but a poisoned state is still consistent.
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The first pending job whose host has a free slot (taking the slot), waiting while every
+    /// pending job's host is busy; `None` when no job is left.
+    fn take(&self) -> Option<usize> {
+        let mut state = self.lock();
+        loop {
+            if state.pending.is_empty() {
+                return None;
+            }
+            let free =
+                |i: &usize| state.busy.get(&self.hosts[*i]).copied().unwrap_or(0) < self.per_host;
+            if let Some(at) = state.pending.iter().position(free) {
+                let i = state.pending.remove(at)?;
+                *state.busy.entry(self.hosts[i].clone()).or_default() += 1;
+                return Some(i);
+            }
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Job `i` is done: its host's slot is free again.
+    fn release(&self, i: usize) {
+        let mut state = self.lock();
+        if let Some(n) = state.busy.get_mut(&self.hosts[i]) {
+            *n = n.saturating_sub(1);
+        }
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    /// Drops every job not started.
+    fn cancel(&self) {
+        self.lock().pending.clear();
+        self.changed.notify_all();
     }
 }
 
@@ -183,4 +312,33 @@ fn chain(e: &dyn std::error::Error) -> String {
         cause = c.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_queue_hands_out_jobs_in_order_skipping_hosts_with_no_free_slot() {
+        let hosts = [
+            "http://a.example/1",
+            "http://A.example:81/2",
+            "http://a.example/3",
+            "b",
+        ];
+        let queue = Queue::new(hosts.iter().map(|u| host(u)), 2);
+        assert_eq!([queue.take(), queue.take()], [Some(0), Some(1)]);
+        assert_eq!(queue.take(), Some(3), "a.example has both its slots taken");
+        queue.release(1);
+        assert_eq!(queue.take(), Some(2));
+        assert_eq!(queue.take(), None);
+    }
+
+    #[test]
+    fn a_cancelled_queue_hands_out_nothing_more() {
+        let queue = Queue::new(["a", "b", "c"].map(String::from).into_iter(), 1);
+        assert_eq!(queue.take(), Some(0));
+        queue.cancel();
+        assert_eq!(queue.take(), None);
+    }
 }

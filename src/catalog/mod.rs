@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::{Location, Source, SourceKind};
 use crate::store::Store;
-use fetch::{Fetched, Fetcher, Validators};
+use fetch::{FetchError, Fetched, Fetcher, Validators};
 
 // The catalogue's output vocabulary lives in the leaf `model` (the store and the configuration
 // use it too); re-exported so that `catalog::Article` and friends keep working.
@@ -83,13 +83,9 @@ pub fn reason(message: &str) -> String {
     crate::text::one_line(message, MAX_REASON)
 }
 
-/// Loads one configured source into `store` and records the outcome in its health record. Bad
-/// lines or items are reported in the [`Report`] and skipped; a source that cannot be read,
-/// fetched or parsed, or a feed with items none of which can be stored, is reported in
-/// [`Report::failure`] and stores nothing. Only a store failure
-/// is an `Err`. A JSON Lines source tells `progress` how many lines it has read so far after
-/// every transaction (a feed is one transaction); `skipped` hears the reason of every line or item
-/// skipped, in order (the report keeps only the first few, so memory stays bounded).
+/// Loads one configured source into `store` and records the outcome in its health record:
+/// fetches it if it is a feed URL (conditionally, with the validators of its last fetch; see
+/// [`fetch_job`]), then [`load`]s it. Only a store failure is an `Err`.
 pub fn ingest(
     source: &Source,
     store: &mut Store,
@@ -98,16 +94,66 @@ pub fn ingest(
     progress: &mut dyn FnMut(usize),
     skipped: &mut dyn FnMut(&str),
 ) -> anyhow::Result<Report> {
+    let input = match fetch_job(source, store)? {
+        Some((url, known)) => Input::Fetched(fetcher.fetch(url, &known)),
+        None => Input::File,
+    };
+    let max_bytes = fetcher.settings().max_bytes;
+    load(source, input, store, max_bytes, now, progress, skipped)
+}
+
+/// What a source is fetched from before it is loaded: a feed's URL and the validators its last
+/// fetch saved (for a conditional GET); `None` for a file source, which [`load`] reads itself.
+/// Reads only the store, so every job can be known before any fetch starts.
+pub fn fetch_job<'s>(
+    source: &'s Source,
+    store: &Store,
+) -> anyhow::Result<Option<(&'s str, Validators)>> {
+    match (source.kind, &source.location) {
+        (SourceKind::Feed, Location::Url(url)) => {
+            Ok(Some((url, store.validators(&source.name, url)?)))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// What [`load`] starts from.
+#[derive(Debug)]
+pub enum Input {
+    /// Nothing fetched: the source is a file, read (or streamed) while loading.
+    File,
+    /// The answer to the source's [`fetch_job`], or why there was none.
+    Fetched(Result<Fetched, FetchError>),
+}
+
+/// Loads one configured source into `store` from `input` and records the outcome in its health
+/// record. Bad lines or items are reported in the [`Report`] and skipped; a source that cannot be
+/// read, fetched or parsed (a file larger than `max_bytes` too), or a feed with items none of
+/// which can be stored, is reported in [`Report::failure`] and stores nothing. Only a store
+/// failure is an `Err`. A JSON Lines source tells `progress` how many lines it has read so far
+/// after every transaction (a feed is one transaction); `skipped` hears the reason of every line
+/// or item skipped, in order (the report keeps only the first few, so memory stays bounded).
+pub fn load(
+    source: &Source,
+    input: Input,
+    store: &mut Store,
+    max_bytes: u64,
+    now: DateTime<Utc>,
+    progress: &mut dyn FnMut(usize),
+    skipped: &mut dyn FnMut(&str),
+) -> anyhow::Result<Report> {
     let mut report = Report::default();
     let location = source.location.to_string();
-    let loaded = match (source.kind, &source.location) {
-        (SourceKind::Jsonl, Location::File(path)) => {
+    let loaded = match (source.kind, &source.location, input) {
+        (SourceKind::Jsonl, Location::File(path), _) => {
             ingest_jsonl(source, path, store, &mut report, now, (progress, skipped))
         }
-        (SourceKind::Jsonl, Location::Url(_)) => Err(Failure::Source(anyhow::anyhow!(
+        (SourceKind::Jsonl, Location::Url(_), _) => Err(Failure::Source(anyhow::anyhow!(
             "JSON Lines sources are files"
         ))),
-        (SourceKind::Feed, _) => ingest_feed(source, store, fetcher, &mut report, now, skipped),
+        (SourceKind::Feed, _, input) => {
+            ingest_feed(source, input, store, max_bytes, &mut report, now, skipped)
+        }
     };
     report.health = Some(match loaded {
         Ok(validators) => {
@@ -211,44 +257,43 @@ fn load_lines(
     })
 }
 
-/// Reads (or fetches, conditionally) a feed and stores its items; returns the validators of a
-/// fetched body. Every entry of the document is stored or skipped with a reason; a document
-/// with entries none of which can be stored is a failed source.
+/// Reads a feed file, or takes the answer to fetching a feed URL, and stores its items; returns
+/// the validators of a fetched body. Every entry of the document is stored or skipped with a
+/// reason; a document with entries none of which can be stored is a failed source.
 fn ingest_feed(
     source: &Source,
+    input: Input,
     store: &mut Store,
-    fetcher: &Fetcher,
+    max_bytes: u64,
     report: &mut Report,
     now: DateTime<Utc>,
     skipped: &mut dyn FnMut(&str),
 ) -> Result<Option<Validators>, Failure> {
-    let (bytes, base, validators) = match &source.location {
-        Location::File(path) => {
-            let bytes = read_capped(path, fetcher.settings().max_bytes)
+    let (bytes, base, validators) = match (&source.location, input) {
+        (Location::File(path), _) => {
+            let bytes = read_capped(path, max_bytes)
                 .with_context(|| format!("reading {}", path.display()))
                 .map_err(Failure::Source)?;
             (bytes, None, None)
         }
-        Location::Url(url) => {
-            let known = store
-                .validators(&source.name, url)
-                .map_err(Failure::Store)?;
-            match fetcher.fetch(url, &known) {
-                Ok(Fetched::NotModified) => {
-                    report.not_modified = true;
-                    return Ok(None);
-                }
-                Ok(Fetched::Body {
-                    bytes,
-                    validators,
-                    url,
-                }) => (bytes, Some(url), Some(validators)),
-                Err(e) => {
-                    let e = anyhow::Error::new(e).context(format!("fetching {url}"));
-                    return Err(Failure::Source(e));
-                }
-            }
+        (Location::Url(url), Input::File) => {
+            return Err(Failure::Source(anyhow::anyhow!("{url} was not fetched")));
         }
+        (Location::Url(url), Input::Fetched(answer)) => match answer {
+            Ok(Fetched::NotModified) => {
+                report.not_modified = true;
+                return Ok(None);
+            }
+            Ok(Fetched::Body {
+                bytes,
+                validators,
+                url,
+            }) => (bytes, Some(url), Some(validators)),
+            Err(e) => {
+                let e = anyhow::Error::new(e).context(format!("fetching {url}"));
+                return Err(Failure::Source(e));
+            }
+        },
     };
     let parsed = feed::parse(&bytes, base.as_deref(), source)
         .with_context(|| base.clone().unwrap_or_else(|| source.location.to_string()))
@@ -317,6 +362,8 @@ mod tests {
             max_bytes: Fetch::DEFAULT_MAX_BYTES,
             max_redirects: 0,
             unhealthy_after: 3,
+            concurrency: Fetch::DEFAULT_CONCURRENCY,
+            per_host: Fetch::DEFAULT_PER_HOST,
         });
         let mut store = Store::open(&dir.path().join("s.db")).unwrap();
         let now = Utc.with_ymd_and_hms(2024, 8, 1, 0, 0, 0).unwrap();

@@ -157,11 +157,23 @@ pub struct Fetch {
     pub max_redirects: usize,
     /// Consecutive failures after which a source is reported unhealthy.
     pub unhealthy_after: u32,
+    /// Feeds fetched at the same time, at most.
+    pub concurrency: usize,
+    /// Feeds fetched at the same time from one host (the host of the configured URL), at most.
+    pub per_host: usize,
 }
 
 impl Fetch {
     /// Default [`Fetch::max_bytes`]: 5 MiB.
     pub const DEFAULT_MAX_BYTES: u64 = 5 << 20;
+    /// Default [`Fetch::concurrency`].
+    pub const DEFAULT_CONCURRENCY: usize = 64;
+    /// Largest [`Fetch::concurrency`] allowed (one thread per fetch under way).
+    pub const MAX_CONCURRENCY: usize = 256;
+    /// Default [`Fetch::per_host`]: polite to each server.
+    pub const DEFAULT_PER_HOST: usize = 2;
+    /// Largest [`Fetch::per_host`] allowed.
+    pub const MAX_PER_HOST: usize = 16;
 }
 
 /// `[sources.<name>]`: one catalogue input.

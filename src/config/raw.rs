@@ -173,6 +173,8 @@ struct RawFetch {
     max_bytes: Option<u64>,
     max_redirects: Option<usize>,
     unhealthy_after: Option<u32>,
+    concurrency: Option<usize>,
+    per_host: Option<usize>,
 }
 
 /// Default summary length of feed items, in characters.
@@ -617,6 +619,27 @@ impl Checker {
         if unhealthy_after == 0 {
             errors.push(("unhealthy_after", "must be at least 1".into()));
         }
+        let limits = [
+            (
+                "concurrency",
+                raw.concurrency,
+                Fetch::DEFAULT_CONCURRENCY,
+                Fetch::MAX_CONCURRENCY,
+            ),
+            (
+                "per_host",
+                raw.per_host,
+                Fetch::DEFAULT_PER_HOST,
+                Fetch::MAX_PER_HOST,
+            ),
+        ];
+        let [concurrency, per_host] = limits.map(|(field, value, default, max)| {
+            let n = value.unwrap_or(default);
+            if !(1..=max).contains(&n) {
+                errors.push((field, format!("must be between 1 and {max}, not {n}")));
+            }
+            n
+        });
         let user_agent = match raw.user_agent.map(|u| crate::text::one_line(&u, 200)) {
             Some(ua) if ua.is_empty() || !ua.bytes().all(|b| b.is_ascii_graphic() || b == b' ') => {
                 let msg = "must be printable ASCII, not empty";
@@ -640,6 +663,8 @@ impl Checker {
             max_bytes,
             max_redirects,
             unhealthy_after,
+            concurrency,
+            per_host,
         }
     }
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 
-use crate::catalog::{self, Report, fetch::Fetcher};
+use crate::catalog::{self, Input, Report, fetch::Fetcher};
 use crate::clock::Clock;
 use crate::config::{Config, Source};
 use crate::files::Staged;
@@ -33,6 +33,13 @@ pub struct Ingested {
 
 /// Ingests every configured source (or only the one named `only`), telling `observer` about each.
 /// A failing source is reported and the others still load; only a store failure is an `Err`.
+///
+/// Feed URLs are fetched concurrently ([`Fetcher::fetch_all`]: `fetch.concurrency` at a time, at
+/// most `fetch.per_host` per host), each conditionally with the validators the store holds for
+/// it; parsing and storing stay on this thread, with the one store. File sources are loaded first,
+/// in configuration order, while the feeds are fetched; then each feed as its fetch completes. So
+/// `observer` hears about every source once, files in configuration order, feeds in completion
+/// order.
 pub fn ingest(
     config: &Config,
     store: &mut Store,
@@ -46,30 +53,70 @@ pub fn ingest(
         let known: Vec<&str> = config.sources.keys().map(String::as_str).collect();
         bail!("no source `{name}`; configured: {}", known.join(", "));
     }
-    let fetcher = Fetcher::new(&config.fetch);
-    let mut ingested = Ingested::default();
+    let (mut files, mut feeds, mut jobs) = (Vec::new(), Vec::new(), Vec::new());
     for source in config
         .sources
         .values()
         .filter(|s| only.is_none_or(|n| n == s.name))
     {
-        observer.started(source);
-        let mut list = SkippedList::new(skipped_path(config, &source.name));
-        let mut report = catalog::ingest(
+        match catalog::fetch_job(source, store)? {
+            Some(job) => {
+                feeds.push(source);
+                jobs.push(job);
+            }
+            None => files.push(source),
+        }
+    }
+    let fetcher = Fetcher::new(&config.fetch);
+    let mut loader = Loader {
+        config,
+        store,
+        clock,
+        observer,
+        ingested: Ingested::default(),
+    };
+    fetcher.fetch_all(&jobs, |answers| -> Result<()> {
+        for source in files {
+            loader.load(source, Input::File)?;
+        }
+        for (i, answer) in answers {
+            loader.load(feeds[i], Input::Fetched(answer))?;
+        }
+        Ok(())
+    })?;
+    Ok(loader.ingested)
+}
+
+/// Loads sources one at a time into the store, telling the observer, keeping the failures.
+struct Loader<'a> {
+    config: &'a Config,
+    store: &'a mut Store,
+    clock: &'a dyn Clock,
+    observer: &'a mut dyn Observer,
+    ingested: Ingested,
+}
+
+impl Loader<'_> {
+    fn load(&mut self, source: &Source, input: Input) -> Result<()> {
+        self.observer.started(source);
+        let mut list = SkippedList::new(skipped_path(self.config, &source.name));
+        let observer = &mut *self.observer;
+        let mut report = catalog::load(
             source,
-            store,
-            &fetcher,
-            clock.now(),
+            input,
+            self.store,
+            self.config.fetch.max_bytes,
+            self.clock.now(),
             &mut |n| observer.lines_read(source, n),
             &mut |reason| list.push(reason),
         )?;
         report.skipped_list = list.finish(&report)?;
         if report.failure.is_some() {
-            ingested.failed.push(source.name.clone());
+            self.ingested.failed.push(source.name.clone());
         }
-        observer.finished(source, &report);
+        self.observer.finished(source, &report);
+        Ok(())
     }
-    Ok(ingested)
 }
 
 /// Where the last ingest that read `source` listed every line or item it skipped, with its reason:

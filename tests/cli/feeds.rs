@@ -438,6 +438,7 @@ fn every_corpus_file_is_parsed_or_refused_with_its_name_and_a_sample_comes_out_r
 // A real HTTP server on loopback.
 
 mod server {
+    use std::collections::HashMap;
     use std::io::{BufRead, BufReader, Write};
     use std::net::{TcpListener, TcpStream};
     use std::sync::{Arc, Mutex};
@@ -493,25 +494,72 @@ mod server {
         }
     }
 
-    /// A server answering every connection on its own thread with `route`.
+    /// A server answering every connection on its own thread with `route`, on one or more
+    /// loopback addresses (each a "host" of its own), counting the requests under way.
     pub struct Server {
+        /// `http://ip:port` of the first address.
         pub base: String,
+        /// `http://ip:port` of every address, in order.
+        pub bases: Vec<String>,
         log: Arc<Mutex<Vec<Request>>>,
+        load: Arc<Mutex<Load>>,
+    }
+
+    /// Requests under way (read, not yet answered), now and at most, overall and per address.
+    #[derive(Debug, Clone, Default)]
+    pub struct Load {
+        now: HashMap<String, usize>,
+        /// Most requests under way at once, overall.
+        pub max: usize,
+        /// Most requests under way at once to each address (the IP, without the port).
+        pub max_per_host: HashMap<String, usize>,
+    }
+
+    impl Load {
+        fn enter(&mut self, host: &str) {
+            let n = self.now.entry(host.to_string()).or_default();
+            *n += 1;
+            let n = *n;
+            let max = self.max_per_host.entry(host.to_string()).or_default();
+            *max = (*max).max(n);
+            self.max = self.max.max(self.now.values().sum());
+        }
+
+        fn leave(&mut self, host: &str) {
+            if let Some(n) = self.now.get_mut(host) {
+                *n -= 1;
+            }
+        }
     }
 
     impl Server {
         pub fn start(route: fn(&Request) -> Response) -> Server {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let base = format!("http://{}", listener.local_addr().unwrap());
+            Server::on(&["127.0.0.1"], route)
+        }
+
+        /// One server listening on each of the loopback `ips` (Linux routes all of 127/8 to
+        /// `lo`), on a free port each.
+        pub fn on(ips: &[&str], route: fn(&Request) -> Response) -> Server {
             let log = Arc::new(Mutex::new(Vec::new()));
-            let seen = Arc::clone(&log);
-            std::thread::spawn(move || {
-                for stream in listener.incoming().flatten() {
-                    let seen = Arc::clone(&seen);
-                    std::thread::spawn(move || handle(stream, route, &seen));
-                }
-            });
-            Server { base, log }
+            let load = Arc::new(Mutex::new(Load::default()));
+            let mut bases = Vec::new();
+            for ip in ips {
+                let listener = TcpListener::bind((*ip, 0)).unwrap();
+                bases.push(format!("http://{}", listener.local_addr().unwrap()));
+                let (seen, load) = (Arc::clone(&log), Arc::clone(&load));
+                std::thread::spawn(move || {
+                    for stream in listener.incoming().flatten() {
+                        let (seen, load) = (Arc::clone(&seen), Arc::clone(&load));
+                        std::thread::spawn(move || handle(stream, route, &seen, &load));
+                    }
+                });
+            }
+            Server {
+                base: bases[0].clone(),
+                bases,
+                log,
+                load,
+            }
         }
 
         /// Requests received so far for `path`.
@@ -519,9 +567,27 @@ mod server {
             let log = self.log.lock().unwrap();
             log.iter().filter(|r| r.path == path).cloned().collect()
         }
+
+        /// Every request received so far.
+        pub fn all_requests(&self) -> Vec<Request> {
+            self.log.lock().unwrap().clone()
+        }
+
+        /// How many requests were under way at once.
+        pub fn load(&self) -> Load {
+            self.load.lock().unwrap().clone()
+        }
     }
 
-    fn handle(stream: TcpStream, route: fn(&Request) -> Response, log: &Mutex<Vec<Request>>) {
+    fn handle(
+        stream: TcpStream,
+        route: fn(&Request) -> Response,
+        log: &Mutex<Vec<Request>>,
+        load: &Mutex<Load>,
+    ) {
+        let host = stream
+            .local_addr()
+            .map_or(String::new(), |a| a.ip().to_string());
         let mut reader = BufReader::new(stream);
         let mut line = String::new();
         if reader.read_line(&mut line).is_err() {
@@ -540,6 +606,7 @@ mod server {
         }
         let request = Request { path, headers };
         log.lock().unwrap().push(request.clone());
+        load.lock().unwrap().enter(&host);
         let response = route(&request);
         std::thread::sleep(response.delay);
         let mut stream = reader.into_inner();
@@ -554,6 +621,7 @@ mod server {
         // The client may hang up early (size cap, timeout): ignore write errors.
         let _ = stream.write_all(head.as_bytes());
         let _ = stream.write_all(&response.body);
+        load.lock().unwrap().leave(&host);
     }
 }
 
@@ -1366,5 +1434,100 @@ fn a_bare_ampersand_does_not_lose_the_feed() {
     assert!(
         titles.contains(&"Salt & vinegar & mushy peas".to_string()),
         "{titles:?}"
+    );
+}
+
+/// One small feed per host and path, each answered after 300 ms; `/hang` is answered only after
+/// a minute.
+fn slow_feeds(r: &Request) -> Response {
+    let host = r.header("host").unwrap_or("?");
+    let mut response = match r.path.as_str() {
+        "/hang" => {
+            let mut hang = Response::ok("application/rss+xml", "<rss/>");
+            hang.delay = std::time::Duration::from_secs(60);
+            return hang;
+        }
+        path => Response::ok(
+            "application/rss+xml",
+            rss(
+                &format!("{host}{path}"),
+                &[(
+                    &format!("https://{}.example{path}", host.replace([':', '.'], "-")),
+                    "Item",
+                    "Tue, 02 Jul 2024 10:00:00 GMT",
+                )],
+                "",
+            ),
+        ),
+    };
+    response.delay = std::time::Duration::from_millis(300);
+    response
+}
+
+#[test]
+fn feeds_are_fetched_concurrently_within_the_overall_and_per_host_limits_and_a_hanging_one_times_out_alone()
+ {
+    let hosts = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"];
+    let server = Server::on(&hosts, slow_feeds);
+    let hanging = Server::start(slow_feeds);
+    let mut sources = url_source("hang", &format!("{}/hang", hanging.base));
+    let mut names = Vec::new();
+    for (h, base) in server.bases.iter().enumerate() {
+        for f in 1..=4 {
+            let name = format!("h{h}-f{f}");
+            sources.push_str(&url_source(&name, &format!("{base}/f{f}.xml")));
+            names.push(name);
+        }
+    }
+    let p = Project::new(&feeds_config(
+        &sources,
+        "[fetch]\ntimeout_seconds = 1\nconcurrency = 5\nper_host = 2\n",
+    ));
+    let out = p.fails(&["ingest"]);
+
+    // Every feed loaded once, and the hanging one failed with its timeout.
+    let done: Vec<String> = names
+        .iter()
+        .map(|n| format!("{n}: 1 new, 0 updated, 0 unchanged, 0 skipped"))
+        .collect();
+    let done: Vec<&str> = done.iter().map(String::as_str).collect();
+    assert_contains(&out.stdout, &done);
+    assert_eq!(out.stdout.lines().count(), names.len(), "{}", out.stdout);
+    assert_contains(
+        &out.stderr,
+        &[&format!(
+            "hang: failed: fetching {}/hang: timed out after 1s (fetch.timeout_seconds)",
+            hanging.base
+        )],
+    );
+    let mut asked: Vec<String> = server
+        .all_requests()
+        .iter()
+        .map(|r| format!("{}{}", r.header("host").unwrap_or("?"), r.path))
+        .collect();
+    asked.sort();
+    asked.dedup();
+    assert_eq!(asked.len(), names.len());
+    assert_eq!(server.all_requests().len(), names.len());
+
+    // Concurrently, but never more than 5 at once, nor more than 2 to one host.
+    let load = server.load();
+    assert!(load.max > 1 && load.max <= 5, "{load:?}");
+    assert_eq!(load.max_per_host.len(), hosts.len(), "{load:?}");
+    assert!(load.max_per_host.values().all(|&n| n <= 2), "{load:?}");
+}
+
+#[test]
+fn fetch_concurrency_and_per_host_are_validated_with_file_line_and_key() {
+    let p = Project::new(&feeds_config(
+        &url_source("a", "https://a.example/feed"),
+        "[fetch]\nconcurrency = 0\nper_host = 17\n",
+    ));
+    assert_contains(
+        &p.fails(&["check"]).stderr,
+        &[
+            "config/digest.toml:5: fetch.concurrency: must be between 1 and 256, not 0",
+            "config/digest.toml:6: fetch.per_host: must be between 1 and 16, not 17",
+        ],
     );
 }
