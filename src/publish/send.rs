@@ -37,6 +37,8 @@ pub struct Plan<'c> {
     pub issue: Issue,
     /// The issue, rendered with its fixed headers.
     pub prepared: Arc<Prepared>,
+    /// Told about every attempt and recipient of [`Plan::run`] (the daemon's metrics).
+    observer: Option<Arc<dyn send::Observer>>,
 }
 
 /// The issue's audience as the ledger has it after resolving the digest's lists.
@@ -193,7 +195,16 @@ impl<'c> Plan<'c> {
             digest,
             issue,
             prepared,
+            observer: None,
         })
+    }
+
+    /// The same plan telling `observer` about every attempt and recipient of [`Plan::run`].
+    pub fn observed(self, observer: Arc<dyn send::Observer>) -> Plan<'c> {
+        Plan {
+            observer: Some(observer),
+            ..self
+        }
     }
 
     /// The ledger's name for the issue.
@@ -320,7 +331,7 @@ impl<'c> Plan<'c> {
         stop: &Stop,
         progress: impl FnMut(&Progress),
     ) -> Result<Summary> {
-        let setup = campaign::setup(
+        let mut setup = campaign::setup(
             self.config,
             self.prepared.clone(),
             transport,
@@ -328,6 +339,7 @@ impl<'c> Plan<'c> {
             clock,
             retry_failed,
         )?;
+        setup.observer = self.observer.clone();
         crate::publish::runtime()?.block_on(send::run(store, setup, clock, stop, progress))
     }
 }
