@@ -20,8 +20,40 @@ use prometheus_client::registry::{Registry, Unit};
 /// A label set: `(name, value)` pairs.
 type Labels = Vec<(&'static str, String)>;
 
-/// The content type of [`Metrics::expose`]'s output.
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The content type of [`Format::OpenMetrics`].
+pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The content type of [`Format::Text`].
+pub const TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The exposition formats [`Metrics::expose`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// OpenMetrics 1.0 (what Prometheus asks for): counters' samples end in `_total` under a
+    /// family without it, `# UNIT` lines, a final `# EOF`.
+    OpenMetrics,
+    /// The classic Prometheus text format 0.0.4 (what `promtool check metrics` and older
+    /// scrapers read): the same samples, with each counter's family named like its samples.
+    Text,
+}
+
+impl Format {
+    /// The format a scraper's `Accept` header asks for: OpenMetrics if it names it, else text.
+    pub fn negotiate(accept: &str) -> Format {
+        match accept.contains("application/openmetrics-text") {
+            true => Format::OpenMetrics,
+            false => Format::Text,
+        }
+    }
+
+    /// The response's content type.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::OpenMetrics => OPENMETRICS,
+            Format::Text => TEXT,
+        }
+    }
+}
 
 /// Every metric the daemon exposes, in one registry.
 pub struct Metrics {
@@ -220,15 +252,18 @@ impl Metrics {
             .inc();
     }
 
-    /// The text exposition (OpenMetrics, ending with `# EOF`) after replacing the gauges of
-    /// durable state with `snapshot` (series no longer in it disappear).
-    pub fn expose(&self, snapshot: &Snapshot) -> String {
+    /// The exposition in `format` after replacing the gauges of durable state with `snapshot`
+    /// (series no longer in it disappear).
+    pub fn expose(&self, snapshot: &Snapshot, format: Format) -> String {
         let _one_at_a_time = self.scraping.lock().unwrap_or_else(|e| e.into_inner());
         self.set(snapshot);
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = encode(&mut out, &self.registry);
-        out
+        match format {
+            Format::OpenMetrics => out,
+            Format::Text => classic(&out),
+        }
     }
 
     fn set(&self, snapshot: &Snapshot) {
@@ -273,6 +308,36 @@ impl Metrics {
     }
 }
 
+/// The classic text format of an OpenMetrics exposition of this registry (counters, gauges and
+/// histograms only): a counter family takes its samples' `_total` name, `# UNIT` and `# EOF` go.
+fn classic(openmetrics: &str) -> String {
+    let mut counters = std::collections::HashSet::new();
+    for line in openmetrics.lines() {
+        if let Some(name) = line
+            .strip_prefix("# TYPE ")
+            .and_then(|rest| rest.strip_suffix(" counter"))
+        {
+            counters.insert(name.to_string());
+        }
+    }
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|tag| {
+            let rest = line.strip_prefix(tag)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(name)
+                .then(|| format!("{tag}{name}_total {tail}"))
+        });
+        out.push_str(renamed.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
 fn gauge(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -298,7 +363,7 @@ mod tests {
             inbound: vec![("complaint".into(), "complaint".into(), 1)],
             ..Snapshot::default()
         };
-        let text = m.expose(&snapshot);
+        let text = m.expose(&snapshot, Format::OpenMetrics);
         for line in [
             "digest_runs_total{digest=\"weekly\",outcome=\"sent\"} 1",
             "digest_messages_total{digest=\"weekly\",outcome=\"sent\"} 2",
@@ -314,6 +379,31 @@ mod tests {
         }
         assert!(text.ends_with("# EOF\n"), "{text}");
         snapshot.ledger.clear();
-        assert!(!m.expose(&snapshot).contains("digest_ledger_messages{"));
+        let text = m.expose(&snapshot, Format::Text);
+        assert!(!text.contains("digest_ledger_messages{"));
+        // The classic format names a counter's family like its samples, without `# EOF`.
+        assert!(
+            text.contains("# TYPE digest_runs_total counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# HELP digest_runs_total Scheduled runs"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE digest_ledger_messages gauge\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("# EOF") && !text.contains("# UNIT"),
+            "{text}"
+        );
+        assert_eq!(
+            Format::negotiate(
+                "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
+            ),
+            Format::OpenMetrics
+        );
+        assert_eq!(Format::negotiate("*/*"), Format::Text);
     }
 }

@@ -125,7 +125,10 @@ impl Checker {
             self.field_problem(&table, "webhooks", "retry_secs", msg);
         }
         if !(1..=300).contains(&raw.timeout_secs) {
-            let msg = format!("must be between 1 and 300 seconds, not {}", raw.timeout_secs);
+            let msg = format!(
+                "must be between 1 and 300 seconds, not {}",
+                raw.timeout_secs
+            );
             self.field_problem(&table, "webhooks", "timeout_secs", msg);
         }
         let secret = match raw.secret {
@@ -136,7 +139,8 @@ impl Checker {
                 None
             }
             None if secrets_ok => {
-                let msg = "webhooks are signed: set the environment variable DIGEST__WEBHOOKS__SECRET";
+                let msg =
+                    "webhooks are signed: set the environment variable DIGEST__WEBHOOKS__SECRET";
                 self.field_problem(&table, "webhooks", "secret", msg);
                 None
             }
@@ -158,7 +162,8 @@ impl Checker {
 
 /// An https URL, or an http one to a loopback address (a local collector, or a test).
 fn webhook_url(written: &str) -> Result<url::Url, String> {
-    let u = url::Url::parse(written.trim()).map_err(|e| format!("{written:?} is not a URL: {e}"))?;
+    let u =
+        url::Url::parse(written.trim()).map_err(|e| format!("{written:?} is not a URL: {e}"))?;
     let loopback = match u.host() {
         Some(url::Host::Ipv4(a)) => a.is_loopback(),
         Some(url::Host::Ipv6(a)) => a.is_loopback(),

@@ -137,8 +137,6 @@ impl Scheduler {
         };
         self.store
             .finish_run(id, period, status, &detail, self.clock.now())?;
-        self.watch
-            .finished(config, &self.store, &job, status, &detail);
         match status {
             RunStatus::Failed => {
                 error!(digest = %id, period = %period, %status, "run failed: {detail}")
@@ -148,6 +146,8 @@ impl Scheduler {
             }
             _ => info!(digest = %id, period = %period, %status, "run finished: {detail}"),
         }
+        self.watch
+            .finished(config, &self.store, &job, status, &detail);
         Ok(())
     }
 }
@@ -176,7 +176,10 @@ pub fn schedule_loop(mut scheduler: Scheduler, config: SharedConfig, control: Re
         };
         if told != Some(wake) {
             told = Some(wake);
-            notify::status(&format!("idle; next look at {}", wake.format("%Y-%m-%d %H:%M:%S UTC")));
+            notify::status(&format!(
+                "idle; next look at {}",
+                wake.format("%Y-%m-%d %H:%M:%S UTC")
+            ));
         }
         if scheduler.stop.requested() {
             break;
@@ -290,7 +293,10 @@ async fn serve(
     });
     notify::ready(&format!("ready; {scheduled} scheduled digest(s)"));
     let watchdog = notify::watchdog_interval().map(|every| {
-        info!(every_ms = every.as_millis() as u64, "systemd watchdog enabled");
+        info!(
+            every_ms = every.as_millis() as u64,
+            "systemd watchdog enabled"
+        );
         tokio::spawn(notify::watchdog(every))
     });
 

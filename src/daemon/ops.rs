@@ -73,20 +73,26 @@ impl Ops {
     }
 
     /// Mails the report of a run to the operators; a failure is logged, never passed on.
-    fn report(&self, config: &Config, store: &Store, job: &Job<'_>, status: RunStatus, detail: &str) {
+    fn report(
+        &self,
+        config: &Config,
+        store: &Store,
+        job: &Job<'_>,
+        status: RunStatus,
+        detail: &str,
+    ) {
         if config.monitoring.operators.is_empty() {
             return;
         }
         let id = &job.digest.id;
-        let mailed = RunReport::collect(config, store, id, job.period, status, detail).and_then(
-            |r| {
+        let mailed =
+            RunReport::collect(config, store, id, job.period, status, detail).and_then(|r| {
                 let transport = match &self.transport {
                     Some(t) => t.clone(),
                     None => transport(config, None)?,
                 };
                 report::mail(config, &*transport, &r, &*self.clock)
-            },
-        );
+            });
         match mailed {
             Ok(reply) => {
                 self.metrics.report("sent");

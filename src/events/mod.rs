@@ -72,7 +72,8 @@ impl Event {
             "failed" => "run.failed",
             _ => "run.finished",
         };
-        let data = json!({ "digest": digest, "period": period, "status": status, "detail": detail });
+        let data =
+            json!({ "digest": digest, "period": period, "status": status, "detail": detail });
         Event { kind, at, data }
     }
 
@@ -266,6 +267,9 @@ mod tests {
         assert_eq!(body["created"], 1_700_000_000);
         assert_eq!(body["data"]["detail"], "relay down");
         let unsub = Event::unsubscribed("w", at).body("evt_2");
-        assert_eq!(unsub, r#"{"created":1700000000,"data":{"scope":"w"},"id":"evt_2","type":"unsubscribe"}"#);
+        assert_eq!(
+            unsub,
+            r#"{"created":1700000000,"data":{"scope":"w"},"id":"evt_2","type":"unsubscribe"}"#
+        );
     }
 }

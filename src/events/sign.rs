@@ -99,7 +99,10 @@ mod tests {
         let other = b"another-secret-0123456789";
         assert_eq!(verify(other, &h, body, t, 300), Err(Refused::Mismatch));
         assert_eq!(verify(secret, &h, body, t + 301, 300), Err(Refused::Stale));
-        assert_eq!(verify(secret, "v1=00", body, t, 300), Err(Refused::Malformed));
+        assert_eq!(
+            verify(secret, "v1=00", body, t, 300),
+            Err(Refused::Malformed)
+        );
     }
 
     #[test]

@@ -48,8 +48,8 @@ impl RunReport {
         detail: &str,
     ) -> Result<RunReport> {
         let issue = IssueKey::new(digest, period);
-        let frozen = crate::issue::find(&config.paths.digests, digest, period)?
-            .map(|i| (i.number, i.title));
+        let frozen =
+            crate::issue::find(&config.paths.digests, digest, period)?.map(|i| (i.number, i.title));
         let after = config.fetch.unhealthy_after;
         let unhealthy = store
             .source_health()?
@@ -251,7 +251,13 @@ mod tests {
         let clean = RunReport {
             unhealthy: vec![],
             failures: vec![],
-            ..report(RunStatus::Sent, Counts { sent: 3, ..Counts::default() })
+            ..report(
+                RunStatus::Sent,
+                Counts {
+                    sent: 3,
+                    ..Counts::default()
+                },
+            )
         };
         assert!(clean.to_string().ends_with("Needs attention:\n  nothing\n"));
     }

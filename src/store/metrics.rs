@@ -19,7 +19,9 @@ impl Store {
             "SELECT substr(issue, 1, instr(issue, '/') - 1) AS digest, state, count(*)
              FROM deliveries GROUP BY digest, state ORDER BY digest, state",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+        })?;
         s.ledger = rows.collect::<rusqlite::Result<_>>()?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT digest, max(finished_at) FROM runs
