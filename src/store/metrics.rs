@@ -9,7 +9,7 @@ use crate::metrics::Snapshot;
 use crate::model::IssueKey;
 
 impl Store {
-    /// The durable state [`crate::metrics::Metrics::set`] exposes (without the configuration's
+    /// The durable state [`crate::metrics::Metrics::expose`] exposes (without the configuration's
     /// `period_seconds`): ledger rows by digest and state, each digest's last successful run,
     /// each source's health, suppressions in force at `now` by reason and inbound events by kind.
     pub fn metrics_snapshot(&self, now: DateTime<Utc>) -> Result<Snapshot> {

@@ -11,11 +11,12 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use digest::model::IssueKey;
+use digest::model::token::Keys;
 use digest::period::Period;
 use digest::store::{RunStatus, Store};
 use serde_json::Value;
 
-use crate::common::{Daemon, Project, WEB_ANY_PORT, config, last_month_pick, repo};
+use crate::common::{Daemon, Project, TEST_KEYS, WEB_ANY_PORT, config, last_month_pick, repo};
 use crate::serve::http_get;
 use crate::smtp::{Server, members, unavailable};
 
@@ -284,8 +285,8 @@ fn the_daemon_tells_systemd_it_is_ready_what_it_does_and_pings_the_watchdog() {
     let running = format!("STATUS=running d for {period}");
     let built = format!("STATUS=idle; last run: d {period} built");
     notifications(&socket, &mut seen, |s| {
-        s.iter().any(|l| *l == running)
-            && s.iter().any(|l| *l == built)
+        s.contains(&running)
+            && s.contains(&built)
             && s.iter().filter(|l| *l == "WATCHDOG=1").count() >= 3
     });
     daemon.wait_for("run finished");
@@ -365,8 +366,8 @@ fn a_run_report_with_the_runs_figures_reaches_the_operators_in_maildev() {
         (2, 1, 1, 1)
     );
     for want in [
-        format!("Issue:       #1 "),
-        format!("({}/{period})", "d"),
+        "Issue:       #1 ".to_string(),
+        format!("(d/{period})"),
         "Run:         failed".to_string(),
         "Recipients:  5".to_string(),
         "Sent:        2".to_string(),
@@ -463,6 +464,33 @@ fn signed_webhooks_reach_a_local_server_and_a_500_is_retried() {
         got.push(r);
     }
     daemon.wait_for("webhook not delivered, retrying");
+    // A one-click unsubscribe is an event too; the reader's address is not in it.
+    let reader = "reader@example.org";
+    let subscriber = Store::open(&p.path("digest.db"))
+        .unwrap()
+        .subscriber_id(reader)
+        .unwrap();
+    let token = Keys::parse(TEST_KEYS).unwrap().sign(subscriber, "d");
+    let body = "List-Unsubscribe=One-Click";
+    let mut s = std::net::TcpStream::connect(daemon.addr()).unwrap();
+    write!(
+        s,
+        "POST /unsubscribe/{token} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let unsubscribed = loop {
+        let r = requests
+            .recv_timeout(Duration::from_secs(60))
+            .expect("no unsubscribe webhook");
+        if r.body.contains("\"unsubscribe\"") {
+            break r;
+        }
+        got.push(r);
+    };
     daemon.signal("TERM");
     let (code, log) = daemon.wait();
     assert_eq!(code, 0, "{log}");
@@ -493,6 +521,21 @@ fn signed_webhooks_reach_a_local_server_and_a_500_is_retried() {
             ));
         }
     }
+    digest::events::sign::verify(
+        secret.as_bytes(),
+        &unsubscribed.signature,
+        &unsubscribed.body,
+        now,
+        300,
+    )
+    .unwrap();
+    let event: Value = serde_json::from_str(&unsubscribed.body).unwrap();
+    assert_eq!(
+        event["data"],
+        serde_json::json!({ "scope": "d" }),
+        "{event}"
+    );
+    assert!(!unsubscribed.body.contains(reader), "{event}");
     let mut types: Vec<&str> = delivered.iter().map(|(t, _)| t.as_str()).collect();
     types.sort();
     assert_eq!(types, ["run.finished", "run.started"], "{delivered:?}");
