@@ -391,7 +391,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("# TYPE digest_ledger_messages gauge\n"),
+            text.contains("# TYPE digest_suppressions gauge\n"),
             "{text}"
         );
         assert!(
