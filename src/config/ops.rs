@@ -7,8 +7,8 @@ use ::config::Value;
 use lettre::message::Mailbox;
 use serde::Deserialize;
 
-use super::Secret;
 use super::raw::Checker;
+use super::{Secret, Sending};
 
 /// Event names a webhook may subscribe to.
 pub const WEBHOOK_EVENTS: &[&str] = &["run.started", "run.finished", "run.failed", "unsubscribe"];
@@ -75,7 +75,8 @@ fn ten() -> u64 {
 }
 
 impl Checker {
-    pub(super) fn monitoring(&mut self, value: Option<Value>) -> Monitoring {
+    /// `[monitoring]`; operators need a way to mail them (`[mail] from` and `[smtp]` in `sending`).
+    pub(super) fn monitoring(&mut self, value: Option<Value>, sending: &Sending) -> Monitoring {
         let Some(value) = value else {
             return Monitoring::default();
         };
@@ -87,7 +88,11 @@ impl Checker {
             .operators
             .iter()
             .filter_map(|a| self.mailbox(&table, "monitoring", "operators", a))
-            .collect();
+            .collect::<Vec<_>>();
+        if !operators.is_empty() && (sending.mail.is_none() || sending.smtp.is_none()) {
+            let msg = "run reports are mailed: they need a [mail] section with `from` and an [smtp] section";
+            self.field_problem(&table, "monitoring", "operators", msg);
+        }
         Monitoring { operators }
     }
 
@@ -182,6 +187,70 @@ fn webhook_url(written: &str) -> Result<url::Url, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+
+    const SITE: &str = "[site]\nname = \"S\"\nbase_url = \"https://s.example\"\n";
+
+    /// Loads `toml` (after `[site]`) with `env`; the configuration or every problem, one a line.
+    fn load(toml: &str, env: &[(&str, &str)]) -> Result<Config, String> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("digest.toml"), format!("{SITE}{toml}")).unwrap();
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::load_with_env(dir.path(), Some(env)).map_err(|e| {
+            let lines: Vec<String> = e.0.iter().map(ToString::to_string).collect();
+            lines.join("\n")
+        })
+    }
+
+    #[test]
+    fn webhooks_need_a_secret_from_the_environment_and_known_events() {
+        // Unsigned webhooks could be forged; a secret in a file ends up in version control.
+        let hooks = "[webhooks]\nurls = [\"https://h.example/x\"]\n";
+        let secret = ("DIGEST__WEBHOOKS__SECRET", "0123456789abcdef0123");
+        let config = load(hooks, &[secret]).unwrap();
+        let w = config.webhooks.unwrap();
+        assert_eq!(w.secret.expose(), secret.1);
+        assert!(w.wants("run.failed") && w.wants("unsubscribe"));
+        assert_eq!((w.max_attempts, w.retry_base), (8, Duration::from_secs(10)));
+        let e = load(hooks, &[]).unwrap_err();
+        assert!(
+            e.contains("set the environment variable DIGEST__WEBHOOKS__SECRET"),
+            "{e}"
+        );
+        let in_file = format!("{hooks}secret = \"0123456789abcdef0123\"\n");
+        let e = load(&in_file, &[]).unwrap_err();
+        assert!(
+            e.contains("digest.toml:6: webhooks.secret: secrets come from the environment only"),
+            "{e}"
+        );
+        let unknown = format!("{hooks}events = [\"run.exploded\"]\n");
+        let e = load(&unknown, &[secret]).unwrap_err();
+        assert!(e.contains("unknown event \"run.exploded\""), "{e}");
+    }
+
+    #[test]
+    fn operators_need_mail_and_smtp_to_be_reported_to() {
+        // Without [mail] or [smtp] every run report would fail, after the daemon had started.
+        let ops = "[monitoring]\noperators = [\"ops@example.org\"]\n";
+        let e = load(ops, &[]).unwrap_err();
+        assert!(
+            e.contains("monitoring.operators: run reports are mailed"),
+            "{e}"
+        );
+        let sending = format!(
+            "{ops}\n[mail]\nfrom = \"d@example.org\"\n\n[smtp]\nhost = \"127.0.0.1\"\ntls = \"none\"\n"
+        );
+        let config = load(&sending, &[]).unwrap();
+        assert_eq!(
+            config.monitoring.operators[0].email.to_string(),
+            "ops@example.org"
+        );
+        let e = load("[monitoring]\noperators = [\"not an address\"]\n", &[]).unwrap_err();
+        assert!(e.contains("is not an address"), "{e}");
+    }
 
     #[test]
     fn webhook_urls_must_be_https_unless_loopback() {

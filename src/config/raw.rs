@@ -423,7 +423,7 @@ impl Checker {
         let digests = self.named("digests", top.remove("digests"), Self::digest);
         let bounces = self.bounces(top.remove("bounces"));
         let inbound = top.remove("inbound").and_then(|v| self.inbound(v));
-        let monitoring = self.monitoring(top.remove("monitoring"));
+        let monitoring = self.monitoring(top.remove("monitoring"), &sending);
         let webhooks = top.remove("webhooks").and_then(|v| self.webhooks(v));
         Some(Config {
             dir: dir.to_path_buf(),

@@ -187,14 +187,7 @@ pub fn mail(
     let message = builder
         .body(report.to_string())
         .context("building the run report")?;
-    let bytes = message.formatted();
-    let reply = crate::publish::runtime()?.block_on(async {
-        let mut conn = transport.connect().await?;
-        let reply = conn.send(message.envelope(), &bytes).await;
-        conn.close().await;
-        reply
-    });
-    reply
+    crate::publish::send::send_one(transport, &message)?
         .map(Some)
         .map_err(|e| anyhow!("run report not sent: {e}"))
 }

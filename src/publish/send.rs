@@ -308,14 +308,8 @@ impl<'c> Plan<'c> {
             name: None,
         };
         let message = self.prepared.message(&to, clock.now(), true)?;
-        let bytes = message.formatted();
-        let reply = crate::publish::runtime()?.block_on(async {
-            let mut conn = transport.connect().await?;
-            let reply = conn.send(message.envelope(), &bytes).await;
-            conn.close().await;
-            reply
-        });
-        reply.map_err(|e| anyhow!("test message to {} not sent: {e}", address.address))
+        send_one(transport, &message)?
+            .map_err(|e| anyhow!("test message to {} not sent: {e}", address.address))
     }
 
     /// Sends the issue through `transport` to every unsent row of its ledger (resolve the
@@ -342,6 +336,21 @@ impl<'c> Plan<'c> {
         setup.observer = self.observer.clone();
         crate::publish::runtime()?.block_on(send::run(store, setup, clock, stop, progress))
     }
+}
+
+/// Sends one message outside any ledger over a connection of its own (a test message, a run
+/// report); the server's reply, or why not.
+pub fn send_one(
+    transport: &dyn Transport,
+    message: &lettre::Message,
+) -> Result<Result<String, crate::mail::Error>> {
+    let bytes = message.formatted();
+    Ok(crate::publish::runtime()?.block_on(async {
+        let mut conn = transport.connect().await?;
+        let reply = conn.send(message.envelope(), &bytes).await;
+        conn.close().await;
+        reply
+    }))
 }
 
 /// Where a send goes: `.eml` files in `eml` if given, else the configured SMTP relay.
