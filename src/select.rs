@@ -15,6 +15,11 @@
 //!
 //! Ties break on the later publication time, then on the URL, so the same catalogue always yields
 //! the same issue.
+//!
+//! Unless the digest switches it off, candidates telling the same story under different links are
+//! clustered first ([`crate::cluster`]): the best-ranked one represents the story and the others
+//! are listed under it ([`Verdict::SameStory`]); they take no place in the issue and count against
+//! no cap.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
@@ -22,6 +27,7 @@ use std::fmt::Write as _;
 
 use anyhow::{Context as _, Result};
 
+use crate::cluster;
 use crate::config::{Digest, Scoring, Source};
 use crate::model::Article;
 use crate::period::{Period, Window};
@@ -55,6 +61,18 @@ pub enum Verdict {
     SourceCap,
     /// Good enough, but the issue was full.
     BeyondSize,
+    /// Another telling of the story of the candidate at this index (0-based, in the ranking),
+    /// which represents it.
+    SameStory(usize),
+}
+
+/// Candidates telling one story: the best-ranked represents it, the others follow it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Story {
+    /// Index of the representing candidate in [`Ranking::candidates`].
+    pub lead: usize,
+    /// The other candidates (indices, in rank order) and their similarity to the lead.
+    pub others: Vec<(usize, f64)>,
 }
 
 /// One scored candidate.
@@ -75,6 +93,10 @@ pub struct Ranking {
     pub window: Window,
     /// Candidates, best first.
     pub candidates: Vec<Candidate>,
+    /// Stories told by more than one candidate (none when clustering is off), by lead.
+    pub stories: Vec<Story>,
+    /// The similarity threshold clustering used, if it was on.
+    pub threshold: Option<f64>,
 }
 
 impl Ranking {
@@ -84,6 +106,47 @@ impl Ranking {
             .iter()
             .filter(|c| matches!(c.verdict, Verdict::Kept(_)))
     }
+
+    /// The other candidates of the story the candidate at `lead` represents, in rank order.
+    pub fn others(&self, lead: usize) -> impl Iterator<Item = &Candidate> {
+        self.stories
+            .iter()
+            .filter(move |s| s.lead == lead)
+            .flat_map(|s| &s.others)
+            .map(|&(i, _)| &self.candidates[i])
+    }
+
+    /// The kept candidates, in issue order, each with its index in [`Ranking::candidates`].
+    pub fn picks_indexed(&self) -> impl Iterator<Item = (usize, &Candidate)> {
+        self.candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| matches!(c.verdict, Verdict::Kept(_)))
+    }
+}
+
+/// Clusters the ranked `candidates` at `threshold`: each story's lead is its best-ranked member.
+fn stories(candidates: &[Candidate], threshold: f64) -> Vec<Story> {
+    let texts: Vec<cluster::Text<'_>> = candidates
+        .iter()
+        .map(|c| cluster::Text {
+            title: &c.article.title,
+            summary: &c.article.summary,
+        })
+        .collect();
+    let index = cluster::Index::new(&texts);
+    index
+        .clusters(threshold)
+        .into_iter()
+        .map(|group| {
+            let lead = group[0];
+            let others = group[1..]
+                .iter()
+                .map(|&i| (i, index.similarity(lead, i)))
+                .collect();
+            Story { lead, others }
+        })
+        .collect()
 }
 
 /// The score of `article` from a source of `weight` under `scoring`, in `window`.
@@ -157,9 +220,20 @@ pub fn rank(digest: &Digest, window: Window, articles: Vec<(Article, f64)>) -> R
         })
         .collect();
     candidates.sort_by(order);
+    let stories = digest
+        .cluster
+        .map_or_else(Vec::new, |t| stories(&candidates, t));
+    for story in &stories {
+        for &(i, _) in &story.others {
+            candidates[i].verdict = Verdict::SameStory(story.lead);
+        }
+    }
     let mut per_source: HashMap<&str, usize> = HashMap::new();
     let mut kept = 0;
     for c in &mut candidates {
+        if let Verdict::SameStory(_) = c.verdict {
+            continue;
+        }
         let from_source = per_source
             .entry(c.article.publisher.id.as_str())
             .or_default();
@@ -175,7 +249,12 @@ pub fn rank(digest: &Digest, window: Window, articles: Vec<(Article, f64)>) -> R
             Verdict::Kept(kept)
         };
     }
-    Ranking { window, candidates }
+    Ranking {
+        window,
+        candidates,
+        stories,
+        threshold: digest.cluster,
+    }
 }
 
 /// Best first: higher score, then later publication, then smaller URL.
@@ -228,6 +307,10 @@ pub fn explain(digest: &Digest, ranking: &Ranking) -> String {
             Verdict::BelowMinScore => "below min score".into(),
             Verdict::SourceCap => "source cap".into(),
             Verdict::BeyondSize => "beyond size".into(),
+            Verdict::SameStory(lead) => match ranking.candidates[lead].verdict {
+                Verdict::Kept(n) => format!("story of #{n}"),
+                _ => "story, lead out".into(),
+            },
         };
         let rank = match c.verdict {
             Verdict::Kept(n) => n.to_string(),
@@ -246,7 +329,41 @@ pub fn explain(digest: &Digest, ranking: &Ranking) -> String {
             c.score.weight
         );
     }
+    explain_stories(&mut out, ranking);
     out
+}
+
+/// The stories section of [`explain`]: each cluster, its lead, the others and their similarity.
+fn explain_stories(out: &mut String, ranking: &Ranking) {
+    let Some(threshold) = ranking.threshold else {
+        let _ = writeln!(out, "\nstory clustering: off (cluster = false)");
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "\nstories told by several candidates: {} (similarity threshold {threshold})",
+        ranking.stories.len()
+    );
+    let line = |c: &Candidate| {
+        let source: String = c.article.publisher.name.chars().take(24).collect();
+        let title: String = c.article.title.chars().take(70).collect();
+        format!("{title} ({source})")
+    };
+    for story in &ranking.stories {
+        let lead = &ranking.candidates[story.lead];
+        let position = match lead.verdict {
+            Verdict::Kept(n) => format!("#{n}"),
+            _ => "not kept".into(),
+        };
+        let _ = writeln!(out, "  story {position}: {}", line(lead));
+        for &(i, similarity) in &story.others {
+            let _ = writeln!(
+                out,
+                "    {similarity:.3}  {}",
+                line(&ranking.candidates[i])
+            );
+        }
+    }
 }
 
 #[cfg(test)]
@@ -276,6 +393,7 @@ mod tests {
             schedule: None,
             ingest_before: false,
             max_lateness: chrono::Duration::hours(6),
+            cluster: None,
         }
     }
 
