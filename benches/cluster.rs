@@ -108,7 +108,7 @@ fn main() -> Result<()> {
         .map(|(title, summary)| Text { title, summary })
         .collect();
     let (median, groups) = timing::median(runs, || {
-        Index::new(&texts).clusters(DEFAULT_THRESHOLD)
+        Index::new(&texts, "").clusters(DEFAULT_THRESHOLD)
     });
     println!(
         "median_ms={:.3} candidates={n} clusters={} clustered={}",

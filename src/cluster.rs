@@ -7,8 +7,9 @@
 //! 1. **Words.** Title and summary (its first [`SUMMARY_WORDS`] words) are lowercased and cut at
 //!    anything that is not a letter or digit (a `.` between digits stays: `1.80`); a number loses a
 //!    trailing unit (`$6.4B` → `6.4`, `21st` → `21`) and trailing `.0`s (`1.80.0` → `1.80`); stop
-//!    words (function words and the words of any headline: "announcing", "released", "in
-//!    practice", …) and one-letter words are dropped; the rest lose common English suffixes
+//!    words (function words, the words of any headline: "announcing", "released", "in
+//!    practice", …, and the words of the digest's tags, which every candidate shares) and
+//!    one-letter words are dropped; the rest lose common English suffixes
 //!    (`licensing`, `licensed`, `licenses` → `licens`).
 //! 2. **Weights.** A word weighs its inverse document frequency among the window's candidates,
 //!    `ln(1 + N / df)`, doubled in the title: words shared by many candidates say little.
@@ -52,6 +53,19 @@ pub struct Text<'a> {
     pub summary: &'a str,
 }
 
+/// What ties two candidates to one subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// A name in one title occurs in the other item.
+    Name,
+    /// Neither title's names meet, but (one title having none) the titles share a distinctive
+    /// word: weaker evidence, held to a higher similarity.
+    Word,
+}
+
+/// A pair linked only by a shared title word must be this many times the threshold similar.
+pub const WORD_LINK_FACTOR: f64 = 1.25;
+
 /// One candidate's words: (word id, weight), sorted by id; its distinctive title words; its
 /// version numbers.
 #[derive(Debug, Clone, Default)]
@@ -75,9 +89,14 @@ pub struct Index {
 pub type Group = Vec<usize>;
 
 impl Index {
-    /// Tokenises and weighs `texts` (the candidates of one window).
-    pub fn new(texts: &[Text<'_>]) -> Index {
+    /// Tokenises and weighs `texts` (the candidates of one window). The words of `topic` (the
+    /// digest's tags, which every candidate shares by construction) count as stop words.
+    pub fn new(texts: &[Text<'_>], topic: &str) -> Index {
         let mut vocabulary = Vocabulary::default();
+        for word in words_of(topic) {
+            let id = vocabulary.intern(word);
+            vocabulary.topic[id as usize] = true;
+        }
         let mut postings: Vec<Vec<u32>> = Vec::new();
         // (word, in title) per doc, then weighed once document frequencies are known.
         let mut raw: Vec<Vec<(u32, bool)>> = Vec::with_capacity(texts.len());
@@ -187,15 +206,13 @@ impl Index {
         }
     }
 
-    /// Whether candidates `a` and `b` pass the guards (step 4 of the measure).
-    pub fn may_match(&self, a: usize, b: usize) -> bool {
+    /// How candidates `a` and `b` are anchored to one subject, or `None` if they fail the guards
+    /// (step 4 of the measure).
+    pub fn link(&self, a: usize, b: usize) -> Option<Link> {
         let (x, y) = (&self.docs[a], &self.docs[b]);
         let holds = |doc: &Doc, id: u32| doc.words.binary_search_by_key(&id, |w| w.0).is_ok();
         let found = |names: &[u32], doc: &Doc| names.iter().filter(|&&t| holds(doc, t)).count();
         let (in_y, in_x) = (found(&x.names, y), found(&y.names, x));
-        let named = in_y + in_x > 0;
-        let worded = (x.names.is_empty() || y.names.is_empty())
-            && x.anchors.iter().any(|t| y.anchors.binary_search(t).is_ok());
         // If both titles hold names, at least half of each title's names are in the other item.
         let covered = x.names.is_empty()
             || y.names.is_empty()
@@ -203,7 +220,30 @@ impl Index {
         let versions_meet = x.versions.is_empty()
             || y.versions.is_empty()
             || x.versions.iter().any(|v| y.versions.binary_search(v).is_ok());
-        (named || worded) && covered && versions_meet
+        if !covered || !versions_meet {
+            return None;
+        }
+        if in_y + in_x > 0 {
+            return Some(Link::Name);
+        }
+        let worded = (x.names.is_empty() || y.names.is_empty())
+            && x.anchors.iter().any(|t| y.anchors.binary_search(t).is_ok());
+        worded.then_some(Link::Word)
+    }
+
+    /// Whether candidates `a` and `b` pass the guards.
+    pub fn may_match(&self, a: usize, b: usize) -> bool {
+        self.link(a, b).is_some()
+    }
+
+    /// Whether `a` and `b` tell one story at `threshold`: they pass the guards and are similar
+    /// enough (a pair linked only by a shared word needs [`WORD_LINK_FACTOR`] × `threshold`).
+    pub fn same_story(&self, a: usize, b: usize, threshold: f64) -> bool {
+        match self.link(a, b) {
+            Some(Link::Name) => self.similarity(a, b) >= threshold,
+            Some(Link::Word) => self.similarity(a, b) >= threshold * WORD_LINK_FACTOR,
+            None => false,
+        }
     }
 
     /// The similarity of `a` and `b` if they pass the guards, else 0.
@@ -231,8 +271,7 @@ impl Index {
                     }
                     seen[b] = a;
                     if find(&mut parent, a) != find(&mut parent, b)
-                        && self.may_match(a, b)
-                        && self.similarity(a, b) >= threshold
+                        && self.same_story(a, b, threshold)
                     {
                         let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
                         parent[ra.max(rb)] = ra.min(rb);
@@ -384,6 +423,8 @@ struct Vocabulary {
     /// Per id: capitalised inside a summary sentence somewhere; written in lowercase somewhere.
     capital: Vec<bool>,
     lower: Vec<bool>,
+    /// Per id: a word of the digest's topic (a stop word here).
+    topic: Vec<bool>,
 }
 
 impl Vocabulary {
@@ -403,6 +444,9 @@ impl Vocabulary {
             }
         };
         let i = id as usize;
+        if self.topic[i] {
+            return None;
+        }
         self.capital[i] |= w.case == Case::Capital && !in_title;
         self.lower[i] |= w.case == Case::Lower;
         Some(id)
@@ -418,6 +462,7 @@ impl Vocabulary {
         self.version.push(number && normal.contains('.'));
         self.capital.push(false);
         self.lower.push(false);
+        self.topic.push(false);
         self.normal.insert(normal, id);
         id
     }
@@ -516,7 +561,7 @@ mod tests {
             .iter()
             .map(|&(title, summary)| Text { title, summary })
             .collect();
-        Index::new(&texts)
+        Index::new(&texts, "")
     }
 
     #[test]
@@ -632,7 +677,7 @@ mod tests {
         let ix = index(&[("", ""), ("The", "of and"), ("!!!", "")]);
         assert_eq!(ix.similarity(0, 1), 0.0);
         assert!(ix.clusters(0.0).is_empty());
-        assert!(Index::new(&[]).clusters(0.5).is_empty());
+        assert!(Index::new(&[], "").clusters(0.5).is_empty());
     }
 }
 
@@ -701,7 +746,7 @@ mod labelled {
                 summary: &i.2,
             })
             .collect();
-        let index = Index::new(&texts);
+        let index = Index::new(&texts, "");
         let clusters = index.clusters(DEFAULT_THRESHOLD);
         let (precision, recall, tp, fp, fn_) = pairwise(&labels, &clusters);
         println!(

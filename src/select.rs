@@ -125,8 +125,9 @@ impl Ranking {
     }
 }
 
-/// Clusters the ranked `candidates` at `threshold`: each story's lead is its best-ranked member.
-fn stories(candidates: &[Candidate], threshold: f64) -> Vec<Story> {
+/// Clusters the ranked `candidates` of `digest` at `threshold`: each story's lead is its
+/// best-ranked member.
+fn stories(digest: &Digest, candidates: &[Candidate], threshold: f64) -> Vec<Story> {
     let texts: Vec<cluster::Text<'_>> = candidates
         .iter()
         .map(|c| cluster::Text {
@@ -134,7 +135,8 @@ fn stories(candidates: &[Candidate], threshold: f64) -> Vec<Story> {
             summary: &c.article.summary,
         })
         .collect();
-    let index = cluster::Index::new(&texts);
+    let topic = format!("{} {}", digest.tags.join(" "), digest.tag_name);
+    let index = cluster::Index::new(&texts, &topic);
     index
         .clusters(threshold)
         .into_iter()
@@ -222,7 +224,7 @@ pub fn rank(digest: &Digest, window: Window, articles: Vec<(Article, f64)>) -> R
     candidates.sort_by(order);
     let stories = digest
         .cluster
-        .map_or_else(Vec::new, |t| stories(&candidates, t));
+        .map_or_else(Vec::new, |t| stories(digest, &candidates, t));
     for story in &stories {
         for &(i, _) in &story.others {
             candidates[i].verdict = Verdict::SameStory(story.lead);
