@@ -107,9 +107,8 @@ fn main() -> Result<()> {
         .iter()
         .map(|(title, summary)| Text { title, summary })
         .collect();
-    let (median, groups) = timing::median(runs, || {
-        Index::new(&texts, "").clusters(DEFAULT_THRESHOLD)
-    });
+    let (median, groups) =
+        timing::median(runs, || Index::new(&texts, "").clusters(DEFAULT_THRESHOLD));
     println!(
         "median_ms={:.3} candidates={n} clusters={} clustered={}",
         median.as_secs_f64() * 1e3,

@@ -359,11 +359,7 @@ fn explain_stories(out: &mut String, ranking: &Ranking) {
         };
         let _ = writeln!(out, "  story {position}: {}", line(lead));
         for &(i, similarity) in &story.others {
-            let _ = writeln!(
-                out,
-                "    {similarity:.3}  {}",
-                line(&ranking.candidates[i])
-            );
+            let _ = writeln!(out, "    {similarity:.3}  {}", line(&ranking.candidates[i]));
         }
     }
 }

@@ -162,7 +162,9 @@ fn three_outlets_of_one_story_become_one_item_with_more_on_this_story() {
     let first_body = doc.select(&sel("td.item-body")).next().unwrap();
     assert_eq!(first_body.select(&sel("p.more")).count(), 1);
 
-    p.ok(&["preview", "ds", "--period", "2024-07", "--text", "--out", "out.txt"]);
+    p.ok(&[
+        "preview", "ds", "--period", "2024-07", "--text", "--out", "out.txt",
+    ]);
     let text = p.read("out.txt");
     assert_plain_text(&text);
     let golden = std::fs::read_to_string(repo().join("tests/fixtures/clusters/golden.txt"))
@@ -186,7 +188,13 @@ fn cluster_false_keeps_every_telling_as_an_item_of_its_own() {
         .collect();
     assert_eq!(
         sources,
-        ["The Verge", "Rust Blog", "Ars Technica", "PostgreSQL", "BBC News"]
+        [
+            "The Verge",
+            "Rust Blog",
+            "Ars Technica",
+            "PostgreSQL",
+            "BBC News"
+        ]
     );
     assert!(items.iter().all(|i| i.get("more").is_none()), "{issue}");
 }
@@ -202,7 +210,9 @@ fn explain_shows_each_story_its_members_and_their_similarity() {
         "{s}"
     );
     assert!(
-        s.contains("  story #1: CrowdStrike update crashes Windows computers worldwide (The Verge)"),
+        s.contains(
+            "  story #1: CrowdStrike update crashes Windows computers worldwide (The Verge)"
+        ),
         "{s}"
     );
     for other in [
@@ -219,13 +229,22 @@ fn explain_shows_each_story_its_members_and_their_similarity() {
     assert_eq!(s.matches("story of #1").count(), 2, "{s}");
 
     let out = p.ok(&["build", "ds", "--period", "2024-07", "--explain"]);
-    assert!(out.stdout.contains("  story #1: CrowdStrike"), "{}", out.stdout);
-    assert!(out.stdout.contains("froze issue #1 (5 items)"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("  story #1: CrowdStrike"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("froze issue #1 (5 items)"),
+        "{}",
+        out.stdout
+    );
 
     let off = project("cluster = false");
     let out = off.ok(&["preview", "ds", "--period", "2024-07", "--explain"]);
     assert!(
-        out.stdout.contains("story clustering: off (cluster = false)"),
+        out.stdout
+            .contains("story clustering: off (cluster = false)"),
         "{}",
         out.stdout
     );
