@@ -8,26 +8,20 @@
 
 #[path = "common/args.rs"]
 mod args;
+#[path = "common/rng.rs"]
+mod rng;
 #[path = "common/timing.rs"]
 mod timing;
 
 use anyhow::{Context as _, Result, anyhow};
 use digest::cluster::{DEFAULT_THRESHOLD, Index, Text};
 
-/// A small deterministic generator (SplitMix64).
-struct Rng(u64);
+use rng::Rng;
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+    /// Uniform in `0..n`, as an index.
+    fn index(&mut self, n: usize) -> usize {
+        self.below(n as u64) as usize
     }
 
     /// A vocabulary index skewed towards small ones (a few words are very common).
@@ -49,7 +43,7 @@ fn word(i: usize) -> String {
         w.push_str(SYLLABLES[n % 16]);
         n /= 16;
     }
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         let mut c = w.chars();
         let first = c.next().map(|f| f.to_ascii_uppercase()).unwrap_or('X');
         w = std::iter::once(first).chain(c).collect();
@@ -58,7 +52,7 @@ fn word(i: usize) -> String {
 }
 
 fn sentence(rng: &mut Rng, vocabulary: &[String], least: usize, spread: usize) -> Vec<String> {
-    (0..least + rng.below(spread))
+    (0..least + rng.index(spread))
         .map(|_| vocabulary[rng.zipf(vocabulary.len())].clone())
         .collect()
 }
@@ -69,18 +63,18 @@ fn candidates(n: usize) -> Vec<(String, String)> {
     let mut rng = Rng(7);
     let mut out: Vec<(Vec<String>, Vec<String>)> = Vec::with_capacity(n);
     for i in 0..n {
-        let fresh = i < 10 || rng.below(10) != 0;
+        let fresh = i < 10 || rng.index(10) != 0;
         let item = if fresh {
             (
                 sentence(&mut rng, &vocabulary, 5, 7),
                 sentence(&mut rng, &vocabulary, 25, 21),
             )
         } else {
-            let (title, summary) = out[rng.below(i)].clone();
+            let (title, summary) = out[rng.index(i)].clone();
             let mut retell = |words: Vec<String>| -> Vec<String> {
                 words
                     .into_iter()
-                    .map(|w| match rng.below(2) {
+                    .map(|w| match rng.index(2) {
                         0 => w,
                         _ => vocabulary[rng.zipf(vocabulary.len())].clone(),
                     })

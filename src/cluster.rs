@@ -113,7 +113,7 @@ impl Index {
             let summary = raw_words(text.summary)
                 .filter_map(|w| vocabulary.id(text.summary, &w, false))
                 .take(SUMMARY_WORDS);
-            words.extend(summary.map(|id| (id, false)).collect::<Vec<_>>());
+            words.extend(summary.map(|id| (id, false)));
             // One entry per word, title first (its weight is the larger).
             words.sort_unstable_by_key(|&(id, title)| (id, !title));
             words.dedup_by_key(|&mut (id, _)| id);
@@ -356,8 +356,13 @@ fn raw_words(text: &str) -> impl Iterator<Item = RawWord> + '_ {
         let mut at = start;
         loop {
             any_lower |= c.is_lowercase();
-            for l in c.to_lowercase() {
+            if c.is_ascii() {
+                let l = c.to_ascii_lowercase();
                 hash = (hash ^ u64::from(u32::from(l))).wrapping_mul(0x100_0000_01b3);
+            } else {
+                for l in c.to_lowercase() {
+                    hash = (hash ^ u64::from(u32::from(l))).wrapping_mul(0x100_0000_01b3);
+                }
             }
             end = at + c.len_utf8();
             let previous_digit = c.is_ascii_digit();
@@ -406,7 +411,7 @@ impl std::hash::Hasher for Prehashed {
 
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            self.0 = (self.0 << 8 | self.0 >> 56) ^ u64::from(b);
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
     }
 

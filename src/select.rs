@@ -562,4 +562,74 @@ mod tests {
             "{text}"
         );
     }
+
+    #[test]
+    fn tellings_of_one_story_follow_their_lead_and_take_no_place_or_cap() {
+        // Without clustering the three tellings would take all three places of the issue; if the
+        // others counted against the cap, source "a" could not place its second story.
+        let mut d = digest();
+        d.cluster = Some(crate::cluster::DEFAULT_THRESHOLD);
+        d.max_per_source = Some(1);
+        let told = |url: &str, source: &str, upvotes: u64, title: &str| {
+            let mut a = art(url, source, 10, upvotes);
+            a.title = title.into();
+            a.summary = "A faulty CrowdStrike Falcon update crashed Windows computers.".into();
+            a
+        };
+        let mut other = art("other", "a", 11, 50);
+        other.title = "PostgreSQL 17 adds incremental backups".into();
+        let r = rank(
+            &d,
+            window(),
+            weight_one(vec![
+                told(
+                    "verge",
+                    "b",
+                    300,
+                    "CrowdStrike update crashes Windows computers",
+                ),
+                told(
+                    "ars",
+                    "a",
+                    200,
+                    "Faulty CrowdStrike update takes down Windows PCs",
+                ),
+                told(
+                    "bbc",
+                    "c",
+                    100,
+                    "CrowdStrike outage: Windows machines crash",
+                ),
+                other,
+            ]),
+        );
+        let verdicts: Vec<(&str, Verdict)> = r
+            .candidates
+            .iter()
+            .map(|c| {
+                (
+                    c.article.url.trim_start_matches("https://x.example/"),
+                    c.verdict,
+                )
+            })
+            .collect();
+        assert_eq!(
+            verdicts,
+            [
+                ("verge", Verdict::Kept(1)),
+                ("ars", Verdict::SameStory(0)),
+                ("bbc", Verdict::SameStory(0)),
+                ("other", Verdict::Kept(2)),
+            ]
+        );
+        let others: Vec<&str> = r.others(0).map(|c| c.article.title.as_str()).collect();
+        assert_eq!(others.len(), 2);
+        assert_eq!(r.stories.len(), 1);
+        let text = explain(&d, &r);
+        assert!(text.contains("story of #1"), "{text}");
+        assert!(
+            text.contains("stories told by several candidates: 1"),
+            "{text}"
+        );
+    }
 }
