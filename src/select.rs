@@ -16,7 +16,7 @@
 //! Ties break on the later publication time, then on the URL, so the same catalogue always yields
 //! the same issue.
 //!
-//! Unless the digest switches it off, candidates telling the same story under different links are
+//! If the digest switches it on, candidates telling the same story under different links are
 //! clustered first ([`crate::cluster`]): the best-ranked one represents the story and the others
 //! are listed under it ([`Verdict::SameStory`]); they take no place in the issue and count against
 //! no cap.
@@ -338,7 +338,10 @@ pub fn explain(digest: &Digest, ranking: &Ranking) -> String {
 /// The stories section of [`explain`]: each cluster, its lead, the others and their similarity.
 fn explain_stories(out: &mut String, ranking: &Ranking) {
     let Some(threshold) = ranking.threshold else {
-        let _ = writeln!(out, "\nstory clustering: off (cluster = false)");
+        let _ = writeln!(
+            out,
+            "\nstory clustering: off (cluster = true switches it on)"
+        );
         return;
     };
     let _ = writeln!(

@@ -208,13 +208,9 @@ struct RawDigest {
     #[serde(default)]
     ingest_before: bool,
     max_lateness: Option<String>,
-    #[serde(default = "yes")]
+    #[serde(default)]
     cluster: bool,
     cluster_threshold: Option<f64>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn utc() -> String {

@@ -85,8 +85,14 @@ fn catalogue() -> Vec<String> {
     ]
 }
 
+/// The project of [`catalogue`], clustering on unless `extra` says otherwise.
 fn project(extra: &str) -> Project {
-    let p = Project::new(&config("ds", extra));
+    let extra = if extra.contains("cluster = ") {
+        extra.to_string()
+    } else {
+        format!("cluster = true\n{extra}")
+    };
+    let p = Project::new(&config("ds", &extra));
     p.catalog(&catalogue());
     p
 }
@@ -177,8 +183,18 @@ fn three_outlets_of_one_story_become_one_item_with_more_on_this_story() {
 
 #[test]
 fn cluster_false_keeps_every_telling_as_an_item_of_its_own() {
-    // The off switch would be ignored if clustering ran regardless of the digest's setting.
-    let p = project("cluster = false");
+    // The off switch would be ignored if clustering ran regardless of the digest's setting; and
+    // a digest that says nothing must keep every item too (clustering is opt-in).
+    for extra in [
+        "cluster = false",
+        "cluster = false\ncluster_threshold = 0.1",
+    ] {
+        let p = project(extra);
+        p.ok(&["build", "ds", "--period", "2024-07"]);
+        assert!(!p.read("digests/ds/2024-07/issue.json").contains("\"more\""));
+    }
+    let p = Project::new(&config("ds", ""));
+    p.catalog(&catalogue());
     p.ok(&["build", "ds", "--period", "2024-07"]);
     let issue = p.issue("ds", "2024-07");
     let items = issue["items"].as_array().unwrap();
@@ -244,7 +260,7 @@ fn explain_shows_each_story_its_members_and_their_similarity() {
     let out = off.ok(&["preview", "ds", "--period", "2024-07", "--explain"]);
     assert!(
         out.stdout
-            .contains("story clustering: off (cluster = false)"),
+            .contains("story clustering: off (cluster = true switches it on)"),
         "{}",
         out.stdout
     );
