@@ -13,18 +13,24 @@
 //!    (`licensing`, `licensed`, `licenses` → `licens`).
 //! 2. **Weights.** A word weighs its inverse document frequency among the window's candidates,
 //!    `ln(1 + N / df)`, doubled in the title: words shared by many candidates say little.
-//! 3. **Similarity** is the weighted Jaccard index of the two word sets (Ruzicka):
-//!    `Σ min(wA, wB) / Σ max(wA, wB)`, from 0 (nothing shared) to 1.
-//! 4. **Guards against shared vocabulary.** A pair only counts if (a) a distinctive word of one
-//!    title (not a bare number, and in at most [`ANCHOR_SHARE`] of the candidates) occurs in the
-//!    other item; and (b) if both titles carry version numbers (`1.79`, `16.4`), they share one.
-//!    "Raft in practice" and "Paxos in practice" share no distinctive title word ("practice" is a
-//!    stop word), however alike their summaries; "Rust 1.79" and "Rust 1.80" fail (b).
-//! 5. **Clusters** are the connected components of the pairs at or above the threshold (single
-//!    linkage): a story told by five outlets is one cluster even when two of them share little.
+//! 3. **Similarity** is the cosine of the two weight vectors, `Σ wA·wB / (|A| |B|)`, from 0
+//!    (nothing shared) to 1.
+//! 4. **Guards against shared vocabulary.** A *name* is a word written capitalised inside a
+//!    summary sentence somewhere and never in lowercase (acronyms and sentence starts say
+//!    nothing). A pair may merge ([`Link::Name`]) if a name of one title occurs in the other item;
+//!    if both titles hold names, at least half of each title's names must occur in the other.
+//!    Otherwise, if one title holds no name, titles sharing a distinctive word (in at most
+//!    [`ANCHOR_MIN_DF`] candidates, or [`ANCHOR_SHARE`] of them) may merge ([`Link::Word`]), held
+//!    to [`WORD_LINK_FACTOR`] × the threshold. Titles with version numbers (`1.79`, `16.4`) must
+//!    share one. "Raft in practice" and "Paxos in practice" never merge however alike their
+//!    summaries ("practice" is a stop word and neither name occurs in the other item); "Rust
+//!    1.79" and "Rust 1.80" fail the version guard.
+//! 5. **Clusters** are the connected components of the pairs that pass at or above the threshold
+//!    (single linkage): a story told by five outlets is one cluster even when two of them share
+//!    little.
 //!
-//! Only pairs that share a distinctive word are ever compared (an inverted index), so a window of
-//! 10,000 candidates clusters in milliseconds.
+//! Only pairs sharing a title name or a distinctive title word are ever compared (an inverted
+//! index over the candidates' words).
 
 use std::collections::HashMap;
 
