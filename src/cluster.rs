@@ -269,8 +269,8 @@ impl Index {
         let mut parent: Vec<usize> = (0..n).collect();
         let mut seen = vec![usize::MAX; n];
         for a in 0..n {
-            let doc = &self.docs[a];
-            for &t in doc.names.iter().chain(&doc.anchors) {
+            // A title's names are among its anchors (a name is never a number).
+            for &t in &self.docs[a].anchors {
                 for &b in &self.postings[t as usize] {
                     let b = b as usize;
                     if b == a || seen[b] == a {
