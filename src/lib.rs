@@ -14,6 +14,7 @@ pub mod archive;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod cmd;
 pub mod config;
 pub mod daemon;

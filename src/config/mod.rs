@@ -309,6 +309,9 @@ pub struct Digest {
     pub ingest_before: bool,
     /// How late a scheduled run may start (after downtime) before it is skipped instead.
     pub max_lateness: chrono::Duration,
+    /// Story clustering: the similarity threshold (`cluster_threshold`) when switched on
+    /// (`cluster = true`), else `None` (the default). See [`crate::cluster`].
+    pub cluster: Option<f64>,
 }
 
 impl Digest {

@@ -210,6 +210,9 @@ struct RawDigest {
     #[serde(default)]
     ingest_before: bool,
     max_lateness: Option<String>,
+    #[serde(default)]
+    cluster: bool,
+    cluster_threshold: Option<f64>,
 }
 
 fn utc() -> String {
@@ -833,6 +836,13 @@ impl Checker {
                 format!("must be > 0 hours, not {h}"),
             ));
         }
+        let threshold = raw
+            .cluster_threshold
+            .unwrap_or(crate::cluster::DEFAULT_THRESHOLD);
+        if !(threshold > 0.0 && threshold <= 1.0) {
+            let msg = format!("must be a number above 0 and at most 1, not {threshold}");
+            errors.push(("cluster_threshold", msg));
+        }
         let schedule = raw.schedule.and_then(|written| {
             written
                 .parse::<Schedule>()
@@ -885,6 +895,7 @@ impl Checker {
             schedule,
             ingest_before: raw.ingest_before,
             max_lateness,
+            cluster: raw.cluster.then_some(threshold),
         })
     }
 }

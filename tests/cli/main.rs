@@ -2,6 +2,7 @@
 
 mod archive;
 mod catalogue;
+mod clusters;
 mod common;
 mod config;
 #[cfg(feature = "fault-injection")]
