@@ -7,6 +7,7 @@ mod config;
 #[cfg(feature = "fault-injection")]
 mod crash;
 mod daemon;
+mod dsn;
 mod faults;
 mod feeds;
 mod freeze;
@@ -19,7 +20,9 @@ mod maildev;
 mod message;
 mod outage;
 mod periods;
+mod postfix;
 mod regression;
+mod relay;
 mod send;
 mod serve;
 mod smtp;
