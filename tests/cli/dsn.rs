@@ -20,6 +20,14 @@ const REFUSED: [(&str, &str); 3] = [
     ("fay", "550 5.7.1 Message refused by local policy"),
 ];
 
+/// The environment file's line with the unsubscribe keys (VERP tokens are signed with them).
+fn keys() -> String {
+    format!("DIGEST__UNSUBSCRIBE__KEYS={}\n", crate::common::TEST_KEYS)
+}
+
+/// An override that makes the configuration fail to load while it holds a word.
+const BROKEN: &str = "DIGEST__BOUNCES__SOFT_LIMIT";
+
 fn address(name: &str) -> String {
     format!("{name}@mail.example.net")
 }
@@ -46,10 +54,7 @@ fn install_pipe(p: &Project) -> String {
     if std::fs::hard_link(env!("CARGO_BIN_EXE_digest"), &exe).is_err() {
         std::fs::copy(env!("CARGO_BIN_EXE_digest"), &exe).unwrap();
     }
-    p.write(
-        "secrets/environment",
-        &format!("DIGEST__UNSUBSCRIBE__KEYS={}\n", crate::common::TEST_KEYS),
-    );
+    p.write("secrets/environment", &keys());
     let script = p.path("bin/inbound");
     p.write(
         "bin/inbound",
@@ -106,8 +111,21 @@ fn hard_bounces_come_back_through_postfix(route: Route) {
     // project belongs to the user that runs digest.
     give_to_delivery_user(p.root());
 
+    if route == Route::Pipe {
+        // A broken environment file at first: the configuration does not load, `digest inbound`
+        // exits 75, and Postfix keeps the DSNs and tries again.
+        p.write("secrets/environment", &format!("{}{BROKEN}=many\n", keys()));
+    }
     let out = p.ok(&["send", "d", "--period", "2024-07", "--yes"]);
     assert_contains(&out.stdout, &["6 sent, 0 failed, 0 deferred, 0 suppressed"]);
+    if route == Route::Pipe {
+        let deferred = postfix.wait_for_log("status=deferred (temporary failure.");
+        assert!(deferred.contains(BROKEN), "{deferred}");
+        let store = digest::store::Store::open(&p.path("digest.db")).unwrap();
+        assert!(store.suppressions().unwrap().is_empty());
+        drop(store);
+        p.write("secrets/environment", &keys());
+    }
     postfix.wait_until_idle();
     let log = postfix.log();
     let delivered = match route {
@@ -195,7 +213,8 @@ fn hard_bounces_come_back_through_postfix(route: Route) {
 fn dsns_piped_from_postfix_to_digest_inbound_suppress_the_hard_bounced_readers() {
     // Would fail if a real Postfix DSN (an mbox "From " line first, VERP return path) were not
     // matched to its reader, if the documented alias script could not run under Postfix's
-    // delivery user, or if the next issue were still sent to a dead address.
+    // delivery user, if a failure to load the configuration did not make Postfix keep the DSN
+    // and retry (exit 75), or if the next issue were still sent to a dead address.
     hard_bounces_come_back_through_postfix(Route::Pipe);
 }
 

@@ -226,13 +226,21 @@ impl Drop for Sink {
 pub struct Builder {
     /// `transport_maps`: domain → port on 127.0.0.1 of its next hop.
     routes: Vec<(String, u16)>,
-    /// Domains whose next hop is this instance's own "MX" listener, with the addresses that
-    /// listener refuses at `RCPT` (address, reply) and the port it passes the rest on to.
-    rejecting: Option<(String, Vec<(String, String)>, u16)>,
+    /// A domain whose next hop is this instance's own "MX" listener.
+    rejecting: Option<Mx>,
     /// `mydestination`: domains delivered here, through the aliases.
     local: Vec<String>,
     /// Aliases: local part → target (`"|command"`, `/path/Maildir/`, an address).
     aliases: Vec<(String, String)>,
+}
+
+/// The receiving server of a domain, played by a second `smtpd` of the instance.
+struct Mx {
+    domain: String,
+    /// The addresses it refuses at `RCPT`, with its reply.
+    rejects: Vec<(String, String)>,
+    /// The port on 127.0.0.1 it passes the other messages on to.
+    next: u16,
 }
 
 impl Builder {
@@ -251,7 +259,11 @@ impl Builder {
             .iter()
             .map(|(a, r)| (a.to_string(), r.to_string()))
             .collect();
-        self.rejecting = Some((domain.to_string(), rejects, port));
+        self.rejecting = Some(Mx {
+            domain: domain.to_string(),
+            rejects,
+            next: port,
+        });
         self
     }
 
@@ -299,7 +311,12 @@ impl Builder {
             transport.push_str(&format!("{domain} smtp:[127.0.0.1]:{next}\n"));
             relay_domains.push(domain.clone());
         }
-        if let Some((domain, rejects, next)) = &self.rejecting {
+        if let Some(Mx {
+            domain,
+            rejects,
+            next,
+        }) = &self.rejecting
+        {
             let mx = free_port();
             let table = root.join("conf/rejects");
             let lines: String = rejects.iter().map(|(a, r)| format!("{a} {r}\n")).collect();
@@ -455,6 +472,23 @@ impl Postfix {
             .iter()
             .map(|q| files_under(&queue.join(q)))
             .sum()
+    }
+
+    /// Waits until its log has a line containing `text`, and returns that line; fails the test,
+    /// with the log, if none comes.
+    pub fn wait_for_log(&self, text: &str) -> String {
+        let found = || {
+            self.log()
+                .lines()
+                .find(|l| l.contains(text))
+                .map(str::to_string)
+        };
+        assert!(
+            wait(STUCK, || found().is_some()),
+            "no log line with {text:?} after {STUCK:?}:\n{}",
+            self.log()
+        );
+        found().unwrap()
     }
 
     /// Waits until the queue is empty: every message delivered, or bounced with its DSN itself
