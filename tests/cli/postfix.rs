@@ -132,6 +132,16 @@ impl Sink {
 
     /// Starts `smtp-sink` on 127.0.0.1:`port`, or `None` (test skipped) when it cannot run here.
     pub fn start_on(port: u16) -> Option<Sink> {
+        Sink::spawn(port, &[])
+    }
+
+    /// Starts `smtp-sink` on 127.0.0.1:`port` greeting every client with `450 4.3.0`: a final hop
+    /// that is down (its port stays taken, so the real one can start there when this is dropped).
+    pub fn down_on(port: u16) -> Option<Sink> {
+        Sink::spawn(port, &["-r", "CONNECT"])
+    }
+
+    fn spawn(port: u16, args: &[&str]) -> Option<Sink> {
         if !root() {
             unavailable("root (smtp-sink and a private Postfix)");
             return None;
@@ -141,6 +151,7 @@ impl Sink {
         std::fs::create_dir(&dumps).unwrap();
         give_to_delivery_user(&dumps);
         let spawned = Command::new("smtp-sink")
+            .args(args)
             .args(["-u", DELIVERY_USER, "-d"])
             // One file per transaction: a time prefix and a random suffix (see smtp-sink(1)).
             .arg(dumps.join("%H%M%S."))

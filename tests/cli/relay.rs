@@ -32,6 +32,9 @@ fn every_message_handed_to_a_postfix_relay_reaches_the_final_hop_exactly_once() 
     // (the final hop is down during the send) lost or doubled a message, or if digest sent again
     // what the relay had taken.
     let final_hop = free_port();
+    let Some(down) = Sink::down_on(final_hop) else {
+        return;
+    };
     let Some(postfix) = Postfix::builder()
         .relay("mail.example.net", final_hop)
         .start()
@@ -70,9 +73,12 @@ fn every_message_handed_to_a_postfix_relay_reaches_the_final_hop_exactly_once() 
         (counts.sent, counts.total()),
         (READERS as u64, READERS as u64)
     );
+    // Postfix has tried the final hop and kept the messages.
+    postfix.wait_for_log("refused to talk to me: 450 4.3.0");
     assert_eq!(postfix.queued(), READERS, "{}", postfix.log());
 
     // The final hop comes up; the relay delivers its queue.
+    drop(down);
     let Some(sink) = Sink::start_on(final_hop) else {
         return;
     };
