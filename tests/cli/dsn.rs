@@ -43,10 +43,10 @@ enum Route {
     Maildir,
 }
 
-/// The script the alias pipes each DSN to: the environment file, then `digest inbound --stdin`
-/// with the configuration's path (Postfix runs it in its queue directory with an environment of
-/// its own).
-fn install_pipe(p: &Project) -> String {
+/// Writes `bin/inbound`, the script the alias pipes each DSN to: the environment file, then
+/// `digest inbound --stdin` with the configuration's path (Postfix runs it in its queue directory
+/// with an environment of its own).
+fn install_pipe(p: &Project) {
     let bin = p.path("bin");
     std::fs::create_dir_all(&bin).unwrap();
     // A copy inside the project: the delivery user may not reach the build's target folder.
@@ -67,7 +67,6 @@ fn install_pipe(p: &Project) -> String {
     );
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    format!("\"|{}\"", script.display())
 }
 
 /// Sends July 2024 through Postfix, lets the DSNs come back by `route`, checks who is
@@ -82,7 +81,7 @@ fn hard_bounces_come_back_through_postfix(route: Route) {
     // The relay's port is known once it runs: set in local.toml below.
     let p = mail_project(25, "", &members(&readers));
     let target = match route {
-        Route::Pipe => install_pipe(&p),
+        Route::Pipe => format!("\"|{}\"", p.path("bin/inbound").display()),
         Route::Maildir => format!("{}/", p.path("Maildir").display()),
     };
     let rejects: Vec<(String, &str)> = REFUSED.iter().map(|(n, r)| (address(n), *r)).collect();
@@ -110,6 +109,10 @@ fn hard_bounces_come_back_through_postfix(route: Route) {
     // The alias's deliveries run as the delivery user: the project is theirs, as a production
     // project belongs to the user that runs digest.
     give_to_delivery_user(p.root());
+    if route == Route::Pipe {
+        // After the chown: the binary is a hard link to the build's, whose owner stays.
+        install_pipe(&p);
+    }
 
     if route == Route::Pipe {
         // A broken environment file at first: the configuration does not load, `digest inbound`

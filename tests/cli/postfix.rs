@@ -380,6 +380,7 @@ impl Builder {
              queue_run_delay = 1s\n\
              minimal_backoff_time = 1s\n\
              maximal_backoff_time = 2s\n\
+             transport_retry_time = 1s\n\
              biff = no\n",
             local = self.local.join(", "),
             relay = relay_domains.join(", "),
