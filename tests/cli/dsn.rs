@@ -49,7 +49,7 @@ enum Route {
 fn install_pipe(p: &Project) {
     let bin = p.path("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    // A copy inside the project: the delivery user may not reach the build's target folder.
+    // Linked (or copied) into the project: the delivery user may not reach the build's folder.
     let exe = bin.join("digest");
     if std::fs::hard_link(env!("CARGO_BIN_EXE_digest"), &exe).is_err() {
         std::fs::copy(env!("CARGO_BIN_EXE_digest"), &exe).unwrap();
@@ -112,9 +112,6 @@ fn hard_bounces_come_back_through_postfix(route: Route) {
     if route == Route::Pipe {
         // After the chown: the binary is a hard link to the build's, whose owner stays.
         install_pipe(&p);
-    }
-
-    if route == Route::Pipe {
         // A broken environment file at first: the configuration does not load, `digest inbound`
         // exits 75, and Postfix keeps the DSNs and tries again.
         p.write("secrets/environment", &format!("{}{BROKEN}=many\n", keys()));
