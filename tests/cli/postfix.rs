@@ -4,7 +4,7 @@
 //! Each [`Postfix`] is its own instance (`postfix -c DIR start`, no `postmulti`): configuration,
 //! queue, data and log in a temporary directory, listeners on free loopback ports, no DNS (mail
 //! leaves only through the `transport_maps` routes the test gives; everything else is refused by
-//! the `error` transport), retries within a second or two, stopped when dropped. The system's own
+//! the `error` transport), retries within seconds, stopped when dropped. The system's own
 //! Postfix (`/etc/postfix`, its queue, port 25) is neither read nor started. Starting an instance
 //! needs root (Postfix's master runs its daemons as `postfix`); without root, `postfix` or
 //! `smtp-sink` a test is skipped, unless `CI=true`, where it fails.
@@ -356,6 +356,9 @@ impl Builder {
             .collect();
         std::fs::write(&aliases, lines).unwrap();
         let d = root.display();
+        // Retries within seconds. Not sooner than 2 s: qmgr takes up a deferred message whose
+        // retry time is at most a second away, and one that the delivery agent that deferred it
+        // still holds is then put aside for 60 s ("skipped, still being delivered").
         let main = format!(
             "compatibility_level = 3.6\n\
              queue_directory = {d}/queue\n\
@@ -380,8 +383,8 @@ impl Builder {
              smtp_dns_support_level = disabled\n\
              in_flow_delay = 0\n\
              queue_run_delay = 1s\n\
-             minimal_backoff_time = 1s\n\
-             maximal_backoff_time = 2s\n\
+             minimal_backoff_time = 2s\n\
+             maximal_backoff_time = 4s\n\
              transport_retry_time = 1s\n\
              biff = no\n",
             local = self.local.join(", "),
