@@ -8,6 +8,7 @@ mod config;
 #[cfg(feature = "fault-injection")]
 mod crash;
 mod daemon;
+mod dsn;
 mod faults;
 mod feeds;
 mod freeze;
@@ -21,7 +22,9 @@ mod message;
 mod ops;
 mod outage;
 mod periods;
+mod postfix;
 mod regression;
+mod relay;
 mod send;
 mod serve;
 mod smtp;
