@@ -276,6 +276,7 @@ mod tests {
             schedule: None,
             ingest_before: false,
             max_lateness: chrono::Duration::hours(6),
+            review: None,
         }
     }
 

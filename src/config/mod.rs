@@ -7,6 +7,7 @@
 mod locate;
 mod mail;
 mod raw;
+mod review;
 mod shared;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ pub use mail::{
     is_loopback,
 };
 pub use raw::{DEFAULT_LISTEN, DEFAULT_MAX_LATENESS, DEFAULT_SUMMARY_LENGTH, Scoring, SourceKind};
+pub use review::{DEFAULT_REVIEW_DEADLINE, OnDeadline, Review};
 pub use shared::SharedConfig;
 
 use crate::model::Kind;
@@ -303,6 +305,8 @@ pub struct Digest {
     pub ingest_before: bool,
     /// How late a scheduled run may start (after downtime) before it is skipped instead.
     pub max_lateness: chrono::Duration,
+    /// Review before sending (`review = "required"`); `None`: issues go out unreviewed.
+    pub review: Option<Review>,
 }
 
 impl Digest {

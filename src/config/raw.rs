@@ -208,6 +208,11 @@ struct RawDigest {
     #[serde(default)]
     ingest_before: bool,
     max_lateness: Option<String>,
+    // Review before sending (see `review.rs`).
+    review: Option<String>,
+    reviewers: Option<Vec<String>>,
+    review_deadline: Option<String>,
+    on_deadline: Option<String>,
 }
 
 fn utc() -> String {
@@ -841,6 +846,13 @@ impl Checker {
                 self.max_lateness
             }
         };
+        let review = super::review::RawReview {
+            review: raw.review,
+            reviewers: raw.reviewers,
+            review_deadline: raw.review_deadline,
+            on_deadline: raw.on_deadline,
+        }
+        .check(lateness, &mut errors);
         for list in raw.lists.iter().filter(|l| !self.lists.contains(l)) {
             errors.push(("lists", format!("no list `{list}` under [lists]")));
         }
@@ -879,6 +891,7 @@ impl Checker {
             schedule,
             ingest_before: raw.ingest_before,
             max_lateness,
+            review,
         })
     }
 }

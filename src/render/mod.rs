@@ -3,6 +3,8 @@
 
 pub mod archive;
 pub mod html;
+pub mod note;
+pub mod review;
 pub mod splice;
 pub mod text;
 mod theme;
@@ -132,9 +134,9 @@ fn with_summaries_cut(issue: &Issue, limit: usize) -> Issue {
     cut
 }
 
-/// The subject line of `issue`: its title on one line.
+/// The subject line of `issue`: the editor's subject if set, else its title, on one line.
 pub fn subject(issue: &Issue) -> String {
-    clean(&issue.title, 200)
+    clean(issue.subject.as_deref().unwrap_or(&issue.title), 200)
 }
 
 /// The public archive page of `issue`.
@@ -153,8 +155,12 @@ pub fn preview_values(site: &Site) -> (String, String) {
     )
 }
 
-/// One sentence that truthfully sums up the issue, for the inbox preview.
+/// The inbox preview text: the editor's preheader if set, else one sentence that truthfully sums
+/// up the issue.
 pub fn summary_line(issue: &Issue) -> String {
+    if let Some(preheader) = &issue.preheader {
+        return clean(preheader, 200);
+    }
     let titles: Vec<String> = issue
         .items
         .iter()

@@ -1,10 +1,11 @@
-//! The daemon's web side (axum): one-click unsubscribe, the archive, `/healthz`, `/readyz` and
-//! `/status`.
+//! The daemon's web side (axum): one-click unsubscribe, the archive, the reviewers' pages,
+//! `/healthz`, `/readyz` and `/status`.
 //! Handlers do their file and store work on tokio's blocking pool.
 
 mod archive;
 mod health;
 pub mod preview;
+mod review;
 mod unsubscribe;
 
 use std::sync::{Arc, Mutex};
@@ -39,6 +40,9 @@ pub fn router(state: AppState) -> Router {
         .route("/archive", get(archive::page))
         .route("/archive/", get(archive::page))
         .route("/archive/{*rest}", get(archive::page))
+        .route("/review/{token}", get(review::page).post(review::approve))
+        .route("/review/{token}/draft", get(review::draft))
+        .route("/review/{token}/edit", axum::routing::post(review::edit))
         .route(
             "/unsubscribe/{token}",
             get(unsubscribe::confirm).post(unsubscribe::unsubscribe),
