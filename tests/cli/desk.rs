@@ -337,3 +337,143 @@ fn check_reports_bad_review_settings_at_file_and_line() {
         ],
     );
 }
+
+/// Sends one HTTP/1.1 POST with an empty form body and returns the whole response.
+fn http_post(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// The `href` of the link whose text is `text` in `html`.
+fn link(html: &str, text: &str) -> String {
+    let doc = scraper::Html::parse_document(html);
+    let a = scraper::Selector::parse("a").unwrap();
+    doc.select(&a)
+        .find(|a| a.text().collect::<String>() == text)
+        .and_then(|a| a.value().attr("href"))
+        .unwrap_or_else(|| panic!("no link {text:?}"))
+        .to_string()
+}
+
+#[test]
+fn the_daemon_mails_the_reviewers_and_sends_once_approved_by_two_at_once() {
+    // A GET that approved, or two approvals that sent twice, would mail readers unreviewed or
+    // twice.
+    use crate::common::{Daemon, last_month_pick};
+    use crate::maildev::{body, chrono_stamp, free_port, maildev, messages, source};
+    use crate::serve::http_get;
+    use digest::store::{ReviewState, RunStatus, Store};
+    let Some((smtp, web)) = maildev() else { return };
+    let port = free_port();
+    let domain = format!("review-{}-{}.example.net", std::process::id(), chrono_stamp());
+    let extra = format!(
+        "schedule = \"* * * * * *\"\nlists = [\"main\"]\nreview = \"required\"\n\
+         reviewers = [\"ed@{domain}\", \"kim@{domain}\"]\nreview_deadline = \"1h\"\n\n\
+         [mail]\nfrom = \"digest@news.example.org\"\n\n\
+         [smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\n\
+         [lists.main]\nmembers = [\"ann@{domain}\", \"bob@{domain}\"]\n\n[web]\nlisten = \"127.0.0.1:{port}\"\n",
+        smtp.rsplit(':').next().unwrap()
+    );
+    let toml = config("d", &extra).replace(
+        "https://news.example.org",
+        &format!("http://127.0.0.1:{port}"),
+    );
+    let p = Project::new(&toml);
+    let period = last_month_pick(&p);
+
+    let mut daemon = Daemon::start(&p, &[], "digest=debug");
+    let waiting = daemon.wait_for("run finished");
+    assert!(waiting.contains("status=awaiting_review"), "{waiting}");
+    let mailed = messages(&web, &domain);
+    let mut to: Vec<String> = mailed
+        .iter()
+        .map(|m| m["to"][0]["address"].as_str().unwrap().to_string())
+        .collect();
+    to.sort();
+    assert_eq!(to, [format!("ed@{domain}"), format!("kim@{domain}")], "only the reviewers");
+    let raw = |who: &str| {
+        let m = mailed
+            .iter()
+            .find(|m| m["to"][0]["address"] == format!("{who}@{domain}"))
+            .unwrap();
+        assert!(m["subject"].as_str().unwrap().starts_with("[Review] "), "{m}");
+        let raw = source(&web, m);
+        let parsed = mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap();
+        (
+            parsed.body_html(0).unwrap().to_string(),
+            parsed.body_text(0).unwrap().to_string(),
+        )
+    };
+    let (ed_html, ed_text) = raw("ed");
+    let (kim_html, _) = raw("kim");
+    // The issue as readers see it, below the links.
+    assert!(ed_html.contains("Last month's pick") && ed_text.contains("Last month's pick"));
+    let approve_ed = link(&ed_html, "Approve this issue");
+    let approve_kim = link(&kim_html, "Approve this issue");
+    assert_ne!(approve_ed, approve_kim, "each reviewer has a link of their own");
+    assert!(ed_text.contains(&approve_ed), "the text part has the link too");
+    let prefix = format!("http://127.0.0.1:{port}");
+    let path = |url: &str| url.strip_prefix(&prefix).unwrap().to_string();
+    assert_eq!(link(&ed_html, "Open the draft page (edit it)"), format!("{approve_ed}/draft"));
+
+    // GETs change nothing.
+    let addr = daemon.addr().to_string();
+    let page = http_get(&addr, &path(&approve_ed));
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("Approve and send") && page.contains(&format!("ed@{domain}")));
+    assert!(page.to_ascii_lowercase().contains("referrer-policy: no-referrer"), "{page}");
+    let draft = http_get(&addr, &format!("{}/draft", path(&approve_ed)));
+    assert!(draft.starts_with("HTTP/1.1 200") && body(&draft).contains("Last month's pick"));
+    let status = http_get(&addr, "/status");
+    assert!(body(&status).contains("\"awaiting_review\": [\n        {"), "{status}");
+    let tampered = format!("{}A", path(&approve_ed));
+    assert!(http_get(&addr, &tampered).starts_with("HTTP/1.1 404"));
+    assert!(http_post(&addr, &tampered).starts_with("HTTP/1.1 404"));
+    let store = Store::open(&p.path("digest.db")).unwrap();
+    let run = store.run("d", period).unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::AwaitingReview, "{}", run.detail);
+    assert_eq!(store.review("d", period).unwrap().unwrap().state, ReviewState::Awaiting);
+    assert_eq!(messages(&web, &domain).len(), 2, "no reader mailed yet");
+
+    // Both reviewers press the button at once: one approval, one send.
+    let posts: Vec<_> = [path(&approve_ed), path(&approve_kim)]
+        .into_iter()
+        .map(|url| {
+            let addr = addr.clone();
+            std::thread::spawn(move || http_post(&addr, &url))
+        })
+        .collect();
+    let answers: Vec<String> = posts.into_iter().map(|t| t.join().unwrap()).collect();
+    for a in &answers {
+        assert!(a.starts_with("HTTP/1.1 200"), "{a}");
+    }
+    let approved = answers.iter().filter(|a| a.contains("Approved: the issue goes out")).count();
+    let unchanged = answers.iter().filter(|a| a.contains("Nothing changed")).count();
+    assert_eq!((approved, unchanged), (1, 1), "{answers:?}");
+    let sent = daemon.wait_for("run finished");
+    assert!(sent.contains("status=sent") && sent.contains("sent 2, failed 0"), "{sent}");
+    daemon.wait_for("waiting");
+    daemon.signal("TERM");
+    let (code, log) = daemon.wait();
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(log.matches("run started").count(), 2, "{log}");
+    let all = messages(&web, &domain);
+    let readers: Vec<&str> = all
+        .iter()
+        .filter_map(|m| m["to"][0]["address"].as_str())
+        .filter(|a| a.starts_with("ann@") || a.starts_with("bob@"))
+        .collect();
+    assert_eq!(readers.len(), 2, "each reader once: {readers:?}");
+    let review = store.review("d", period).unwrap().unwrap();
+    assert_eq!(review.state, ReviewState::Approved);
+    assert!(review.decided_by.unwrap().ends_with(&domain));
+}
