@@ -39,21 +39,21 @@ fn not_found() -> Response {
     (StatusCode::NOT_FOUND, PRIVATE, Html(page.into_string())).into_response()
 }
 
-/// The reviewer of `token` now, or the 404.
-fn check(state: &AppState, token: &str) -> Result<Reviewer, Response> {
+/// The reviewer of `token` now (`None`, logged, for a token that is not valid).
+fn check(state: &AppState, token: &str) -> Option<Reviewer> {
     let config = state.config.get();
-    review::reviewer(&config, token, state.clock.now()).ok_or_else(|| {
+    let who = review::reviewer(&config, token, state.clock.now());
+    if who.is_none() {
         let shown: String = token.chars().take(8).collect();
         tracing::warn!(token = %shown, "review link with an invalid, expired or tampered token");
-        not_found()
-    })
+    }
+    who
 }
 
 /// `GET /review/<token>`: the review page. Changes nothing.
 pub(super) async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let who = match check(&state, &token) {
-        Ok(who) => who,
-        Err(r) => return r,
+    let Some(who) = check(&state, &token) else {
+        return not_found();
     };
     show(state, token, who, None).await
 }
@@ -173,9 +173,8 @@ fn edit_forms(base: &str, issue: &Issue) -> Markup {
 
 /// `POST /review/<token>`: approves the issue (once; a second approval is told who came first).
 pub(super) async fn approve(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let who = match check(&state, &token) {
-        Ok(who) => who,
-        Err(r) => return r,
+    let Some(who) = check(&state, &token) else {
+        return not_found();
     };
     let config = state.config.get();
     let store = state.store.clone();
@@ -211,9 +210,8 @@ pub(super) async fn approve(State(state): State<AppState>, Path(token): Path<Str
 
 /// `GET /review/<token>/draft`: the issue's email as readers will see it (stand-in recipient).
 pub(super) async fn draft(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let who = match check(&state, &token) {
-        Ok(who) => who,
-        Err(r) => return r,
+    let Some(who) = check(&state, &token) else {
+        return not_found();
     };
     let config = state.config.get();
     let rendered = blocking("rendering a draft", move || {
@@ -275,9 +273,8 @@ pub(super) async fn edit(
     Path(token): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let who = match check(&state, &token) {
-        Ok(who) => who,
-        Err(r) => return r,
+    let Some(who) = check(&state, &token) else {
+        return not_found();
     };
     let op = match op(&form) {
         Ok(op) => op,

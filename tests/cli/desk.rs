@@ -374,7 +374,11 @@ fn the_daemon_mails_the_reviewers_and_sends_once_approved_by_two_at_once() {
     use digest::store::{ReviewState, RunStatus, Store};
     let Some((smtp, web)) = maildev() else { return };
     let port = free_port();
-    let domain = format!("review-{}-{}.example.net", std::process::id(), chrono_stamp());
+    let domain = format!(
+        "review-{}-{}.example.net",
+        std::process::id(),
+        chrono_stamp()
+    );
     let extra = format!(
         "schedule = \"* * * * * *\"\nlists = [\"main\"]\nreview = \"required\"\n\
          reviewers = [\"ed@{domain}\", \"kim@{domain}\"]\nreview_deadline = \"1h\"\n\n\
@@ -399,15 +403,24 @@ fn the_daemon_mails_the_reviewers_and_sends_once_approved_by_two_at_once() {
         .map(|m| m["to"][0]["address"].as_str().unwrap().to_string())
         .collect();
     to.sort();
-    assert_eq!(to, [format!("ed@{domain}"), format!("kim@{domain}")], "only the reviewers");
+    assert_eq!(
+        to,
+        [format!("ed@{domain}"), format!("kim@{domain}")],
+        "only the reviewers"
+    );
     let raw = |who: &str| {
         let m = mailed
             .iter()
             .find(|m| m["to"][0]["address"] == format!("{who}@{domain}"))
             .unwrap();
-        assert!(m["subject"].as_str().unwrap().starts_with("[Review] "), "{m}");
+        assert!(
+            m["subject"].as_str().unwrap().starts_with("[Review] "),
+            "{m}"
+        );
         let raw = source(&web, m);
-        let parsed = mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap();
+        let parsed = mail_parser::MessageParser::default()
+            .parse(raw.as_bytes())
+            .unwrap();
         (
             parsed.body_html(0).unwrap().to_string(),
             parsed.body_text(0).unwrap().to_string(),
@@ -419,29 +432,48 @@ fn the_daemon_mails_the_reviewers_and_sends_once_approved_by_two_at_once() {
     assert!(ed_html.contains("Last month's pick") && ed_text.contains("Last month's pick"));
     let approve_ed = link(&ed_html, "Approve this issue");
     let approve_kim = link(&kim_html, "Approve this issue");
-    assert_ne!(approve_ed, approve_kim, "each reviewer has a link of their own");
-    assert!(ed_text.contains(&approve_ed), "the text part has the link too");
+    assert_ne!(
+        approve_ed, approve_kim,
+        "each reviewer has a link of their own"
+    );
+    assert!(
+        ed_text.contains(&approve_ed),
+        "the text part has the link too"
+    );
     let prefix = format!("http://127.0.0.1:{port}");
     let path = |url: &str| url.strip_prefix(&prefix).unwrap().to_string();
-    assert_eq!(link(&ed_html, "Open the draft page (edit it)"), format!("{approve_ed}/draft"));
+    assert_eq!(
+        link(&ed_html, "Open the draft page (edit it)"),
+        format!("{approve_ed}/draft")
+    );
 
     // GETs change nothing.
     let addr = daemon.addr().to_string();
     let page = http_get(&addr, &path(&approve_ed));
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.contains("Approve and send") && page.contains(&format!("ed@{domain}")));
-    assert!(page.to_ascii_lowercase().contains("referrer-policy: no-referrer"), "{page}");
+    assert!(
+        page.to_ascii_lowercase()
+            .contains("referrer-policy: no-referrer"),
+        "{page}"
+    );
     let draft = http_get(&addr, &format!("{}/draft", path(&approve_ed)));
     assert!(draft.starts_with("HTTP/1.1 200") && body(&draft).contains("Last month's pick"));
     let status = http_get(&addr, "/status");
-    assert!(body(&status).contains("\"awaiting_review\": [\n        {"), "{status}");
+    assert!(
+        body(&status).contains("\"awaiting_review\": [\n        {"),
+        "{status}"
+    );
     let tampered = format!("{}A", path(&approve_ed));
     assert!(http_get(&addr, &tampered).starts_with("HTTP/1.1 404"));
     assert!(http_post(&addr, &tampered).starts_with("HTTP/1.1 404"));
     let store = Store::open(&p.path("digest.db")).unwrap();
     let run = store.run("d", period).unwrap().unwrap();
     assert_eq!(run.status, RunStatus::AwaitingReview, "{}", run.detail);
-    assert_eq!(store.review("d", period).unwrap().unwrap().state, ReviewState::Awaiting);
+    assert_eq!(
+        store.review("d", period).unwrap().unwrap().state,
+        ReviewState::Awaiting
+    );
     assert_eq!(messages(&web, &domain).len(), 2, "no reader mailed yet");
 
     // Both reviewers press the button at once: one approval, one send.
@@ -456,11 +488,20 @@ fn the_daemon_mails_the_reviewers_and_sends_once_approved_by_two_at_once() {
     for a in &answers {
         assert!(a.starts_with("HTTP/1.1 200"), "{a}");
     }
-    let approved = answers.iter().filter(|a| a.contains("Approved: the issue goes out")).count();
-    let unchanged = answers.iter().filter(|a| a.contains("Nothing changed")).count();
+    let approved = answers
+        .iter()
+        .filter(|a| a.contains("Approved: the issue goes out"))
+        .count();
+    let unchanged = answers
+        .iter()
+        .filter(|a| a.contains("Nothing changed"))
+        .count();
     assert_eq!((approved, unchanged), (1, 1), "{answers:?}");
     let sent = daemon.wait_for("run finished");
-    assert!(sent.contains("status=sent") && sent.contains("sent 2, failed 0"), "{sent}");
+    assert!(
+        sent.contains("status=sent") && sent.contains("sent 2, failed 0"),
+        "{sent}"
+    );
     daemon.wait_for("waiting");
     daemon.signal("TERM");
     let (code, log) = daemon.wait();
