@@ -11,7 +11,6 @@ use crate::issue::{self, Change, Edit, Issue, Item};
 use crate::model::{IssueKey, canonical};
 use crate::period::Period;
 use crate::render::note::MAX_NOTE;
-use crate::render::{self, Context, Theme, Values};
 use crate::select;
 use crate::store::Store;
 
@@ -118,31 +117,15 @@ pub fn apply(
             change,
         });
     }
-    let (theme, ctx_site) = (Theme::load(&config.paths.templates)?, &config.site);
-    let ctx = Context {
-        site: ctx_site,
-        theme: &theme,
-    };
-    let email = render::email(&issue, &ctx)?;
-    email
+    let shown = crate::publish::preview::rendered(config, &issue)?;
+    shown
+        .email
         .check_size(&issue)
         .map_err(|e| invalid(e.to_string()))?;
     issue::rewrite(digests, &issue)?;
-    write_preview(config, &issue, &email)?;
+    let path = issue::path(digests, &digest.id, period).with_file_name("preview.html");
+    std::fs::write(&path, &shown.html).with_context(|| format!("writing {}", path.display()))?;
     Ok(issue)
-}
-
-/// Writes `preview.html` beside the issue, as `digest preview` does.
-fn write_preview(config: &Config, issue: &Issue, email: &render::Email) -> Result<()> {
-    let (unsubscribe_url, address) = render::preview_values(&config.site);
-    let values = Values {
-        unsubscribe_url: &unsubscribe_url,
-        email: &address,
-    };
-    let path = issue::path(&config.paths.digests, &issue.digest, issue.period)
-        .with_file_name("preview.html");
-    std::fs::write(&path, email.html.fill(&values))
-        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// The index of position `n` in `items`, or why there is none.

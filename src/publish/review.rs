@@ -19,8 +19,8 @@ use crate::mail::campaign;
 use crate::mail::transport::Transport;
 use crate::model::token::{self, Keys};
 use crate::period::Period;
+use crate::render;
 use crate::render::review::Request;
-use crate::render::{self, Context, Theme, Values};
 use crate::schedule::local_time;
 use crate::store::{Approval, Review, ReviewState, Store};
 
@@ -161,20 +161,8 @@ pub fn mail_reviewers(
         .as_ref()
         .ok_or_else(|| anyhow!("no [mail] section in the configuration: set mail.from"))?;
     let from = digest.from.clone().unwrap_or_else(|| mail.from.clone());
-    let theme = Theme::load(&config.paths.templates)?;
-    let email = render::email(
-        issue,
-        &Context {
-            site: &config.site,
-            theme: &theme,
-        },
-    )?;
-    let (unsubscribe_url, stand_in) = render::preview_values(&config.site);
-    let values = Values {
-        unsubscribe_url: &unsubscribe_url,
-        email: &stand_in,
-    };
-    let (html, text) = (email.html.fill(&values), email.text.fill(&values));
+    let shown = crate::publish::preview::rendered(config, issue)?;
+    let (html, text, subject) = (shown.html, shown.text, shown.email.subject);
     let deadline_text = local_time(deadline, digest.timezone);
     let mut messages = Vec::new();
     for reviewer in &settings.reviewers {
@@ -191,7 +179,7 @@ pub fn mail_reviewers(
         let message = Message::builder()
             .from(from.clone())
             .to(reviewer.clone())
-            .subject(format!("[Review] {}", email.subject))
+            .subject(format!("[Review] {subject}"))
             .date(clock.now().into())
             .multipart(MultiPart::alternative_plain_html(
                 format!("{}{text}", render::review::banner_text(issue, &request)),

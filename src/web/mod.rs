@@ -65,3 +65,22 @@ async fn blocking<T: Send + 'static>(
         Err(e) => Err(failed(e.to_string())),
     }
 }
+
+/// A plain page of the web side (not the archive's): `title`, and `content` in a column at most
+/// `width` wide; not for search engines.
+fn frame(title: &str, width: &str, content: maud::Markup) -> maud::Markup {
+    maud::html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) }
+            }
+            body style={ "font-family: -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; max-width: " (width) "; margin: 3rem auto; padding: 0 1rem; color: #111827;" } {
+                (content)
+            }
+        }
+    }
+}

@@ -11,13 +11,13 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use maud::{DOCTYPE, Markup, html};
+use maud::{Markup, html};
 
 use super::{AppState, blocking};
 use crate::issue::{self, Issue};
 use crate::publish::edit::{self, EditError, Op};
 use crate::publish::review::{self, Reviewer};
-use crate::render::{self, Context, Theme, Values};
+use crate::render;
 use crate::schedule::local_time;
 use crate::store::{Approval, Review};
 
@@ -218,19 +218,9 @@ pub(super) async fn draft(State(state): State<AppState>, Path(token): Path<Strin
         let Some(issue) = issue::find(&config.paths.digests, &who.digest, who.period)? else {
             return Ok(None);
         };
-        let theme = Theme::load(&config.paths.templates)?;
-        let email = render::email(
-            &issue,
-            &Context {
-                site: &config.site,
-                theme: &theme,
-            },
-        )?;
-        let (unsubscribe_url, address) = render::preview_values(&config.site);
-        Ok(Some(email.html.fill(&Values {
-            unsubscribe_url: &unsubscribe_url,
-            email: &address,
-        })))
+        Ok(Some(
+            crate::publish::preview::rendered(&config, &issue)?.html,
+        ))
     })
     .await;
     match rendered {
@@ -313,18 +303,5 @@ pub(super) async fn edit(
 }
 
 fn frame(title: &str, content: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="robots" content="noindex";
-                title { "Review · " (title) }
-            }
-            body style="font-family: -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; max-width: 56rem; margin: 2rem auto; padding: 0 1rem; color: #111827;" {
-                (content)
-            }
-        }
-    }
+    super::frame(&format!("Review · {title}"), "56rem", content)
 }
