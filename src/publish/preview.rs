@@ -10,7 +10,7 @@ use crate::issue::{self, Issue};
 use crate::period::Period;
 use crate::publish::build::{self, Shown};
 use crate::publish::ingest::Lazy;
-use crate::render::{self, Context, Theme, Values};
+use crate::render::{self, Values};
 use crate::select;
 
 /// What a preview wrote.
@@ -44,14 +44,7 @@ pub struct Rendered {
 
 /// Renders `issue` with the configured theme and fills it with stand-in recipient values.
 pub fn rendered(config: &Config, issue: &Issue) -> Result<Rendered> {
-    let theme = Theme::load(&config.paths.templates)?;
-    let email = render::email(
-        issue,
-        &Context {
-            site: &config.site,
-            theme: &theme,
-        },
-    )?;
+    let email = render::email_with_theme(&config.site, &config.paths.templates, issue)?;
     let (unsubscribe_url, address) = render::preview_values(&config.site);
     let values = Values {
         unsubscribe_url: &unsubscribe_url,

@@ -121,6 +121,18 @@ pub fn email(issue: &Issue, ctx: &Context<'_>) -> Result<Email> {
     }
 }
 
+/// Renders `issue` for `site` with the theme in the folder `templates` (see [`email`]).
+pub fn email_with_theme(site: &Site, templates: &std::path::Path, issue: &Issue) -> Result<Email> {
+    let theme = Theme::load(templates)?;
+    email(
+        issue,
+        &Context {
+            site,
+            theme: &theme,
+        },
+    )
+}
+
 /// A copy of `issue` whose summaries have at most `limit` characters (none when 0).
 fn with_summaries_cut(issue: &Issue, limit: usize) -> Issue {
     let mut cut = issue.clone();

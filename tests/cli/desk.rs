@@ -338,14 +338,15 @@ fn check_reports_bad_review_settings_at_file_and_line() {
     );
 }
 
-/// Sends one HTTP/1.1 POST with an empty form body and returns the whole response.
-fn http_post(addr: &str, path: &str) -> String {
+/// Sends one HTTP/1.1 POST with the form `body` and returns the whole response.
+fn http_post(addr: &str, path: &str, body: &str) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
     write!(
         s,
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Content-Length: 0\r\nConnection: close\r\n\r\n"
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut response = String::new();
@@ -368,31 +369,17 @@ fn link(html: &str, text: &str) -> String {
 fn the_daemon_mails_the_reviewers_and_sends_once_approved_by_two_at_once() {
     // A GET that approved, or two approvals that sent twice, would mail readers unreviewed or
     // twice.
-    use crate::common::{Daemon, last_month_pick};
-    use crate::maildev::{body, chrono_stamp, free_port, maildev, messages, source};
+    use crate::common::Daemon;
+    use crate::maildev::{body, daemon_project, maildev, messages, source};
     use crate::serve::http_get;
     use digest::store::{ReviewState, RunStatus, Store};
     let Some((smtp, web)) = maildev() else { return };
-    let port = free_port();
-    let domain = format!(
-        "review-{}-{}.example.net",
-        std::process::id(),
-        chrono_stamp()
+    let (p, port, domain, period) = daemon_project(
+        "review",
+        &smtp,
+        "review = \"required\"\nreviewers = [\"ed@{domain}\", \"kim@{domain}\"]\n\
+         review_deadline = \"1h\"",
     );
-    let extra = format!(
-        "schedule = \"* * * * * *\"\nlists = [\"main\"]\nreview = \"required\"\n\
-         reviewers = [\"ed@{domain}\", \"kim@{domain}\"]\nreview_deadline = \"1h\"\n\n\
-         [mail]\nfrom = \"digest@news.example.org\"\n\n\
-         [smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\n\
-         [lists.main]\nmembers = [\"ann@{domain}\", \"bob@{domain}\"]\n\n[web]\nlisten = \"127.0.0.1:{port}\"\n",
-        smtp.rsplit(':').next().unwrap()
-    );
-    let toml = config("d", &extra).replace(
-        "https://news.example.org",
-        &format!("http://127.0.0.1:{port}"),
-    );
-    let p = Project::new(&toml);
-    let period = last_month_pick(&p);
 
     let mut daemon = Daemon::start(&p, &[], "digest=debug");
     let waiting = daemon.wait_for("run finished");
@@ -466,7 +453,34 @@ fn the_daemon_mails_the_reviewers_and_sends_once_approved_by_two_at_once() {
     );
     let tampered = format!("{}A", path(&approve_ed));
     assert!(http_get(&addr, &tampered).starts_with("HTTP/1.1 404"));
-    assert!(http_post(&addr, &tampered).starts_with("HTTP/1.1 404"));
+    assert!(http_post(&addr, &tampered, "").starts_with("HTTP/1.1 404"));
+    let note = "op=note&note=Read+*this*+first.+%3Cscript%3Ealert(1)%3C%2Fscript%3E";
+    let edit = format!("{}/edit", path(&approve_kim));
+    assert!(http_post(&addr, &format!("{tampered}/edit"), note).starts_with("HTTP/1.1 404"));
+    assert!(
+        p.issue("d", &period.to_string()).get("note").is_none(),
+        "a forged edit changes nothing"
+    );
+    // A reviewer edits on the draft page: recorded under their address, shown in the draft.
+    let edited = http_post(&addr, &edit, note);
+    assert!(edited.starts_with("HTTP/1.1 303"), "{edited}");
+    let issue = p.issue("d", &period.to_string());
+    assert_eq!(
+        issue["note"],
+        "Read *this* first. <script>alert(1)</script>"
+    );
+    assert_eq!(issue["edits"][0]["by"], format!("kim@{domain}"));
+    let draft = http_get(&addr, &format!("{}/draft", path(&approve_ed)));
+    assert!(
+        body(&draft).contains("Read <em>this</em> first."),
+        "{draft}"
+    );
+    assert!(!body(&draft).contains("<script>alert"), "{draft}");
+    let refused = http_post(&addr, &edit, "op=drop&n=7");
+    assert!(
+        refused.contains("Not edited: --drop: no item 7"),
+        "{refused}"
+    );
     let store = Store::open(&p.path("digest.db")).unwrap();
     let run = store.run("d", period).unwrap().unwrap();
     assert_eq!(run.status, RunStatus::AwaitingReview, "{}", run.detail);
@@ -481,7 +495,7 @@ fn the_daemon_mails_the_reviewers_and_sends_once_approved_by_two_at_once() {
         .into_iter()
         .map(|url| {
             let addr = addr.clone();
-            std::thread::spawn(move || http_post(&addr, &url))
+            std::thread::spawn(move || http_post(&addr, &url, ""))
         })
         .collect();
     let answers: Vec<String> = posts.into_iter().map(|t| t.join().unwrap()).collect();
