@@ -458,6 +458,30 @@ mod tests {
     }
 
     #[test]
+    fn an_issue_json_from_before_edits_reads_and_an_unedited_one_writes_the_same() {
+        // Issues frozen before the edit fields existed must stay readable, byte for byte.
+        let old = r#"{"format":1,"digest":"d","number":3,"title":"T","period":"2024-07",
+            "period_label":"July 2024","timezone":"UTC",
+            "window":{"start":"2024-07-01T00:00:00Z","end":"2024-08-01T00:00:00Z"},
+            "built_at":"2024-08-01T06:00:00Z","items":[]}"#;
+        let issue: Issue = serde_json::from_str(old).unwrap();
+        assert_eq!((issue.number, issue.edits.len()), (3, 0));
+        assert_eq!(
+            (issue.subject, issue.preheader, issue.note),
+            (None, None, None)
+        );
+        let written =
+            String::from_utf8(encode(&serde_json::from_str(old).unwrap()).unwrap()).unwrap();
+        for field in ["subject", "preheader", "note", "edits"] {
+            assert!(!written.contains(field), "{written}");
+        }
+        let edited = r#"{"at":"2024-08-02T09:00:00Z","by":"cli","op":"move","from":3,"to":1}"#;
+        let edit: Edit = serde_json::from_str(edited).unwrap();
+        assert_eq!(edit.change, Change::Move { from: 3, to: 1 });
+        assert_eq!(serde_json::to_string(&edit).unwrap(), edited);
+    }
+
+    #[test]
     fn ages_use_the_largest_whole_unit() {
         let d = Utc.with_ymd_and_hms(2024, 8, 1, 0, 0, 0).unwrap();
         let cases = [

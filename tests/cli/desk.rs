@@ -155,6 +155,10 @@ fn each_edit_keeps_the_number_rerenders_the_preview_and_is_recorded() {
         ],
     );
     assert!(text.find("Two great").unwrap() < text.find("Story 4").unwrap());
+    // The archive's page of the issue shows the note too.
+    p.ok(&["archive", "--out", "site"]);
+    let page = p.read("site/archive/d/2024-07/index.html");
+    assert!(page.contains("Two <em>great</em> reads."), "{page}");
 }
 
 #[test]
