@@ -536,3 +536,54 @@ fn the_daemon_mails_the_reviewers_and_sends_once_approved_by_two_at_once() {
     assert_eq!(review.state, ReviewState::Approved);
     assert!(review.decided_by.unwrap().ends_with(&domain));
 }
+
+#[test]
+fn an_edited_issue_is_rendered_once_and_spliced_like_any_other() {
+    // The note and subject must reach both ways a message is built, identically.
+    use digest::mail::{address, message::To};
+    let p = Project::example();
+    let (d, period) = ("best-of-distributed-systems", "2024-07");
+    p.ok(&["build", d, "--period", period]);
+    p.write(
+        "note.md",
+        "A *short* note with [a link](https://n.example/a?b=1&c=2).\n",
+    );
+    p.ok(&[
+        "edit",
+        d,
+        "--period",
+        period,
+        "--note",
+        "note.md",
+        "--subject",
+        "Edited: July's best",
+    ]);
+    let prepared = p.prepared(d, period);
+    let date = chrono::DateTime::parse_from_rfc3339("2024-08-01T08:00:00Z")
+        .unwrap()
+        .to_utc();
+    let a = address::normalize("ann@example.com").unwrap();
+    let to = To {
+        subscriber: 7,
+        key: &a.key,
+        address: &a.address,
+        name: None,
+    };
+    let (_, fast) = prepared.bytes(&to, date).unwrap();
+    let slow = prepared.message(&to, date, false).unwrap().formatted();
+    let body = |m: &[u8]| m[m.windows(4).position(|w| w == b"\r\n\r\n").unwrap()..].to_vec();
+    assert_eq!(body(&fast), body(&slow), "same bodies");
+    let parsed = mail_parser::MessageParser::default().parse(&fast).unwrap();
+    assert_eq!(parsed.subject(), Some("Edited: July's best"));
+    let html = parsed.body_html(0).unwrap();
+    assert!(
+        html.contains("A <em>short</em> note with <a href=\"https://n.example/a?b=1&amp;c=2\""),
+        "{html}"
+    );
+    assert!(
+        parsed
+            .body_text(0)
+            .unwrap()
+            .contains("A short note with a link <https://n.example/a?b=1&c=2>")
+    );
+}
