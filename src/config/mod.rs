@@ -6,6 +6,7 @@
 
 mod locate;
 mod mail;
+mod ops;
 mod raw;
 mod review;
 mod shared;
@@ -24,6 +25,7 @@ pub use mail::{
     Credentials, Dkim, DkimAlgorithm, List, Mail, Member, RateLimits, Secret, Sending, Smtp, Tls,
     is_loopback,
 };
+pub use ops::{Monitoring, WEBHOOK_EVENTS, Webhooks};
 pub use raw::{DEFAULT_LISTEN, DEFAULT_MAX_LATENESS, DEFAULT_SUMMARY_LENGTH, Scoring, SourceKind};
 pub use review::{DEFAULT_REVIEW_DEADLINE, OnDeadline, Review};
 pub use shared::SharedConfig;
@@ -76,6 +78,10 @@ pub struct Config {
     pub bounces: Bounces,
     /// The Maildir the daemon processes (`[inbound]`), if any.
     pub inbound: Option<Inbound>,
+    /// Run reports to the operators (`[monitoring]`).
+    pub monitoring: Monitoring,
+    /// Signed event POSTs (`[webhooks]`), if any.
+    pub webhooks: Option<Webhooks>,
 }
 
 /// `[inbound]`: the Maildir of returned mail that `digest daemon` processes as

@@ -32,6 +32,8 @@ const SECTIONS: &[&str] = &[
     "web",
     "bounces",
     "inbound",
+    "monitoring",
+    "webhooks",
 ];
 
 /// Placeholders a title template may use.
@@ -426,6 +428,8 @@ impl Checker {
         let digests = self.named("digests", top.remove("digests"), Self::digest);
         let bounces = self.bounces(top.remove("bounces"));
         let inbound = top.remove("inbound").and_then(|v| self.inbound(v));
+        let monitoring = self.monitoring(top.remove("monitoring"), &sending);
+        let webhooks = top.remove("webhooks").and_then(|v| self.webhooks(v));
         Some(Config {
             dir: dir.to_path_buf(),
             files: self.files.clone(),
@@ -440,6 +444,8 @@ impl Checker {
             web: web?,
             bounces,
             inbound,
+            monitoring,
+            webhooks,
         })
     }
 

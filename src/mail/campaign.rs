@@ -108,5 +108,6 @@ pub fn setup(
         transport,
         limiter,
         options,
+        observer: None,
     })
 }

@@ -18,6 +18,7 @@ pub mod inbound;
 pub mod ingest;
 pub mod init;
 pub mod preview;
+pub mod report;
 pub mod review;
 pub mod send;
 pub mod status;

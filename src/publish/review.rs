@@ -188,18 +188,10 @@ pub fn mail_reviewers(
             .context("building the review message")?;
         messages.push((address, message));
     }
-    crate::publish::runtime()?.block_on(async {
-        let mut conn = transport.connect().await?;
-        for (address, message) in &messages {
-            let sent = conn.send(message.envelope(), &message.formatted()).await;
-            if let Err(e) = sent {
-                conn.close().await;
-                return Err(anyhow!("review message to {address} not sent: {e}"));
-            }
-        }
-        conn.close().await;
-        Ok(())
-    })?;
+    for (address, message) in &messages {
+        crate::publish::send::send_one(transport, message)?
+            .map_err(|e| anyhow!("review message to {address} not sent: {e}"))?;
+    }
     Ok(messages.len())
 }
 

@@ -18,6 +18,7 @@ mod inbox;
 mod init;
 mod maildev;
 mod message;
+mod ops;
 mod outage;
 mod periods;
 mod regression;
