@@ -44,6 +44,11 @@ pub enum Command {
     Send(SendArgs),
     /// Show the delivery ledger of a digest's issues: counts per state and failures.
     Status(StatusArgs),
+    /// Edit a frozen issue that has not started sending: drop, pin or move items, set an
+    /// editor's note, the subject line or the preheader.
+    Edit(EditArgs),
+    /// Approve an issue that awaits review (`review = "required"`), so it may be sent.
+    Approve(ApproveArgs),
     /// Manage suppressions (addresses never to mail).
     Suppress(SuppressArgs),
     /// Run every scheduled digest and serve the archive, status and health pages, until SIGTERM
@@ -255,6 +260,53 @@ pub struct SendArgs {
     /// unsubscribe link).
     #[arg(long)]
     pub allow_oversize: bool,
+}
+
+/// `digest edit`: the operations given are applied in this order: drop, pin, move, note,
+/// subject, preheader.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("op").required(true).multiple(true)
+    .args(["drop", "pin", "move_item", "note", "subject", "preheader"])))]
+pub struct EditArgs {
+    /// Which issue (frozen, not sending yet).
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Remove item N (as numbered in the email).
+    #[arg(long, value_name = "N")]
+    pub drop: Option<u32>,
+
+    /// Add the catalogue's article at URL (in the store: `digest ingest` first), at --at.
+    #[arg(long, value_name = "URL")]
+    pub pin: Option<String>,
+
+    /// Position of the pinned article (default: last).
+    #[arg(long, value_name = "N", requires = "pin")]
+    pub at: Option<u32>,
+
+    /// Move item N to position M.
+    #[arg(long = "move", value_names = ["N", "M"], num_args = 2)]
+    pub move_item: Option<Vec<u32>>,
+
+    /// The editor's note, shown above the items: a Markdown file (an empty file removes it).
+    #[arg(long, value_name = "FILE.md")]
+    pub note: Option<PathBuf>,
+
+    /// The subject line (default: the issue's title).
+    #[arg(long, value_name = "TEXT")]
+    pub subject: Option<String>,
+
+    /// The inbox preview text (default: a summary of the items).
+    #[arg(long, value_name = "TEXT")]
+    pub preheader: Option<String>,
+}
+
+/// `digest approve`.
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// Which issue.
+    #[command(flatten)]
+    pub target: Target,
 }
 
 /// `digest status`.

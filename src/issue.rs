@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Digest;
 use crate::files;
-use crate::model::{Kind, Publisher};
+use crate::model::{Article, Kind, Publisher};
 use crate::period::{Period, Window};
 use crate::select::Ranking;
 
@@ -47,6 +47,72 @@ pub struct Issue {
     pub built_at: DateTime<Utc>,
     /// The items, in order.
     pub items: Vec<Item>,
+    /// Subject line set by an editor (`digest edit --subject`); default: the title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Inbox preview text set by an editor (`--preheader`); default: a summary of the items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preheader: Option<String>,
+    /// The editor's note, in Markdown (`--note`), shown above the items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Every edit since the issue was frozen, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<Edit>,
+}
+
+/// One edit of a frozen issue, as recorded in its `edits` history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Edit {
+    /// When it was made.
+    pub at: DateTime<Utc>,
+    /// Who made it: `cli`, or the reviewer's address for an edit on the draft page.
+    pub by: String,
+    /// What changed.
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+/// What an [`Edit`] changed. Positions are 1-based, as shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Change {
+    /// Item `position` (its link `url`) was removed.
+    Drop {
+        /// Position it had.
+        position: u32,
+        /// Its link.
+        url: String,
+    },
+    /// The article at `url` was put at `position`.
+    Pin {
+        /// Its link.
+        url: String,
+        /// Position it got.
+        position: u32,
+    },
+    /// The item at `from` was moved to `to`.
+    Move {
+        /// Position it had.
+        from: u32,
+        /// Position it got.
+        to: u32,
+    },
+    /// The editor's note was set (`chars` characters of Markdown) or removed (0).
+    Note {
+        /// Its length in characters.
+        chars: usize,
+    },
+    /// The subject line was set.
+    Subject {
+        /// The new subject.
+        value: String,
+    },
+    /// The preheader was set.
+    Preheader {
+        /// The new preheader.
+        value: String,
+    },
 }
 
 /// One item of an issue, with everything the email shows.
@@ -91,6 +157,28 @@ pub struct Related {
     pub url: String,
     /// The publication's name.
     pub source: String,
+}
+
+impl Item {
+    /// The item for `article` at position `number`, scored `score`, aged at `date`; `None` for an
+    /// undated article.
+    pub fn of(article: &Article, number: u32, score: f64, date: DateTime<Utc>) -> Option<Item> {
+        let published_at = article.published_at?;
+        Some(Item {
+            number,
+            kind: article.kind,
+            title: article.title.clone(),
+            url: article.url.clone(),
+            summary: article.summary.clone(),
+            source: article.publisher.clone(),
+            published_at,
+            age: age(published_at, date),
+            score,
+            upvotes: article.upvotes,
+            comments: article.comments,
+            more: Vec::new(),
+        })
+    }
 }
 
 impl Issue {
@@ -175,6 +263,19 @@ pub fn path(digests: &Path, digest: &str, period: Period) -> PathBuf {
         .join("issue.json")
 }
 
+/// Writes `issue` over its frozen file crash-safely (a reader sees the old or the new file).
+pub fn rewrite(digests: &Path, issue: &Issue) -> Result<()> {
+    let file = path(digests, &issue.digest, issue.period);
+    files::replace(&file, &encode(issue)?).with_context(|| format!("writing {}", file.display()))
+}
+
+/// The bytes of an `issue.json`.
+fn encode(issue: &Issue) -> Result<Vec<u8>> {
+    let mut json = serde_json::to_vec_pretty(issue).context("encoding the issue")?;
+    json.push(b'\n');
+    Ok(json)
+}
+
 /// Reads a frozen issue.
 pub fn read(path: &Path) -> Result<Issue> {
     let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -243,8 +344,8 @@ pub fn compose(
         .picks_indexed()
         .zip(1..)
         .filter_map(|((index, c), number)| {
-            let a = &c.article;
-            let more = ranking
+            let mut item = Item::of(&c.article, number, c.score.total, date)?;
+            item.more = ranking
                 .others(index)
                 .map(|o| Related {
                     title: o.article.title.clone(),
@@ -252,21 +353,7 @@ pub fn compose(
                     source: o.article.publisher.name.clone(),
                 })
                 .collect();
-            let published_at = a.published_at?;
-            Some(Item {
-                number,
-                kind: a.kind,
-                title: a.title.clone(),
-                url: a.url.clone(),
-                summary: a.summary.clone(),
-                source: a.publisher.clone(),
-                published_at,
-                age: age(published_at, date),
-                score: c.score.total,
-                upvotes: a.upvotes,
-                comments: a.comments,
-                more,
-            })
+            Some(item)
         })
         .collect();
     if items.len() < digest.min_items {
@@ -289,6 +376,10 @@ pub fn compose(
         window: ranking.window,
         built_at,
         items,
+        subject: None,
+        preheader: None,
+        note: None,
+        edits: Vec::new(),
     })
 }
 
@@ -326,8 +417,7 @@ pub fn freeze(
     };
     let issue = compose(digest, period, &ranking()?, number, built_at)?;
     accept(&issue)?;
-    let mut json = serde_json::to_vec_pretty(&issue).context("encoding the issue")?;
-    json.push(b'\n');
+    let json = encode(&issue)?;
     let written = if existing.is_some() {
         files::replace(&file, &json).map(|()| Outcome::Rebuilt)
     } else {
@@ -393,6 +483,30 @@ mod tests {
             ensure_closed(&ny.digests["d"], november, at("2026-12-01T05:00:00Z")),
             Ok(())
         );
+    }
+
+    #[test]
+    fn an_issue_json_from_before_edits_reads_and_an_unedited_one_writes_the_same() {
+        // Issues frozen before the edit fields existed must stay readable, byte for byte.
+        let old = r#"{"format":1,"digest":"d","number":3,"title":"T","period":"2024-07",
+            "period_label":"July 2024","timezone":"UTC",
+            "window":{"start":"2024-07-01T00:00:00Z","end":"2024-08-01T00:00:00Z"},
+            "built_at":"2024-08-01T06:00:00Z","items":[]}"#;
+        let issue: Issue = serde_json::from_str(old).unwrap();
+        assert_eq!((issue.number, issue.edits.len()), (3, 0));
+        assert_eq!(
+            (issue.subject, issue.preheader, issue.note),
+            (None, None, None)
+        );
+        let written =
+            String::from_utf8(encode(&serde_json::from_str(old).unwrap()).unwrap()).unwrap();
+        for field in ["subject", "preheader", "note", "edits"] {
+            assert!(!written.contains(field), "{written}");
+        }
+        let edited = r#"{"at":"2024-08-02T09:00:00Z","by":"cli","op":"move","from":3,"to":1}"#;
+        let edit: Edit = serde_json::from_str(edited).unwrap();
+        assert_eq!(edit.change, Change::Move { from: 3, to: 1 });
+        assert_eq!(serde_json::to_string(&edit).unwrap(), edited);
     }
 
     #[test]

@@ -395,6 +395,7 @@ mod tests {
             ingest_before: false,
             max_lateness: chrono::Duration::hours(6),
             cluster: None,
+            review: None,
         }
     }
 

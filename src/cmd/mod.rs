@@ -12,10 +12,12 @@ macro_rules! say {
     };
 }
 
+mod approve;
 mod archive;
 mod build;
 mod check;
 mod daemon;
+mod edit;
 mod inbound;
 mod ingest;
 mod init;
@@ -80,6 +82,8 @@ pub fn run_with(cli: Cli, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         Command::Preview(args) => preview::run(&config, &args, &*clock),
         Command::Send(args) => send::run(&config, &args, &*clock),
         Command::Status(args) => status::run(&config, &args, &*clock),
+        Command::Edit(args) => edit::run(&config, &args, &*clock),
+        Command::Approve(args) => approve::run(&config, &args, &*clock),
         Command::Suppress(args) => suppress::run(&config, &args.action, &*clock),
         Command::Daemon(_) => daemon::run(&cli.config, config, clock),
         Command::Archive(args) => archive::run(&config, &args),

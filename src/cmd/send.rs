@@ -10,6 +10,7 @@ use super::target;
 use crate::cli::SendArgs;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::publish::review;
 use crate::publish::send::{self, Plan};
 use crate::stop::Stop;
 use crate::store::Store;
@@ -33,6 +34,7 @@ pub(super) fn run(config: &Config, args: &SendArgs, clock: &dyn Clock) -> Result
         );
         return Ok(ExitCode::SUCCESS);
     }
+    review::ensure_cleared(&store, digest, &plan.issue)?;
     let audience = plan.resolve(&mut store, args.retry_failed, clock)?;
     say!("{}", audience.to_string().trim_end());
     if audience.to_send() == 0 {

@@ -8,6 +8,7 @@ mod locate;
 mod mail;
 mod ops;
 mod raw;
+mod review;
 mod shared;
 
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ pub use mail::{
 };
 pub use ops::{Monitoring, WEBHOOK_EVENTS, Webhooks};
 pub use raw::{DEFAULT_LISTEN, DEFAULT_MAX_LATENESS, DEFAULT_SUMMARY_LENGTH, Scoring, SourceKind};
+pub use review::{DEFAULT_REVIEW_DEADLINE, OnDeadline, Review};
 pub use shared::SharedConfig;
 
 use crate::model::Kind;
@@ -312,6 +314,8 @@ pub struct Digest {
     /// Story clustering: the similarity threshold (`cluster_threshold`) when switched on
     /// (`cluster = true`), else `None` (the default). See [`crate::cluster`].
     pub cluster: Option<f64>,
+    /// Review before sending (`review = "required"`); `None`: issues go out unreviewed.
+    pub review: Option<Review>,
 }
 
 impl Digest {

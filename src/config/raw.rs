@@ -213,6 +213,11 @@ struct RawDigest {
     #[serde(default)]
     cluster: bool,
     cluster_threshold: Option<f64>,
+    // Review before sending (see `review.rs`).
+    review: Option<String>,
+    reviewers: Option<Vec<String>>,
+    review_deadline: Option<String>,
+    on_deadline: Option<String>,
 }
 
 fn utc() -> String {
@@ -857,6 +862,13 @@ impl Checker {
                 self.max_lateness
             }
         };
+        let review = super::review::RawReview {
+            review: raw.review,
+            reviewers: raw.reviewers,
+            review_deadline: raw.review_deadline,
+            on_deadline: raw.on_deadline,
+        }
+        .check(lateness, &mut errors);
         for list in raw.lists.iter().filter(|l| !self.lists.contains(l)) {
             errors.push(("lists", format!("no list `{list}` under [lists]")));
         }
@@ -896,6 +908,7 @@ impl Checker {
             ingest_before: raw.ingest_before,
             max_lateness,
             cluster: raw.cluster.then_some(threshold),
+            review,
         })
     }
 }

@@ -11,6 +11,10 @@
 //! starts with the period of its latest fire time (no backfill of history). A `running` run (the
 //! daemon stopped mid-run) is resumed whatever its age; a `failed` one is retried with backoff while
 //! within `max_lateness`.
+//!
+//! **Review.** A run of a digest with `review = "required"` ends `awaiting_review` once its
+//! reviewers are mailed. An approval turns it `approved`, which is resumed (and sent) at the next
+//! look; at `scheduled_at + review_deadline` an unapproved one is decided by `on_deadline`.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -32,6 +36,9 @@ pub enum Action {
     Retry,
     /// Missed by more than `max_lateness`: record it as skipped.
     SkipLate,
+    /// Frozen and awaiting review past its review deadline: send it anyway or skip it, as the
+    /// digest's `on_deadline` says (unless an approval came first).
+    ReviewDeadline,
 }
 
 /// One decision.
@@ -65,6 +72,15 @@ fn retryable(run: &Run, digest: &Digest, now: DateTime<Utc>) -> bool {
     run.status == RunStatus::Failed && now - run.scheduled_at <= digest.max_lateness
 }
 
+/// When the review of a run awaiting it is due: its fire time plus the digest's `review_deadline`
+/// (`None` when the digest no longer asks for review).
+fn review_deadline(run: &Run, digest: &Digest) -> Option<DateTime<Utc>> {
+    digest
+        .review
+        .as_ref()
+        .map(|r| run.scheduled_at + r.deadline)
+}
+
 /// The recorded runs of `digest` that are of its current period kind.
 fn runs_of<'r>(digest: &Digest, runs: &'r [Run]) -> impl Iterator<Item = &'r Run> {
     runs.iter()
@@ -87,8 +103,15 @@ pub fn due(now: DateTime<Utc>, config: &Config, runs: &[Run]) -> Vec<Due> {
             first: false,
         };
         for run in runs_of(digest, runs) {
-            if run.status == RunStatus::Running {
+            if matches!(run.status, RunStatus::Running | RunStatus::Approved) {
                 out.push(decision(run, Action::Resume));
+            } else if run.status == RunStatus::AwaitingReview {
+                match review_deadline(run, digest) {
+                    // Review was turned off since: nothing to wait for.
+                    None => out.push(decision(run, Action::Resume)),
+                    Some(at) if at <= now => out.push(decision(run, Action::ReviewDeadline)),
+                    Some(_) => {}
+                }
             } else if retryable(run, digest, now) && retry_at(run) <= now {
                 out.push(decision(run, Action::Retry));
             }
@@ -142,9 +165,12 @@ pub fn next_wake(now: DateTime<Utc>, config: &Config, runs: &[Run]) -> DateTime<
         let fire = schedule.next_after(now, digest.timezone);
         let retries = runs_of(digest, runs)
             .filter(|r| retryable(r, digest, now))
-            .map(retry_at)
-            .filter(|at| *at > now);
-        for at in fire.into_iter().chain(retries) {
+            .map(retry_at);
+        let deadlines = runs_of(digest, runs)
+            .filter(|r| r.status == RunStatus::AwaitingReview)
+            .filter_map(|r| review_deadline(r, digest));
+        let later = retries.chain(deadlines).filter(|at| *at > now);
+        for at in fire.into_iter().chain(later) {
             wake = wake.min(at);
         }
     }
@@ -308,6 +334,39 @@ mod tests {
         assert_eq!(decide(&c, fire + Duration::hours(7), &failed), []);
         assert_eq!(backoff(1), Duration::minutes(1));
         assert_eq!(backoff(30), Duration::hours(1));
+    }
+
+    #[test]
+    fn an_issue_awaiting_review_waits_for_approval_or_its_deadline() {
+        let c = crate::config::for_test(
+            "[digests.d]\ntag = \"t\"\nperiod = \"monthly\"\nschedule = \"0 6 1 * *\"\n\
+             review = \"required\"\nreviewers = [\"ed@x.example\"]\nreview_deadline = \"2h\"\n",
+        );
+        let fire = utc(2024, 8, 1, 6, 0);
+        let awaiting = [run("2024-07", RunStatus::AwaitingReview, fire, 1)];
+        // Not before the deadline (and woken for it), then decided.
+        assert_eq!(decide(&c, fire + Duration::minutes(119), &awaiting), []);
+        assert_eq!(
+            next_wake(
+                fire + Duration::minutes(119) + Duration::seconds(30),
+                &c,
+                &awaiting
+            ),
+            fire + Duration::hours(2)
+        );
+        assert_eq!(
+            decide(&c, fire + Duration::hours(2), &awaiting),
+            [("2024-07".into(), fire, Action::ReviewDeadline)]
+        );
+        // Approved: sent at the next look, deadline or not.
+        let approved = [run("2024-07", RunStatus::Approved, fire, 1)];
+        assert_eq!(
+            decide(&c, fire + Duration::minutes(5), &approved),
+            [("2024-07".into(), fire, Action::Resume)]
+        );
+        // Skipped at the deadline: never again.
+        let skipped = [run("2024-07", RunStatus::SkippedReview, fire, 1)];
+        assert_eq!(decide(&c, fire + Duration::days(3), &skipped), []);
     }
 
     #[test]

@@ -35,7 +35,7 @@ use crate::events::Events;
 use crate::metrics::Metrics;
 use crate::publish::check;
 use crate::schedule::{format_duration, local_time};
-use crate::store::{RunStatus, Store};
+use crate::store::{ReviewState, RunStatus, Store};
 use due::{Action, Due};
 
 /// Acts on the decisions of [`due::due`]: claims each run in the store, runs it and records how it
@@ -78,6 +78,7 @@ impl Scheduler {
             };
             match decision.action {
                 Action::SkipLate => self.skip_late(digest, &decision)?,
+                Action::ReviewDeadline => self.review_deadline(config, digest, &decision)?,
                 Action::Run | Action::Resume | Action::Retry => {
                     self.execute(config, digest, &decision)?
                 }
@@ -113,6 +114,35 @@ impl Scheduler {
             warn!(digest = %id, period = %period, %status, "run skipped: {detail}");
         }
         Ok(())
+    }
+
+    /// At the review deadline of an issue nobody approved: sends it anyway or skips the period,
+    /// as `on_deadline` says (an approval that came first is sent as approved), logged (WARN) and
+    /// recorded.
+    fn review_deadline(&mut self, config: &Config, digest: &Digest, decision: &Due) -> Result<()> {
+        let (id, period) = (&digest.id, decision.period);
+        let now = self.clock.now();
+        let review = crate::publish::review::at_deadline(&mut self.store, digest, period, now)?;
+        match review.state {
+            ReviewState::Skipped => {
+                let detail = format!(
+                    "nobody approved the issue by its review deadline ({}): not sent (on_deadline = skip)",
+                    review
+                        .deadline
+                        .map_or_else(String::new, |d| local_time(d, digest.timezone))
+                );
+                let status = RunStatus::SkippedReview;
+                self.store.finish_run(id, period, status, &detail, now)?;
+                warn!(digest = %id, period = %period, %status, "run skipped: {detail}");
+                Ok(())
+            }
+            state => {
+                if state == ReviewState::SentAtDeadline {
+                    warn!(digest = %id, period = %period, "nobody approved the issue by its review deadline: sending it anyway (on_deadline = send)");
+                }
+                self.execute(config, digest, decision)
+            }
+        }
     }
 
     fn execute(&mut self, config: &Config, digest: &Digest, decision: &Due) -> Result<()> {
@@ -871,5 +901,135 @@ mod tests {
             "{detail}"
         );
         assert_eq!(stub.delivered(), ["ann@x.example", "bob@x.example"]);
+    }
+
+    /// A monthly digest `m` with review (deadline 2 hours after 06:00 on the 1st, then
+    /// `on_deadline`) and a list of two, with one July article; and its configuration with keys.
+    fn reviewed(on_deadline: &str) -> (Project, Config) {
+        let p = Project::new(&format!(
+            "[digests.m]\ntag = \"t\"\nperiod = \"monthly\"\nschedule = \"0 6 1 * *\"\n\
+             lists = [\"l\"]\nreview = \"required\"\nreviewers = [\"ed@x.example\"]\n\
+             review_deadline = \"2h\"\non_deadline = \"{on_deadline}\"\n\n\
+             [mail]\nfrom = \"d@s.example\"\n\n[lists.l]\n\
+             members = [\"ann@x.example\", \"bob@x.example\"]\n\n\
+             [smtp]\nhost = \"127.0.0.1\"\ntls = \"none\"\n",
+        ));
+        p.articles(&["2024-07-10T10:00:00Z"]);
+        let mut config = p.config();
+        config.sending.unsubscribe_keys = Some(crate::config::Secret::new(
+            "t1:test-secret-test-secret-test-secret-0001",
+        ));
+        (p, config)
+    }
+
+    #[test]
+    fn at_the_review_deadline_an_unapproved_issue_is_sent_anyway_or_skipped() {
+        // Without the deadline an issue nobody approved would wait forever (or go out unasked).
+        use crate::mail::transport::stub::Stub;
+        use crate::store::ReviewState;
+        let july: Period = "2024-07".parse().unwrap();
+        let readers = ["ann@x.example", "bob@x.example"];
+        for (on_deadline, status, state, sent) in [
+            (
+                "send",
+                RunStatus::Sent,
+                ReviewState::SentAtDeadline,
+                &readers[..],
+            ),
+            (
+                "skip",
+                RunStatus::SkippedReview,
+                ReviewState::Skipped,
+                &[][..],
+            ),
+        ] {
+            let (p, config) = reviewed(on_deadline);
+            let fire = utc(2024, 8, 1, 6, 0);
+            let clock = Arc::new(ManualClock::new(fire));
+            let stub = Arc::new(Stub::new());
+            let publish = Publish::new(clock.clone()).with_transport(stub.clone());
+            let mut s = scheduler(&p, &clock, Arc::new(publish));
+            walk(
+                &mut s,
+                &clock,
+                &config,
+                fire + Duration::minutes(119),
+                Duration::minutes(7),
+            );
+            // Only the reviewer was mailed, once; the run waits.
+            assert_eq!(stub.delivered(), ["ed@x.example"], "{on_deadline}");
+            let run = p.run("m", "2024-07").unwrap();
+            assert_eq!(run.status, RunStatus::AwaitingReview, "{}", run.detail);
+            assert!(run.detail.contains("awaiting review by ed@x.example until Thu 2024-08-01 08:00:00 UTC (then: {on_deadline})".replace("{on_deadline}", on_deadline).as_str()), "{}", run.detail);
+            clock.set(fire + Duration::hours(2));
+            walk(
+                &mut s,
+                &clock,
+                &config,
+                fire + Duration::hours(5),
+                Duration::minutes(10),
+            );
+            let run = p.run("m", "2024-07").unwrap();
+            assert_eq!(run.status, status, "{on_deadline}: {}", run.detail);
+            let mut want = vec!["ed@x.example"];
+            want.extend(sent);
+            assert_eq!(stub.delivered(), want, "{on_deadline}");
+            let review = p.store().review("m", july).unwrap().unwrap();
+            assert_eq!(
+                (review.state, review.decided_by.as_deref()),
+                (state, Some("deadline"))
+            );
+            if on_deadline == "skip" {
+                assert!(
+                    run.detail.contains("not sent (on_deadline = skip)"),
+                    "{}",
+                    run.detail
+                );
+            } else {
+                assert!(
+                    run.detail.contains("sent without approval"),
+                    "{}",
+                    run.detail
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_approval_before_the_deadline_sends_at_the_next_look_and_only_once() {
+        // Two approvals (a reviewer on the web, an editor on the command line) must send once.
+        use crate::mail::transport::stub::Stub;
+        use crate::store::Approval;
+        let july: Period = "2024-07".parse().unwrap();
+        let (p, config) = reviewed("skip");
+        let fire = utc(2024, 8, 1, 6, 0);
+        let clock = Arc::new(ManualClock::new(fire));
+        let stub = Arc::new(Stub::new());
+        let publish = Publish::new(clock.clone()).with_transport(stub.clone());
+        let mut s = scheduler(&p, &clock, Arc::new(publish));
+        s.tick(&config).unwrap();
+        clock.advance(Duration::minutes(30));
+        let first = p
+            .store()
+            .approve("m", july, "ed@x.example", clock.now())
+            .unwrap();
+        let second = p.store().approve("m", july, "cli", clock.now()).unwrap();
+        assert!(matches!(first, Approval::Approved(_)), "{first:?}");
+        assert!(matches!(second, Approval::AlreadyDecided(_)), "{second:?}");
+        assert_eq!(p.run("m", "2024-07").unwrap().status, RunStatus::Approved);
+        walk(
+            &mut s,
+            &clock,
+            &config,
+            fire + Duration::hours(4),
+            Duration::minutes(10),
+        );
+        assert_eq!(
+            stub.delivered(),
+            ["ed@x.example", "ann@x.example", "bob@x.example"]
+        );
+        let run = p.run("m", "2024-07").unwrap();
+        assert_eq!(run.status, RunStatus::Sent, "{}", run.detail);
+        assert!(!run.detail.contains("without approval"), "{}", run.detail);
     }
 }

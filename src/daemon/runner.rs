@@ -16,6 +16,7 @@ use crate::metrics::Metrics;
 use crate::period::Period;
 use crate::publish::build::{self, Allow, BuildError, TooFew};
 use crate::publish::ingest::{self, Lazy, Refresh};
+use crate::publish::review::{self, Gate};
 use crate::publish::send::{self, Plan};
 use crate::stop::Stop;
 use crate::store::{Counts, RunStatus};
@@ -53,7 +54,12 @@ pub enum RunOutcome {
         ledger: Counts,
         /// Messages accepted by this attempt.
         sent_now: u64,
+        /// Sent without an approval, at the review deadline (`on_deadline = "send"`).
+        unreviewed: bool,
     },
+    /// The issue is frozen and its reviewers were asked (`review = "required"`): it is sent once
+    /// approved, or at the review deadline.
+    AwaitingReview(String),
     /// Too few items qualified: no issue, nothing to send.
     TooFew(TooFew),
     /// A stop was requested before the run finished; the run stays open and resumes on restart.
@@ -66,6 +72,7 @@ impl RunOutcome {
         match self {
             RunOutcome::Built { .. } => RunStatus::Built,
             RunOutcome::Sent { .. } => RunStatus::Sent,
+            RunOutcome::AwaitingReview(_) => RunStatus::AwaitingReview,
             RunOutcome::TooFew(_) => RunStatus::SkippedTooFew,
             RunOutcome::Interrupted => RunStatus::Running,
         }
@@ -80,10 +87,18 @@ impl RunOutcome {
                 items,
                 ledger: c,
                 sent_now,
+                unreviewed,
             } => format!(
-                "issue #{number}, {items} items; sent {}, failed {}, suppressed {} ({sent_now} sent by this attempt)",
-                c.sent, c.failed, c.suppressed
+                "issue #{number}, {items} items; sent {}, failed {}, suppressed {} ({sent_now} sent by this attempt){}",
+                c.sent,
+                c.failed,
+                c.suppressed,
+                match unreviewed {
+                    true => "; sent without approval at the review deadline",
+                    false => "",
+                }
             ),
+            RunOutcome::AwaitingReview(detail) => detail.clone(),
             RunOutcome::TooFew(too_few) => too_few.to_string(),
             RunOutcome::Interrupted => "interrupted by shutdown; resumes on restart".into(),
         }
@@ -175,6 +190,26 @@ impl Runner for Publish {
         if job.digest.lists.is_empty() {
             return Ok(RunOutcome::Built { number, items });
         }
+        let transport = || match &self.transport {
+            Some(t) => Ok(t.clone()),
+            None => send::transport(config, None),
+        };
+        let mut unreviewed = false;
+        if job.digest.review.is_some() {
+            let gate = review::gate(
+                config,
+                job.digest,
+                &issue,
+                job.scheduled_at,
+                &mut store,
+                transport,
+                clock,
+            )?;
+            match gate {
+                Gate::Go { unreviewed: u } => unreviewed = u,
+                Gate::Wait(detail) => return Ok(RunOutcome::AwaitingReview(detail)),
+            }
+        }
         let mut plan = Plan::of(config, job.digest, issue, false)?;
         if let Some(metrics) = &self.metrics {
             plan = plan.observed(metrics.clone());
@@ -183,10 +218,7 @@ impl Runner for Publish {
         for skipped in &audience.resolution.invalid {
             tracing::warn!(digest = %job.digest.id, "skipped invalid recipient {skipped}");
         }
-        let transport = match &self.transport {
-            Some(t) => t.clone(),
-            None => send::transport(config, None)?,
-        };
+        let transport = transport()?;
         let mut logged = std::time::Instant::now();
         let summary = plan.run(&mut store, transport, false, clock, stop, |p| {
             if logged.elapsed() >= Duration::from_secs(10) {
@@ -214,6 +246,7 @@ impl Runner for Publish {
             items,
             ledger,
             sent_now: summary.progress.sent,
+            unreviewed,
         })
     }
 }

@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::config::{Config, Digest};
 use crate::issue::Issue;
 use crate::model::token::Keys;
-use crate::render::{self, Context, Theme};
+use crate::render;
 use crate::store::Store;
 
 /// How long in-flight messages may take to finish after a stop is requested.
@@ -47,14 +47,7 @@ pub fn prepare_with(
         .mail
         .as_ref()
         .ok_or_else(|| anyhow!("no [mail] section in the configuration: set mail.from"))?;
-    let theme = Theme::load(&config.paths.templates)?;
-    let email = render::email(
-        issue,
-        &Context {
-            site: &config.site,
-            theme: &theme,
-        },
-    )?;
+    let email = render::email_with_theme(&config.site, &config.paths.templates, issue)?;
     let settings = Settings {
         site: &config.site,
         digest,

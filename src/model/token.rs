@@ -295,6 +295,132 @@ fn verp_mac(keyed: &HmacSha256, bytes: &[u8]) -> HmacSha256 {
     mac
 }
 
+/// Version byte of review tokens.
+const REVIEW_VERSION: u8 = 3;
+/// Bytes of the reviewer tag in a review token.
+const REVIEWER_TAG: usize = 8;
+
+/// What a valid, unexpired review token says: which issue, for which reviewer, until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewClaim {
+    /// Digest id.
+    pub digest: String,
+    /// Period, as written (`2024-07`).
+    pub period: String,
+    /// A tag of the reviewer's address ([`reviewer_tag`]); the address itself is not in the token.
+    pub reviewer: [u8; REVIEWER_TAG],
+    /// Expiry, in seconds since the Unix epoch.
+    pub expires: i64,
+}
+
+/// The first 8 bytes of SHA-256 over a lower-cased address: names a reviewer in a review token
+/// without carrying the address (the MAC covers it).
+pub fn reviewer_tag(address: &str) -> [u8; REVIEWER_TAG] {
+    let hash = Sha256::digest(address.trim().to_ascii_lowercase().as_bytes());
+    let mut tag = [0; REVIEWER_TAG];
+    tag.copy_from_slice(&hash[..REVIEWER_TAG]);
+    tag
+}
+
+impl Keys {
+    /// A review token (the approve and draft pages of the issue `digest`/`period`, for the reviewer
+    /// at `reviewer`), valid until `expires` (Unix seconds), signed with the current key:
+    /// base64url of `version | key id | expires | digest | reviewer tag | period | MAC`.
+    pub fn review(&self, digest: &str, period: &str, reviewer: &str, expires: i64) -> String {
+        let (id, keyed) = &self.keys[0];
+        let mut bytes = vec![REVIEW_VERSION, id.len() as u8];
+        bytes.extend_from_slice(id.as_bytes());
+        bytes.extend_from_slice(&expires.to_be_bytes());
+        bytes.push(digest.len().min(255) as u8);
+        bytes.extend_from_slice(&digest.as_bytes()[..digest.len().min(255)]);
+        bytes.extend_from_slice(&reviewer_tag(reviewer));
+        bytes.extend_from_slice(period.as_bytes());
+        let tag = review_mac(keyed, &bytes).finalize().into_bytes();
+        bytes.extend_from_slice(&tag[..MAC_LEN]);
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// The claim of a review token signed by any of the keys and not expired at `now` (Unix
+    /// seconds); `None` for anything else. The MAC is compared in constant time, before the
+    /// expiry is looked at.
+    pub fn verify_review(&self, token: &str, now: i64) -> Option<ReviewClaim> {
+        if token.len() > 512 {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
+        let (signed, mac) = bytes.split_at_checked(bytes.len().checked_sub(MAC_LEN)?)?;
+        let (&version, rest) = signed.split_first()?;
+        let (&id_len, rest) = rest.split_first()?;
+        if version != REVIEW_VERSION {
+            return None;
+        }
+        let (id, rest) = rest.split_at_checked(id_len as usize)?;
+        let (_, keyed) = self.keys.iter().find(|(k, _)| k.as_bytes() == id)?;
+        review_mac(keyed, signed).verify_truncated_left(mac).ok()?;
+        let (expires, rest) = rest.split_at_checked(8)?;
+        let expires = i64::from_be_bytes(expires.try_into().ok()?);
+        let (&digest_len, rest) = rest.split_first()?;
+        let (digest, rest) = rest.split_at_checked(digest_len as usize)?;
+        let (reviewer, period) = rest.split_at_checked(REVIEWER_TAG)?;
+        if now >= expires {
+            return None;
+        }
+        Some(ReviewClaim {
+            digest: std::str::from_utf8(digest).ok()?.to_string(),
+            period: std::str::from_utf8(period).ok()?.to_string(),
+            reviewer: reviewer.try_into().ok()?,
+            expires,
+        })
+    }
+}
+
+/// The HMAC state over review token bytes, domain-separated from the other uses of the keys.
+fn review_mac(keyed: &HmacSha256, bytes: &[u8]) -> HmacSha256 {
+    let mut mac = keyed.clone();
+    mac.update(b"review\0");
+    mac.update(bytes);
+    mac
+}
+
+#[cfg(test)]
+mod review_tests {
+    use super::*;
+
+    fn keys(spec: &str) -> Keys {
+        Keys::parse(spec).unwrap()
+    }
+
+    #[test]
+    fn a_review_token_round_trips_until_it_expires() {
+        let k = keys("k1:0123456789abcdef0123456789abcdef");
+        let t = k.review("best-of", "2024-07", "Ed@News.example", 1_000);
+        let claim = k.verify_review(&t, 999).unwrap();
+        assert_eq!(claim.digest, "best-of");
+        assert_eq!(claim.period, "2024-07");
+        assert_eq!(claim.reviewer, reviewer_tag("ed@news.example"));
+        assert!(!t.contains("news"), "no address in the token");
+        // Expired at its expiry: an old link approves nothing.
+        assert_eq!(k.verify_review(&t, 1_000), None);
+    }
+
+    #[test]
+    fn tampered_foreign_and_unsubscribe_tokens_are_not_review_tokens() {
+        let k = keys("k1:0123456789abcdef0123456789abcdef");
+        let t = k.review("best-of", "2024-07", "ed@news.example", 1_000);
+        let mut bytes = URL_SAFE_NO_PAD.decode(&t).unwrap();
+        // Move the expiry a year on: the MAC no longer matches.
+        let at = 2 + 2 + 4;
+        bytes[at] ^= 1;
+        assert_eq!(k.verify_review(&URL_SAFE_NO_PAD.encode(&bytes), 0), None);
+        let other = keys("k1:fedcba9876543210fedcba9876543210");
+        assert_eq!(other.verify_review(&t, 0), None);
+        assert_eq!(k.verify_review(&k.sign(7, "best-of"), 0), None);
+        assert_eq!(k.verify(&t), None, "a review token unsubscribes nobody");
+        assert_eq!(k.verify_review("", 0), None);
+        assert_eq!(k.verify_review("AAAA", 0), None);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use crate::config::{Config, Digest};
 use crate::issue::{self, Issue, Outcome};
 use crate::period::Period;
 use crate::publish::ingest::Lazy;
-use crate::render::{self, Theme};
+use crate::render;
 use crate::select::{self, Ranking};
 
 pub use crate::issue::{BuildError, OpenPeriod, TooFew};
@@ -77,12 +77,8 @@ pub struct Allow {
 /// Renders the email of `issue` and fails with [`render::Oversize`] (size, limit and how to
 /// allow it) if its HTML stays over [`render::HTML_BUDGET`] with every summary dropped.
 pub fn check_size(config: &Config, issue: &Issue) -> anyhow::Result<()> {
-    let theme = Theme::load(&config.paths.templates)?;
-    let ctx = render::Context {
-        site: &config.site,
-        theme: &theme,
-    };
-    Ok(render::email(issue, &ctx)?.check_size(issue)?)
+    let email = render::email_with_theme(&config.site, &config.paths.templates, issue)?;
+    Ok(email.check_size(issue)?)
 }
 
 /// The issue a preview shows: the frozen one, or a draft from the current catalogue.

@@ -45,6 +45,7 @@ pub fn problems(config: &Config) -> Vec<Problem> {
         }
     }
     problems.extend(sending(config));
+    problems.extend(super::review::problems(config));
     if let Err(e) = Theme::load(&config.paths.templates) {
         problems.push(config.problem_at("paths.templates", format!("{e:#}")));
     }

@@ -8,15 +8,18 @@
 //! - [`status`]: where things stand, for `digest status` and the daemon's `/status`;
 //! - [`inbound`]: apply the bounces, complaints and unsubscribe requests that came back;
 //! - [`check`], [`preview`] and [`suppress`]: what `digest check`, `preview` and `suppress` do;
-//! - [`init`]: a new project, ready for `digest check` and `digest preview`.
+//! - [`init`]: a new project, ready for `digest check` and `digest preview`;
+//! - [`review`] and [`edit`]: review before sending, and edits of a frozen, unsent issue.
 
 pub mod build;
 pub mod check;
+pub mod edit;
 pub mod inbound;
 pub mod ingest;
 pub mod init;
 pub mod preview;
 pub mod report;
+pub mod review;
 pub mod send;
 pub mod status;
 pub mod suppress;

@@ -10,7 +10,7 @@ use crate::issue::{self, Issue};
 use crate::period::Period;
 use crate::publish::build::{self, Shown};
 use crate::publish::ingest::Lazy;
-use crate::render::{self, Context, Theme, Values};
+use crate::render::{self, Values};
 use crate::select;
 
 /// What a preview wrote.
@@ -30,6 +30,33 @@ pub struct Preview {
     pub path: PathBuf,
 }
 
+/// An issue's email as a reader would see it, with stand-in recipient values (no real address,
+/// no real token): what previews, the review message and the draft page show.
+#[derive(Debug)]
+pub struct Rendered {
+    /// The email, rendered once.
+    pub email: render::Email,
+    /// Its HTML part, filled.
+    pub html: String,
+    /// Its text part, filled.
+    pub text: String,
+}
+
+/// Renders `issue` with the configured theme and fills it with stand-in recipient values.
+pub fn rendered(config: &Config, issue: &Issue) -> Result<Rendered> {
+    let email = render::email_with_theme(&config.site, &config.paths.templates, issue)?;
+    let (unsubscribe_url, address) = render::preview_values(&config.site);
+    let values = Values {
+        unsubscribe_url: &unsubscribe_url,
+        email: &address,
+    };
+    Ok(Rendered {
+        html: email.html.fill(&values),
+        text: email.text.fill(&values),
+        email,
+    })
+}
+
 /// Renders the issue of `digest` for `period` (the frozen one if it exists, else a draft) as HTML,
 /// or as text with `text`, and writes it to `out` (default: `preview.html` or `preview.txt` beside
 /// the issue).
@@ -45,23 +72,12 @@ pub fn preview(
     store: &mut Lazy<'_>,
 ) -> Result<Preview> {
     let (issue, shown, ranking) = build::draft(config, digest, period, explain, clock, store)?;
-    let theme = Theme::load(&config.paths.templates)?;
-    let email = render::email(
-        &issue,
-        &Context {
-            site: &config.site,
-            theme: &theme,
-        },
-    )?;
-    let (unsubscribe_url, email_address) = render::preview_values(&config.site);
-    let values = Values {
-        unsubscribe_url: &unsubscribe_url,
-        email: &email_address,
-    };
+    let shown_email = rendered(config, &issue)?;
     let (body, extension) = match text {
-        true => (email.text.fill(&values), "txt"),
-        false => (email.html.fill(&values), "html"),
+        true => (shown_email.text, "txt"),
+        false => (shown_email.html, "html"),
     };
+    let email = shown_email.email;
     let path = out.map(Path::to_path_buf).unwrap_or_else(|| {
         issue::path(&config.paths.digests, &digest.id, period)
             .with_file_name(format!("preview.{extension}"))

@@ -14,7 +14,8 @@ use crate::config::{Config, Digest};
 use crate::issue::{self, Issue};
 use crate::model::IssueKey;
 use crate::period::{Period, PeriodKind};
-use crate::store::{Counts, IssueBounces, Run, State, Store};
+use crate::schedule::local_time;
+use crate::store::{Counts, IssueBounces, Review, ReviewState, Run, State, Store};
 
 /// How many next and last runs `/status` shows per digest.
 const SHOWN: usize = 3;
@@ -45,6 +46,8 @@ pub struct DigestStatus {
     pub last_runs: Vec<Run>,
     /// Ledger counts of the latest run's issue (`null` before the first run).
     pub ledger: Option<Counts>,
+    /// Issues frozen and waiting for a reviewer's approval (`review = "required"`).
+    pub awaiting_review: Vec<Review>,
 }
 
 impl Status {
@@ -70,6 +73,7 @@ impl Status {
                     None => None,
                 },
                 last_runs,
+                awaiting_review: store.awaiting_reviews(&d.id)?,
             });
         }
         Ok(Status { now, digests })
@@ -87,6 +91,8 @@ pub struct IssueLedger {
     pub failures: Vec<(String, State, u32, String)>,
     /// Bounces and complaints recorded by `digest inbound`.
     pub bounces: IssueBounces,
+    /// Where its review stands, for a digest with `review = "required"`.
+    pub review: Option<String>,
 }
 
 /// Complaint rate (of messages sent) from which `digest status` warns: 0.1%, where the large
@@ -142,6 +148,9 @@ impl std::fmt::Display for IssueLedger {
             c.failed,
             c.suppressed
         )?;
+        if let Some(review) = &self.review {
+            writeln!(f, "  review: {review}")?;
+        }
         let b = &self.bounces;
         let percent = |n| 100.0 * self.rate(n);
         if *b != IssueBounces::default() {
@@ -171,6 +180,27 @@ impl std::fmt::Display for IssueLedger {
     }
 }
 
+/// Where the review of `digest` `period` stands, for people (`None` without review).
+fn review_line(store: &Store, digest: &Digest, period: Period) -> Result<Option<String>> {
+    if digest.review.is_none() {
+        return Ok(None);
+    }
+    let tz = digest.timezone;
+    let at = |t: Option<DateTime<Utc>>| t.map_or_else(String::new, |t| local_time(t, tz));
+    Ok(Some(match store.review(&digest.id, period)? {
+        None => "AWAITING REVIEW (not requested by the daemon; `digest approve` to approve)".into(),
+        Some(r) if r.state == ReviewState::Awaiting => {
+            format!("AWAITING REVIEW until {}", at(r.deadline))
+        }
+        Some(r) => format!(
+            "{} by {} at {}",
+            r.state,
+            r.decided_by.as_deref().unwrap_or("?"),
+            at(r.decided_at)
+        ),
+    }))
+}
+
 /// Failures listed per issue.
 const MAX_FAILURES: usize = 50;
 
@@ -198,6 +228,7 @@ pub fn ledgers(
             Ok(IssueLedger {
                 counts: store.counts(&key)?,
                 bounces: store.issue_bounces(&key)?,
+                review: review_line(store, digest, issue.period)?,
                 issue,
                 failures,
             })

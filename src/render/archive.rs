@@ -61,6 +61,7 @@ pub fn issue(ctx: &Context<'_>, digest: &Digest, issue: &Issue) -> Markup {
     let rows = html! {
         (html::masthead(ctx))
         tr { td.heading { (html::heading(issue)) } }
+        (html::note(issue))
         (html::items(issue))
         (navigation(
             html! { a.footer-link href="../" { "All issues of " (name(digest)) } },
@@ -98,7 +99,7 @@ pub fn feed(site: &Site, digest: &Digest, issues: &[Issue]) -> Markup {
                     link rel="alternate" type="text/html" href=(url) {}
                     summary { (summary_line(issue)) }
                     content type="html" {
-                        (html! { table { (html::items(issue)) } }.into_string())
+                        (html! { table { (html::note(issue)) (html::items(issue)) } }.into_string())
                     }
                 }
             }

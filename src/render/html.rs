@@ -20,6 +20,7 @@ pub fn email(issue: &Issue, ctx: &Context<'_>) -> Markup {
     let rows = html! {
         (masthead(ctx))
         tr { td.heading { (heading(issue)) } }
+        (note(issue))
         (items(issue))
         (footer(issue, ctx))
     };
@@ -74,6 +75,16 @@ pub fn items(issue: &Issue) -> Markup {
     html! {
         @for item in &issue.items {
             tr { td.item { (self::item(item)) } }
+        }
+    }
+}
+
+/// The editor's note, if the issue has one, as a container row above the items (see
+/// [`super::note`]: sanitized Markdown).
+pub fn note(issue: &Issue) -> Markup {
+    html! {
+        @if let Some(note) = issue.note.as_deref() {
+            tr { td.note { (PreEscaped(super::note::html(note))) } }
         }
     }
 }

@@ -3,6 +3,8 @@
 
 pub mod archive;
 pub mod html;
+pub mod note;
+pub mod review;
 pub mod splice;
 pub mod text;
 mod theme;
@@ -119,6 +121,18 @@ pub fn email(issue: &Issue, ctx: &Context<'_>) -> Result<Email> {
     }
 }
 
+/// Renders `issue` for `site` with the theme in the folder `templates` (see [`email`]).
+pub fn email_with_theme(site: &Site, templates: &std::path::Path, issue: &Issue) -> Result<Email> {
+    let theme = Theme::load(templates)?;
+    email(
+        issue,
+        &Context {
+            site,
+            theme: &theme,
+        },
+    )
+}
+
 /// A copy of `issue` whose summaries have at most `limit` characters (none when 0).
 fn with_summaries_cut(issue: &Issue, limit: usize) -> Issue {
     let mut cut = issue.clone();
@@ -132,9 +146,9 @@ fn with_summaries_cut(issue: &Issue, limit: usize) -> Issue {
     cut
 }
 
-/// The subject line of `issue`: its title on one line.
+/// The subject line of `issue`: the editor's subject if set, else its title, on one line.
 pub fn subject(issue: &Issue) -> String {
-    clean(&issue.title, 200)
+    clean(issue.subject.as_deref().unwrap_or(&issue.title), 200)
 }
 
 /// The public archive page of `issue`.
@@ -153,8 +167,12 @@ pub fn preview_values(site: &Site) -> (String, String) {
     )
 }
 
-/// One sentence that truthfully sums up the issue, for the inbox preview.
+/// The inbox preview text: the editor's preheader if set, else one sentence that truthfully sums
+/// up the issue.
 pub fn summary_line(issue: &Issue) -> String {
+    if let Some(preheader) = &issue.preheader {
+        return clean(preheader, 200);
+    }
     let titles: Vec<String> = issue
         .items
         .iter()

@@ -24,6 +24,13 @@ pub fn email(issue: &Issue, ctx: &Context<'_>) -> String {
         clean(&issue.period_label, 100),
         ctx.site.name
     );
+    if let Some(note) = issue.note.as_deref() {
+        for block in super::note::text(note) {
+            wrap_into(&mut out, &block, "", "");
+            out.push('\n');
+        }
+        out.push_str("* * *\n\n");
+    }
     for item in &issue.items {
         let number = format!("{:>2}. ", item.number);
         let indent = " ".repeat(number.len());

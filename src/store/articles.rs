@@ -320,6 +320,15 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The stored article whose (canonical) URL is `url`, if any.
+    pub fn article(&self, url: &str) -> Result<Option<Stored>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM articles WHERE url = ?1"))?;
+        let mut rows = stmt.query_map([url], from_row)?;
+        Ok(rows.next().transpose()?)
+    }
+
     /// Number of stored articles, and how many of them are undated.
     pub fn article_counts(&self) -> Result<(u64, u64)> {
         Ok(self.conn.query_row(

@@ -6,6 +6,7 @@ mod articles;
 mod inbound;
 mod ledger;
 mod metrics;
+mod reviews;
 mod runs;
 mod sources;
 mod suppressions;
@@ -18,6 +19,7 @@ use rusqlite::Connection;
 pub use articles::{Stored, UpsertStats};
 pub use inbound::{Event, IssueBounces};
 pub use ledger::{Counts, Enqueued, Pending, Row, State};
+pub use reviews::{Approval, Review, ReviewState};
 pub use runs::{Run, RunStatus};
 pub use sources::SourceHealth;
 pub use suppressions::{ALL_DIGESTS, Reason, Suppression};
@@ -129,6 +131,19 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX inbound_events_by_issue ON inbound_events (issue, class);
     CREATE INDEX inbound_events_by_subscriber ON inbound_events (subscriber_id, class, issue);
     ALTER TABLE suppressions ADD COLUMN expires_at INTEGER;",
+    // 6: reviews of issues whose digest has `review = "required"`: one row per (digest, period),
+    // from the review request (or the first approval) to the decision.
+    "CREATE TABLE reviews (
+        digest       TEXT NOT NULL,
+        period       TEXT NOT NULL,
+        state        TEXT NOT NULL,          -- awaiting | approved | sent_at_deadline | skipped
+        requested_at INTEGER,
+        deadline     INTEGER,
+        mailed_at    INTEGER,                -- when the reviewers were mailed
+        decided_at   INTEGER,
+        decided_by   TEXT,                   -- a reviewer's address, `cli`, or `deadline`
+        PRIMARY KEY (digest, period)
+    ) WITHOUT ROWID;",
 ];
 
 /// An open store.

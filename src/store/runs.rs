@@ -28,16 +28,25 @@ pub enum RunStatus {
     SkippedLate,
     /// The run failed; retried while within `max_lateness`.
     Failed,
+    /// The issue is frozen and its reviewers were mailed; it is sent once approved.
+    AwaitingReview,
+    /// A reviewer approved the issue: the scheduler sends it at its next look.
+    Approved,
+    /// Nobody approved the issue by its review deadline, and `on_deadline = "skip"`: not sent.
+    SkippedReview,
 }
 
 impl RunStatus {
-    const NAMES: [(RunStatus, &str); 6] = [
+    const NAMES: [(RunStatus, &str); 9] = [
         (RunStatus::Running, "running"),
         (RunStatus::Built, "built"),
         (RunStatus::Sent, "sent"),
         (RunStatus::SkippedTooFew, "skipped_too_few"),
         (RunStatus::SkippedLate, "skipped_late"),
         (RunStatus::Failed, "failed"),
+        (RunStatus::AwaitingReview, "awaiting_review"),
+        (RunStatus::Approved, "approved"),
+        (RunStatus::SkippedReview, "skipped_review"),
     ];
 
     /// The stored name, e.g. `skipped_late`.
@@ -138,7 +147,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
 
 impl Store {
     /// Claims the run of `digest` for `period`: creates it as `running`, or restarts it if it is
-    /// `running` (interrupted) or `failed`. False when the run exists with another status.
+    /// `running` (interrupted), `failed`, `approved` or `awaiting_review` (at its review deadline).
+    /// False when the run exists with another status.
     pub fn claim_run(
         &mut self,
         digest: &str,
@@ -152,7 +162,7 @@ impl Store {
              ON CONFLICT (digest, period) DO UPDATE SET
                  status = 'running', attempts = attempts + 1, started_at = excluded.started_at,
                  finished_at = NULL
-             WHERE runs.status IN ('running', 'failed')",
+             WHERE runs.status IN ('running', 'failed', 'approved', 'awaiting_review')",
             params![
                 digest,
                 period.to_string(),
@@ -164,6 +174,8 @@ impl Store {
     }
 
     /// Records the outcome of a claimed run. `Running` keeps it open (to be resumed) with `detail`.
+    /// `AwaitingReview` becomes `Approved` if the issue was approved while the run was mailing
+    /// its reviewers (one statement: an approval commits before it or sees it).
     pub fn finish_run(
         &mut self,
         digest: &str,
@@ -173,7 +185,10 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         self.conn.execute(
-            "UPDATE runs SET status = ?3, detail = ?4,
+            "UPDATE runs SET detail = ?4,
+                 status = CASE WHEN ?3 = 'awaiting_review' AND EXISTS (
+                     SELECT 1 FROM reviews v WHERE v.digest = ?1 AND v.period = ?2
+                         AND v.state = 'approved') THEN 'approved' ELSE ?3 END,
                  finished_at = CASE WHEN ?3 = 'running' THEN NULL ELSE ?5 END
              WHERE digest = ?1 AND period = ?2",
             params![digest, period.to_string(), status, detail, now.timestamp()],
@@ -207,12 +222,12 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// The runs the scheduler decides from: every unfinished (`running`) or `failed` run, and each
-    /// digest's latest run.
+    /// The runs the scheduler decides from: every unfinished (`running`), `failed`,
+    /// `awaiting_review` or `approved` run, and each digest's latest run.
     pub fn open_and_latest_runs(&self) -> Result<Vec<Run>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {COLUMNS} FROM runs r
-             WHERE status IN ('running', 'failed')
+             WHERE status IN ('running', 'failed', 'awaiting_review', 'approved')
                 OR scheduled_at = (SELECT MAX(scheduled_at) FROM runs WHERE digest = r.digest)
              ORDER BY digest, scheduled_at"
         ))?;

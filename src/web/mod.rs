@@ -1,11 +1,12 @@
-//! The daemon's web side (axum): one-click unsubscribe, the archive, `/healthz`, `/readyz`,
-//! `/status` and `/metrics`.
+//! The daemon's web side (axum): one-click unsubscribe, the archive, the reviewers' pages,
+//! `/healthz`, `/readyz`, `/status` and `/metrics`.
 //! Handlers do their file and store work on tokio's blocking pool.
 
 mod archive;
 mod health;
 mod metrics;
 pub mod preview;
+mod review;
 mod unsubscribe;
 
 use std::sync::{Arc, Mutex};
@@ -45,6 +46,9 @@ pub fn router(state: AppState) -> Router {
         .route("/archive", get(archive::page))
         .route("/archive/", get(archive::page))
         .route("/archive/{*rest}", get(archive::page))
+        .route("/review/{token}", get(review::page).post(review::approve))
+        .route("/review/{token}/draft", get(review::draft))
+        .route("/review/{token}/edit", axum::routing::post(review::edit))
         .route(
             "/unsubscribe/{token}",
             get(unsubscribe::confirm).post(unsubscribe::unsubscribe),
@@ -65,5 +69,24 @@ async fn blocking<T: Send + 'static>(
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => Err(failed(format!("{e:#}"))),
         Err(e) => Err(failed(e.to_string())),
+    }
+}
+
+/// A plain page of the web side (not the archive's): `title`, and `content` in a column at most
+/// `width` wide; not for search engines.
+fn frame(title: &str, width: &str, content: maud::Markup) -> maud::Markup {
+    maud::html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) }
+            }
+            body style={ "font-family: -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; max-width: " (width) "; margin: 3rem auto; padding: 0 1rem; color: #111827;" } {
+                (content)
+            }
+        }
     }
 }

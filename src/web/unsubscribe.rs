@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use maud::{DOCTYPE, Markup, html};
+use maud::{Markup, html};
 
 use super::{AppState, blocking};
 use crate::events::Event;
@@ -123,19 +123,13 @@ async fn is_one_click(request: Request, state: &AppState) -> bool {
 }
 
 fn page(site: &str, content: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="robots" content="noindex";
-                title { "Unsubscribe · " (site) }
-            }
-            body style="font-family: -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; max-width: 32rem; margin: 3rem auto; padding: 0 1rem; color: #111827;" {
-                (content)
-                p style="color: #4b5563; font-size: 0.875rem;" { (site) }
-            }
-        }
-    }
+    let title = format!("Unsubscribe · {site}");
+    super::frame(
+        &title,
+        "32rem",
+        html! {
+            (content)
+            p style="color: #4b5563; font-size: 0.875rem;" { (site) }
+        },
+    )
 }

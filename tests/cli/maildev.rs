@@ -25,7 +25,7 @@ pub fn maildev() -> Option<(String, String)> {
 }
 
 /// The body of an HTTP response.
-fn body(response: &str) -> &str {
+pub(crate) fn body(response: &str) -> &str {
     response.split_once("\r\n\r\n").map_or("", |(_, b)| b)
 }
 
@@ -174,7 +174,7 @@ pub fn chrono_stamp() -> u128 {
 }
 
 /// A free TCP port on 127.0.0.1 (bound and released).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -197,22 +197,27 @@ fn browser() -> bool {
     here
 }
 
-#[test]
-fn the_daemon_delivers_once_and_a_reader_unsubscribes_in_a_real_browser() {
-    let Some((smtp, web)) = maildev() else { return };
-    if !browser() {
-        return;
-    }
+/// A project whose digest `d` (with `extra` settings) the daemon runs every second and sends to
+/// ann@ and bob@ a fresh domain (prefixed `what`) through maildev's `smtp`, serving its web side
+/// (and its links) on a free port, with last month's pick in the catalogue; and that port and
+/// domain, and the period of that pick.
+pub(crate) fn daemon_project(
+    what: &str,
+    smtp: &str,
+    extra: &str,
+) -> (Project, u16, String, digest::period::Period) {
     let port = free_port();
     let domain = format!(
-        "daemon-{}-{}.example.net",
+        "{what}-{}-{}.example.net",
         std::process::id(),
         chrono_stamp()
     );
     let extra = format!(
-        "schedule = \"* * * * * *\"\nlists = [\"main\"]\n\n[mail]\nfrom = \"digest@news.example.org\"\n\n\
+        "schedule = \"* * * * * *\"\nlists = [\"main\"]\n{}\n\n\
+         [mail]\nfrom = \"digest@news.example.org\"\n\n\
          [smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\n\
          [lists.main]\nmembers = [\"ann@{domain}\", \"bob@{domain}\"]\n\n[web]\nlisten = \"127.0.0.1:{port}\"\n",
+        extra.replace("{domain}", &domain),
         smtp.rsplit(':').next().unwrap()
     );
     let toml = config("d", &extra).replace(
@@ -220,7 +225,17 @@ fn the_daemon_delivers_once_and_a_reader_unsubscribes_in_a_real_browser() {
         &format!("http://127.0.0.1:{port}"),
     );
     let p = Project::new(&toml);
-    last_month_pick(&p);
+    let period = last_month_pick(&p);
+    (p, port, domain, period)
+}
+
+#[test]
+fn the_daemon_delivers_once_and_a_reader_unsubscribes_in_a_real_browser() {
+    let Some((smtp, web)) = maildev() else { return };
+    if !browser() {
+        return;
+    }
+    let (p, port, domain, _) = daemon_project("daemon", &smtp, "");
 
     let mut daemon = Daemon::start(&p, &[], "info");
     let finished = daemon.wait_for("run finished");

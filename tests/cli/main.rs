@@ -8,6 +8,7 @@ mod config;
 #[cfg(feature = "fault-injection")]
 mod crash;
 mod daemon;
+mod desk;
 mod dsn;
 mod faults;
 mod feeds;

@@ -96,6 +96,10 @@ from = "Test Digest <digest@news.example.org>"
         window: period.window(chrono_tz::UTC),
         built_at: now(),
         items: Vec::new(),
+        subject: None,
+        preheader: None,
+        note: None,
+        edits: Vec::new(),
     };
     let prepared = Arc::new(crate::mail::campaign::prepare(&config, digest, &issue).unwrap());
     let key = prepared.issue_key.clone();
