@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::{
     Bounces, Config, Daemon, Digest, ENVIRONMENT, Engagement, FeedSettings, Fetch, Inbound,
+    SignupSettings,
     Location, Paths, Problem, Site, Source, Unmapped, Web, env_var, locate,
 };
 use crate::model::engagement::Field;
@@ -32,6 +33,7 @@ const SECTIONS: &[&str] = &[
     "web",
     "bounces",
     "inbound",
+    "signup",
 ];
 
 /// Placeholders a title template may use.
@@ -99,6 +101,16 @@ struct RawInbound {
     maildir: String,
     #[serde(default = "sixty_secs")]
     poll_secs: u64,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct RawSignup {
+    pow_bits: u32,
+    welcome: bool,
+    per_ip_per_hour: Option<u32>,
+    per_address_per_day: Option<u32>,
+    mails_per_hour: Option<u32>,
 }
 
 fn sixty_secs() -> u64 {
@@ -421,6 +433,7 @@ impl Checker {
         let digests = self.named("digests", top.remove("digests"), Self::digest);
         let bounces = self.bounces(top.remove("bounces"));
         let inbound = top.remove("inbound").and_then(|v| self.inbound(v));
+        let signup = self.signup(top.remove("signup"));
         Some(Config {
             dir: dir.to_path_buf(),
             files: self.files.clone(),
@@ -435,6 +448,7 @@ impl Checker {
             web: web?,
             bounces,
             inbound,
+            signup,
         })
     }
 
@@ -516,6 +530,32 @@ impl Checker {
             soft_limit,
             soft_window,
             soft_expiry: chrono::Duration::days(i64::from(expiry_days)),
+        }
+    }
+
+    fn signup(&mut self, value: Option<Value>) -> SignupSettings {
+        let defaults = SignupSettings::default();
+        let Some((table, raw)) = value.and_then(|v| self.section::<RawSignup>("signup", v)) else {
+            return defaults;
+        };
+        if raw.pow_bits > SignupSettings::MAX_POW_BITS {
+            let msg = format!("must be at most {} bits, not {}", SignupSettings::MAX_POW_BITS, raw.pow_bits);
+            self.field_problem(&table, "signup", "pow_bits", msg);
+        }
+        let mut positive = |key: &str, v: Option<u32>, default: u32| match v {
+            Some(0) => {
+                self.field_problem(&table, "signup", key, "must be at least 1");
+                default
+            }
+            Some(n) => n,
+            None => default,
+        };
+        SignupSettings {
+            pow_bits: raw.pow_bits.min(SignupSettings::MAX_POW_BITS),
+            welcome: raw.welcome,
+            per_ip_per_hour: positive("per_ip_per_hour", raw.per_ip_per_hour, defaults.per_ip_per_hour),
+            per_address_per_day: positive("per_address_per_day", raw.per_address_per_day, defaults.per_address_per_day),
+            mails_per_hour: positive("mails_per_hour", raw.mails_per_hour, defaults.mails_per_hour),
         }
     }
 

@@ -8,7 +8,8 @@
 //! - [`status`]: where things stand, for `digest status` and the daemon's `/status`;
 //! - [`inbound`]: apply the bounces, complaints and unsubscribe requests that came back;
 //! - [`check`], [`preview`] and [`suppress`]: what `digest check`, `preview` and `suppress` do;
-//! - [`init`]: a new project, ready for `digest check` and `digest preview`.
+//! - [`init`]: a new project, ready for `digest check` and `digest preview`;
+//! - [`subscribers`] and [`signup`]: readers who join, choose and leave on their own.
 
 pub mod build;
 pub mod check;
@@ -17,7 +18,9 @@ pub mod ingest;
 pub mod init;
 pub mod preview;
 pub mod send;
+pub mod signup;
 pub mod status;
+pub mod subscribers;
 pub mod suppress;
 
 use anyhow::Result;

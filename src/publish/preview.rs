@@ -54,9 +54,11 @@ pub fn preview(
         },
     )?;
     let (unsubscribe_url, email_address) = render::preview_values(&config.site);
+    let manage_url = format!("{}/manage/preview", config.site.base_url);
     let values = Values {
         unsubscribe_url: &unsubscribe_url,
         email: &email_address,
+        manage_url: &manage_url,
     };
     let (body, extension) = match text {
         true => (email.text.fill(&values), "txt"),

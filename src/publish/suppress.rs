@@ -38,6 +38,19 @@ pub fn add(
     Ok((a.key, new))
 }
 
+/// Records that `address` (a key) unsubscribed from `scope` (`None`: every digest), `via` saying
+/// how (`one-click`, `manage page`, `mailto`); whether it is new. The one path every unsubscribe
+/// takes.
+pub fn unsubscribe(
+    store: &mut Store,
+    address: &str,
+    scope: Option<&str>,
+    via: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool> {
+    store.suppress(address, scope, Reason::Unsubscribed, Some(via), now)
+}
+
 /// Lifts the suppression of `raw` (as written, if it no longer parses as an address); its key and
 /// whether it was suppressed.
 pub fn remove(store: &mut Store, raw: &str, scope: Option<&str>) -> Result<(String, bool)> {

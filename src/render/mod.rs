@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod html;
+pub mod signup;
 pub mod splice;
 pub mod text;
 mod theme;

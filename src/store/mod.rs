@@ -5,6 +5,7 @@
 mod articles;
 mod inbound;
 mod ledger;
+mod members;
 mod runs;
 mod sources;
 mod suppressions;
@@ -17,9 +18,10 @@ use rusqlite::Connection;
 pub use articles::{Stored, UpsertStats};
 pub use inbound::{Event, IssueBounces};
 pub use ledger::{Counts, Enqueued, Pending, Row, State};
+pub use members::{Consent, Forgotten, Member};
 pub use runs::{Run, RunStatus};
 pub use sources::SourceHealth;
-pub use suppressions::{ALL_DIGESTS, Reason, Suppression};
+pub use suppressions::{ALL_DIGESTS, Reason, Suppression, hashed};
 
 /// Schema migrations, applied in order; index + 1 is the `user_version` after applying it.
 const MIGRATIONS: &[&str] = &[
@@ -128,6 +130,28 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX inbound_events_by_issue ON inbound_events (issue, class);
     CREATE INDEX inbound_events_by_subscriber ON inbound_events (subscriber_id, class, issue);
     ALTER TABLE suppressions ADD COLUMN expires_at INTEGER;",
+    // 6: readers who joined on the sign-up page, with the record of their consent, and the
+    // confirmation tokens already used (a replayed link confirms nothing).
+    "CREATE TABLE members (
+        id              INTEGER PRIMARY KEY,
+        list            TEXT NOT NULL,
+        address         TEXT NOT NULL,       -- dedupe key: the address, lowercased
+        send_to         TEXT NOT NULL,       -- the address as typed
+        name            TEXT,
+        digests         TEXT NOT NULL,       -- chosen digest ids: ',a,b,'
+        paused_until    INTEGER,
+        consent_at      INTEGER NOT NULL,
+        consent_form    TEXT NOT NULL,       -- subscribe | manage | import
+        consent_text    TEXT NOT NULL,       -- the text shown beside the confirm button
+        consent_digests TEXT NOT NULL,       -- ',a,b,' as confirmed
+        consent_ip      TEXT,                -- IPv4 /24 or IPv6 /48 network only
+        UNIQUE (list, address)
+    );
+    CREATE INDEX members_by_address ON members (address);
+    CREATE TABLE used_tokens (
+        mac     TEXT PRIMARY KEY,
+        used_at INTEGER NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 /// An open store.

@@ -1,10 +1,13 @@
 //! The daemon's web side (axum): one-click unsubscribe, the archive, `/healthz`, `/readyz` and
-//! `/status`.
+//! `/status`, and sign-up with its subscription pages (`/subscribe`, `/confirm/…`, `/manage`).
 //! Handlers do their file and store work on tokio's blocking pool.
 
 mod archive;
 mod health;
+pub mod limits;
+mod manage;
 pub mod preview;
+mod signup;
 mod unsubscribe;
 
 use std::sync::{Arc, Mutex};
@@ -43,6 +46,18 @@ pub fn router(state: AppState) -> Router {
             "/unsubscribe/{token}",
             get(unsubscribe::confirm).post(unsubscribe::unsubscribe),
         )
+        .route(
+            "/subscribe",
+            get(signup::form)
+                .post(signup::subscribe)
+                .options(signup::preflight),
+        )
+        .route("/confirm/{token}", get(signup::landing).post(signup::confirm))
+        .route("/manage", get(manage::fresh_form).post(manage::fresh))
+        .route("/manage/{token}", get(manage::page).post(manage::act))
+        .layer(axum::Extension(Arc::new(limits::Limits::new(
+            &state.config.get().signup,
+        ))))
         .with_state(state)
 }
 

@@ -22,6 +22,7 @@ mod periods;
 mod regression;
 mod send;
 mod serve;
+mod signup;
 mod smtp;
 mod snapshots;
 mod unsubscribe;
