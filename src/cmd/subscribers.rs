@@ -28,7 +28,12 @@ pub(super) fn run(
                     .map(|t| format!("paused until {}", t.format("%Y-%m-%d")))
                     .unwrap_or_else(|| "active".into());
                 let since = m.consent.at.format("%Y-%m-%d");
-                say!("{}\t{}\t{}\t{paused}\tsince {since}", m.send_to, m.list, m.digests.join(" "));
+                say!(
+                    "{}\t{}\t{}\t{paused}\tsince {since}",
+                    m.send_to,
+                    m.list,
+                    m.digests.join(" ")
+                );
             }
         }
         SubscribersAction::Export { list, out } => {

@@ -9,8 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::{
     Bounces, Config, Daemon, Digest, ENVIRONMENT, Engagement, FeedSettings, Fetch, Inbound,
-    SignupSettings,
-    Location, Paths, Problem, Site, Source, Unmapped, Web, env_var, locate,
+    Location, Paths, Problem, SignupSettings, Site, Source, Unmapped, Web, env_var, locate,
 };
 use crate::model::engagement::Field;
 use crate::model::{Kind, MAX_SUMMARY, canonical, tag};
@@ -539,7 +538,11 @@ impl Checker {
             return defaults;
         };
         if raw.pow_bits > SignupSettings::MAX_POW_BITS {
-            let msg = format!("must be at most {} bits, not {}", SignupSettings::MAX_POW_BITS, raw.pow_bits);
+            let msg = format!(
+                "must be at most {} bits, not {}",
+                SignupSettings::MAX_POW_BITS,
+                raw.pow_bits
+            );
             self.field_problem(&table, "signup", "pow_bits", msg);
         }
         let mut positive = |key: &str, v: Option<u32>, default: u32| match v {
@@ -553,9 +556,21 @@ impl Checker {
         SignupSettings {
             pow_bits: raw.pow_bits.min(SignupSettings::MAX_POW_BITS),
             welcome: raw.welcome,
-            per_ip_per_hour: positive("per_ip_per_hour", raw.per_ip_per_hour, defaults.per_ip_per_hour),
-            per_address_per_day: positive("per_address_per_day", raw.per_address_per_day, defaults.per_address_per_day),
-            mails_per_hour: positive("mails_per_hour", raw.mails_per_hour, defaults.mails_per_hour),
+            per_ip_per_hour: positive(
+                "per_ip_per_hour",
+                raw.per_ip_per_hour,
+                defaults.per_ip_per_hour,
+            ),
+            per_address_per_day: positive(
+                "per_address_per_day",
+                raw.per_address_per_day,
+                defaults.per_address_per_day,
+            ),
+            mails_per_hour: positive(
+                "mails_per_hour",
+                raw.mails_per_hour,
+                defaults.mails_per_hour,
+            ),
         }
     }
 

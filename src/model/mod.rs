@@ -16,9 +16,9 @@
 
 pub mod article;
 pub mod canonical;
-pub mod signup;
 pub mod engagement;
 mod issue_key;
+pub mod signup;
 pub mod tag;
 pub mod token;
 mod validators;

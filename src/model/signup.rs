@@ -112,7 +112,10 @@ mod tests {
         assert_eq!(Pending::open(&keys, &token, 1000).unwrap().0, pending(1000));
         assert!(Pending::open(&keys, &token, 1000 + CONFIRM_TTL).is_some());
         assert!(Pending::open(&keys, &token, 1001 + CONFIRM_TTL).is_none());
-        assert!(Pending::open(&keys, &token, 999).is_none(), "issued in the future");
+        assert!(
+            Pending::open(&keys, &token, 999).is_none(),
+            "issued in the future"
+        );
         let manage = Reader(7).seal(&keys);
         assert_eq!(Reader::open(&keys, &manage), Some(Reader(7)));
         assert!(Pending::open(&keys, &manage, 1000).is_none());

@@ -185,7 +185,11 @@ pub fn confirmation_mail(config: &Config, keys: &Keys, pending: &Pending) -> Res
     let site = config.site.name.as_str();
     let digests = labels(&offers, &pending.digests, &texts);
     let days = (crate::model::signup::CONFIRM_TTL / 86_400).to_string();
-    let values = [("site", site), ("digests", digests.as_str()), ("days", days.as_str())];
+    let values = [
+        ("site", site),
+        ("digests", digests.as_str()),
+        ("days", days.as_str()),
+    ];
     Ok(link_mail(
         &theme,
         texts.get("confirm_mail.subject", &values),
@@ -304,7 +308,12 @@ pub fn confirm(
         .collect();
     let consent = Consent {
         at: now,
-        form: if pending.replaces.is_some() { "manage" } else { "subscribe" }.into(),
+        form: if pending.replaces.is_some() {
+            "manage"
+        } else {
+            "subscribe"
+        }
+        .into(),
         text: text.to_string(),
         digests: digests.clone(),
         ip: ip.map(network),
@@ -414,7 +423,11 @@ pub fn choose(
 
 /// Unsubscribes the reader from everything: the same suppression a one-click unsubscribe
 /// writes (for every digest), and their memberships end.
-pub fn unsubscribe_all(store: &mut Store, subscription: &Subscription, now: DateTime<Utc>) -> Result<()> {
+pub fn unsubscribe_all(
+    store: &mut Store,
+    subscription: &Subscription,
+    now: DateTime<Utc>,
+) -> Result<()> {
     store.transaction(|s| {
         super::suppress::unsubscribe(s, &subscription.address, None, "manage page", now)?;
         s.leave(&subscription.address)?;

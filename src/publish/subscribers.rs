@@ -34,7 +34,11 @@ pub fn signup_list<'c>(config: &'c Config, name: &str) -> Result<&'c List> {
             let names: Vec<&str> = signup_lists(config).map(|l| l.name.as_str()).collect();
             bail!(
                 "no sign-up list `{name}` (lists with `signup = true`: {})",
-                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
             )
         }
     }
@@ -128,16 +132,25 @@ pub fn import(
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                done.skipped.push(format!("{}:{line}: skipped: {e}", file.display()));
+                done.skipped
+                    .push(format!("{}:{line}: skipped: {e}", file.display()));
                 continue;
             }
         };
         let line = record.position().map_or(0, |p| p.line());
         let field = |name: &str| {
             let i = COLUMNS.iter().position(|c| *c == name)?;
-            cols[i].and_then(|i| record.get(i)).filter(|v| !v.is_empty())
+            cols[i]
+                .and_then(|i| record.get(i))
+                .filter(|v| !v.is_empty())
         };
-        match row(record.get(email).unwrap_or(""), &field, &offered, &defaults, now) {
+        match row(
+            record.get(email).unwrap_or(""),
+            &field,
+            &offered,
+            &defaults,
+            now,
+        ) {
             Ok((address, name, digests, consent)) => members.push(Member {
                 list: list.name.clone(),
                 address: address.key,
@@ -192,8 +205,10 @@ fn row<'r>(
         text: field("consent_text")
             .unwrap_or("imported by the operator")
             .to_string(),
-        digests: field("consent_digests")
-            .map_or_else(|| digests.clone(), |d| d.split_whitespace().map(str::to_owned).collect()),
+        digests: field("consent_digests").map_or_else(
+            || digests.clone(),
+            |d| d.split_whitespace().map(str::to_owned).collect(),
+        ),
         ip: field("consent_ip").map(str::to_owned),
     };
     Ok((address, name, digests, consent))
@@ -203,7 +218,11 @@ fn row<'r>(
 /// goes to the list.
 pub fn default_digests(config: &Config, list: &List) -> Vec<String> {
     let offered = digests_of(config, &list.name);
-    match list.signup.as_ref().and_then(|s| s.default_digests.as_ref()) {
+    match list
+        .signup
+        .as_ref()
+        .and_then(|s| s.default_digests.as_ref())
+    {
         Some(chosen) => offered
             .iter()
             .filter(|d| chosen.contains(&d.id))

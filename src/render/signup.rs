@@ -97,13 +97,17 @@ pub fn link_mail(
     let body = html! {
         (DOCTYPE)
         html lang=(theme.lang) {
-            head { meta charset="utf-8"; title { (subject) } }
-            body style=(format!("font-family: -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; color: {};", theme.color("text"))) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (subject) }
+            }
+            body style=(format!("margin: 0 auto; padding: 16px; max-width: 560px; font: 16px/1.5 -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; color: {};", theme.color("text"))) {
                 p { (text) }
                 p {
                     a href=(link) style=(format!("display: inline-block; padding: 12px 20px; background: {accent}; color: #ffffff; text-decoration: none; border-radius: 6px;")) { (button) }
                 }
-                p style="font-size: 13px;" { a href=(link) { (link) } }
+                p style="font-size: 13px; word-break: break-all; overflow-wrap: anywhere;" { a href=(link) style=(format!("color: {accent};")) { (link) } }
                 @if let Some(i) = &ignore { p style=(format!("color: {};", theme.color("muted"))) { (i) } }
             }
         }
@@ -211,7 +215,7 @@ pub struct SignupForm<'a> {
     pub pow: Option<(String, u32)>,
 }
 
-/// The sign-up form (`action` is where it posts: empty for the same URL).
+/// The sign-up form, posting to `action`.
 pub fn signup_form(t: &Texts, form: &SignupForm<'_>, action: &str) -> Markup {
     html! {
         @if let Some(e) = &form.error { p.error role="alert" { (e) } }
@@ -343,12 +347,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let t = Texts::load(dir.path()).unwrap();
         assert_eq!(t.get("subscribe.title", &[("site", "S")]), "Subscribe to S");
-        std::fs::write(dir.path().join("signup.toml"), "[subscribe]\ntitle = \"Abonnieren: {site}\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("signup.toml"),
+            "[subscribe]\ntitle = \"Abonnieren: {site}\"\n",
+        )
+        .unwrap();
         let t = Texts::load(dir.path()).unwrap();
         assert_eq!(t.get("subscribe.title", &[("site", "S")]), "Abonnieren: S");
         assert_eq!(t.get("subscribe.button", &[]), "Subscribe", "others kept");
-        std::fs::write(dir.path().join("signup.toml"), "[subscribe]\ntitel = \"x\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("signup.toml"),
+            "[subscribe]\ntitel = \"x\"\n",
+        )
+        .unwrap();
         let e = Texts::load(dir.path()).unwrap_err().to_string();
-        assert!(e.contains("signup.toml") && e.contains("subscribe.titel"), "{e}");
+        assert!(
+            e.contains("signup.toml") && e.contains("subscribe.titel"),
+            "{e}"
+        );
     }
 }

@@ -177,9 +177,11 @@ impl Store {
     pub fn has_subscriber(&self, key: &str) -> Result<bool> {
         Ok(self
             .conn
-            .query_row("SELECT 1 FROM subscribers WHERE address = ?1", [key], |_| {
-                Ok(())
-            })
+            .query_row(
+                "SELECT 1 FROM subscribers WHERE address = ?1",
+                [key],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some())
     }

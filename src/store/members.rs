@@ -290,10 +290,28 @@ mod tests {
         assert_eq!(s.members_getting("web", "a", at(2)).unwrap().len(), 1);
         assert!(s.members_getting("web", "b", at(2)).unwrap().is_empty());
         assert!(s.members_getting("other", "a", at(2)).unwrap().is_empty());
-        assert!(s.choose("web", "ann@x.example", &["a".into(), "b".into()], Some(at(10))).unwrap());
-        assert!(s.members_getting("web", "b", at(9)).unwrap().is_empty(), "paused");
-        assert_eq!(s.members_getting("web", "b", at(10)).unwrap().len(), 1, "pause over");
-        assert_eq!(s.members(Some("web")).unwrap()[0].consent, ann(&["a"]).consent);
+        assert!(
+            s.choose(
+                "web",
+                "ann@x.example",
+                &["a".into(), "b".into()],
+                Some(at(10))
+            )
+            .unwrap()
+        );
+        assert!(
+            s.members_getting("web", "b", at(9)).unwrap().is_empty(),
+            "paused"
+        );
+        assert_eq!(
+            s.members_getting("web", "b", at(10)).unwrap().len(),
+            1,
+            "pause over"
+        );
+        assert_eq!(
+            s.members(Some("web")).unwrap()[0].consent,
+            ann(&["a"]).consent
+        );
     }
 
     #[test]
@@ -302,8 +320,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(&dir.path().join("s.db")).unwrap();
         s.join(&ann(&["a"])).unwrap();
-        s.suppress("ann@x.example", Some("b"), Reason::Unsubscribed, None, at(1))
-            .unwrap();
+        s.suppress(
+            "ann@x.example",
+            Some("b"),
+            Reason::Unsubscribed,
+            None,
+            at(1),
+        )
+        .unwrap();
         let f = s.forget("ann@x.example", at(3)).unwrap();
         assert_eq!((f.members, f.suppressions), (1, 1));
         assert!(s.members(None).unwrap().is_empty());

@@ -22,12 +22,22 @@ use crate::publish::signup::{self as use_case, Subscription};
 use crate::render::Theme;
 use crate::render::signup::{self as pages, Choice, ManageView, Texts};
 
-fn view(config: &Config, theme: &Theme, texts: &Texts, s: &Subscription, notice: Option<String>) -> Response {
+fn view(
+    config: &Config,
+    theme: &Theme,
+    texts: &Texts,
+    s: &Subscription,
+    notice: Option<String>,
+) -> Response {
     let mut choices: Vec<Choice<'_>> = Vec::new();
     for (m, offers) in &s.memberships {
         for o in offers {
             if !choices.iter().any(|c| c.id == o.id) {
-                choices.push(Choice { id: &o.id, label: o.label(texts), checked: m.digests.contains(&o.id) });
+                choices.push(Choice {
+                    id: &o.id,
+                    label: o.label(texts),
+                    checked: m.digests.contains(&o.id),
+                });
             }
         }
     }
@@ -37,9 +47,18 @@ fn view(config: &Config, theme: &Theme, texts: &Texts, s: &Subscription, notice:
         .filter_map(|(m, _)| m.paused_until)
         .max()
         .map(|t| t.format("%Y-%m-%d").to_string());
-    let v = ManageView { address: &s.address, choices, paused_until, notice, site: &config.site.name };
+    let v = ManageView {
+        address: &s.address,
+        choices,
+        paused_until,
+        notice,
+        site: &config.site.name,
+    };
     let title = texts.get("manage.title", &[]);
-    respond(StatusCode::OK, pages::page(theme, &config.site.name, &title, pages::manage(texts, &v)))
+    respond(
+        StatusCode::OK,
+        pages::page(theme, &config.site.name, &title, pages::manage(texts, &v)),
+    )
 }
 
 fn invalid(config: &Config, theme: &Theme, texts: &Texts) -> Response {
@@ -48,7 +67,10 @@ fn invalid(config: &Config, theme: &Theme, texts: &Texts) -> Response {
         p { (texts.get("manage.invalid_text", &[])) }
         (pages::fresh_form(texts, &config.site.name))
     };
-    respond(StatusCode::BAD_REQUEST, pages::page(theme, &config.site.name, &title, content))
+    respond(
+        StatusCode::BAD_REQUEST,
+        pages::page(theme, &config.site.name, &title, content),
+    )
 }
 
 async fn subscription(state: &AppState, token: String) -> Result<Option<Subscription>, Response> {
@@ -112,18 +134,27 @@ pub(super) async fn act(
             if let Err(r) = done {
                 return r;
             }
-            let token = use_case::keys(&config).map(|k| s.reader.seal(&k)).unwrap_or_default();
+            let token = use_case::keys(&config)
+                .map(|k| s.reader.seal(&k))
+                .unwrap_or_default();
             match subscription(&state, token).await {
-                Ok(Some(s)) => view(&config, &theme, &texts, &s, Some(texts.get("manage.saved", &[]))),
+                Ok(Some(s)) => view(
+                    &config,
+                    &theme,
+                    &texts,
+                    &s,
+                    Some(texts.get("manage.saved", &[])),
+                ),
                 Ok(None) => invalid(&config, &theme, &texts),
                 Err(r) => r,
             }
         }
         "address" => {
             let notice = texts.get("manage.address_sent", &[]);
-            let (Ok(new), Some((first, _))) =
-                (crate::mail::address::normalize(field(&f, "email")), s.memberships.first())
-            else {
+            let (Ok(new), Some((first, _))) = (
+                crate::mail::address::normalize(field(&f, "email")),
+                s.memberships.first(),
+            ) else {
                 let error = texts.get("subscribe.bad_address", &[("reason", "?")]);
                 return view(&config, &theme, &texts, &s, Some(error));
             };
@@ -135,10 +166,18 @@ pub(super) async fn act(
                 issued: now.timestamp(),
                 replaces: Some(s.address.clone()),
             };
-            mail_later(config.clone(), limits, now, new.key, pending.address.clone(), "address change", move |c| {
-                let keys = use_case::keys(c)?;
-                use_case::confirmation_mail(c, &keys, &pending)
-            });
+            mail_later(
+                config.clone(),
+                limits,
+                now,
+                new.key,
+                pending.address.clone(),
+                "address change",
+                move |c| {
+                    let keys = use_case::keys(c)?;
+                    use_case::confirmation_mail(c, &keys, &pending)
+                },
+            );
             view(&config, &theme, &texts, &s, Some(notice))
         }
         "leave" => {
@@ -151,10 +190,16 @@ pub(super) async fn act(
             if let Err(r) = done {
                 return r;
             }
-            tracing::info!(subscriber = s.reader.0, "unsubscribed from everything on the subscription page");
+            tracing::info!(
+                subscriber = s.reader.0,
+                "unsubscribed from everything on the subscription page"
+            );
             let title = texts.get("manage.left_title", &[]);
             let text = texts.get("manage.left_text", &[("site", &site)]);
-            respond(StatusCode::OK, pages::page(&theme, &site, &title, pages::message(&[text], None)))
+            respond(
+                StatusCode::OK,
+                pages::page(&theme, &site, &title, pages::message(&[text], None)),
+            )
         }
         _ => view(&config, &theme, &texts, &s, None),
     }
@@ -168,7 +213,15 @@ pub(super) async fn fresh_form(State(state): State<AppState>) -> Response {
         Err(r) => return r,
     };
     let title = texts.get("fresh.title", &[]);
-    respond(StatusCode::OK, pages::page(&theme, &config.site.name, &title, pages::fresh_form(&texts, &config.site.name)))
+    respond(
+        StatusCode::OK,
+        pages::page(
+            &theme,
+            &config.site.name,
+            &title,
+            pages::fresh_form(&texts, &config.site.name),
+        ),
+    )
 }
 
 /// `POST /manage` (`email`): mails a fresh link if the reader is known; the same answer always.
@@ -199,14 +252,25 @@ pub(super) async fn fresh(
     match found {
         Err(r) => return r,
         Ok(Some((to, url))) => {
-            let key = crate::mail::address::normalize(&to).map(|a| a.key).unwrap_or_default();
-            mail_later(config.clone(), limits, now, key, to, "fresh subscription link", move |c| {
-                use_case::link_to_manage(c, "fresh_mail", &url, "")
-            });
+            let key = crate::mail::address::normalize(&to)
+                .map(|a| a.key)
+                .unwrap_or_default();
+            mail_later(
+                config.clone(),
+                limits,
+                now,
+                key,
+                to,
+                "fresh subscription link",
+                move |c| use_case::link_to_manage(c, "fresh_mail", &url, ""),
+            );
         }
         Ok(None) => {}
     }
     let title = texts.get("fresh.title", &[]);
     let text = texts.get("fresh.sent_text", &[("address", &typed), ("site", &site)]);
-    respond(StatusCode::OK, pages::page(&theme, &site, &title, pages::message(&[text], None)))
+    respond(
+        StatusCode::OK,
+        pages::page(&theme, &site, &title, pages::message(&[text], None)),
+    )
 }

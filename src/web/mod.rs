@@ -52,7 +52,10 @@ pub fn router(state: AppState) -> Router {
                 .post(signup::subscribe)
                 .options(signup::preflight),
         )
-        .route("/confirm/{token}", get(signup::landing).post(signup::confirm))
+        .route(
+            "/confirm/{token}",
+            get(signup::landing).post(signup::confirm),
+        )
         .route("/manage", get(manage::fresh_form).post(manage::fresh))
         .route("/manage/{token}", get(manage::page).post(manage::act))
         .layer(axum::Extension(Arc::new(limits::Limits::new(

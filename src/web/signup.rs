@@ -10,11 +10,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Extension;
-use chrono::{DateTime, Utc};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use maud::Markup;
 
 use super::limits::{Limits, ip_key};
@@ -38,7 +38,10 @@ pub(super) fn respond(status: StatusCode, page: Markup) -> Response {
 /// The theme and texts, read on the blocking pool.
 pub(super) async fn look(config: &Arc<Config>) -> Result<(Theme, Texts), Response> {
     let config = config.clone();
-    blocking("reading the theme and texts", move || use_case::look(&config)).await
+    blocking("reading the theme and texts", move || {
+        use_case::look(&config)
+    })
+    .await
 }
 
 /// The client's IP address (the TCP peer), when the server records it.
@@ -59,7 +62,9 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
 
 /// Whether the client at `ip` may post a form now.
 pub(super) fn ip_allowed(limits: &Limits, ip: Option<IpAddr>, now: DateTime<Utc>) -> bool {
-    limits.per_ip.allow(&ip.map_or_else(|| "unknown".into(), ip_key), now)
+    limits
+        .per_ip
+        .allow(&ip.map_or_else(|| "unknown".into(), ip_key), now)
 }
 
 /// The "too many requests" page.
@@ -136,7 +141,11 @@ pub(super) struct ListQuery {
     list: Option<String>,
 }
 
-fn choices<'a>(offers: &'a [use_case::Offer], texts: &Texts, ticked: Option<&[String]>) -> Vec<Choice<'a>> {
+fn choices<'a>(
+    offers: &'a [use_case::Offer],
+    texts: &Texts,
+    ticked: Option<&[String]>,
+) -> Vec<Choice<'a>> {
     offers
         .iter()
         .map(|o| Choice {
@@ -160,7 +169,12 @@ fn form_page(
     let site = config.site.name.as_str();
     let title = texts.get("subscribe.title", &[("site", site)]);
     let Some(list) = use_case::list(config, list) else {
-        let page = pages::page(theme, site, &title, pages::message(&[texts.get("subscribe.no_list", &[])], None));
+        let page = pages::page(
+            theme,
+            site,
+            &title,
+            pages::message(&[texts.get("subscribe.no_list", &[])], None),
+        );
         return respond(StatusCode::NOT_FOUND, page);
     };
     let offers = use_case::offers(config, list);
@@ -169,7 +183,11 @@ fn form_page(
         .then(|| use_case::keys(config).ok())
         .flatten()
         .map(|k| (use_case::pow_challenge(&k, now), config.signup.pow_bits));
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let form = SignupForm {
         list: several.then_some(list.name.as_str()),
         choices: choices(&offers, texts, values.map(|v| v.digests.as_slice())),
@@ -180,7 +198,7 @@ fn form_page(
     };
     let content = maud::html! {
         p { (texts.get("subscribe.intro", &[("site", site)])) }
-        (pages::signup_form(texts, &form, ""))
+        (pages::signup_form(texts, &form, "/subscribe"))
     };
     respond(status, pages::page(theme, site, &title, content))
 }
@@ -219,13 +237,19 @@ pub(super) async fn subscribe(
     body: Bytes,
 ) -> Response {
     let mut response = subscribe_inner(state, limits, ip, &body).await;
-    response
-        .headers_mut()
-        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     response
 }
 
-async fn subscribe_inner(state: AppState, limits: Arc<Limits>, ip: Option<IpAddr>, body: &[u8]) -> Response {
+async fn subscribe_inner(
+    state: AppState,
+    limits: Arc<Limits>,
+    ip: Option<IpAddr>,
+    body: &[u8],
+) -> Response {
     let config = state.config.get();
     let (theme, texts) = match look(&config).await {
         Ok(l) => l,
@@ -246,7 +270,10 @@ async fn subscribe_inner(state: AppState, limits: Arc<Limits>, ip: Option<IpAddr
     let sent = |address: &str| {
         let title = texts.get("subscribe.sent_title", &[]);
         let text = texts.get("subscribe.sent_text", &[("address", address)]);
-        respond(StatusCode::OK, pages::page(&theme, &site, &title, pages::message(&[text], None)))
+        respond(
+            StatusCode::OK,
+            pages::page(&theme, &site, &title, pages::message(&[text], None)),
+        )
     };
     if !field(&f, "website").is_empty() {
         tracing::info!("sign-up: honeypot field filled; nothing sent");
@@ -254,29 +281,61 @@ async fn subscribe_inner(state: AppState, limits: Arc<Limits>, ip: Option<IpAddr
     }
     if config.signup.pow_bits > 0 {
         let solved = use_case::keys(&config).is_ok_and(|k| {
-            use_case::pow_ok(&k, field(&f, "pow_challenge"), field(&f, "pow_nonce"), config.signup.pow_bits, now)
+            use_case::pow_ok(
+                &k,
+                field(&f, "pow_challenge"),
+                field(&f, "pow_nonce"),
+                config.signup.pow_bits,
+                now,
+            )
         });
         if !solved {
             let error = texts.get("subscribe.pow_failed", &[]);
-            return form_page(now, &config, &theme, &texts, form.list.as_deref(), Some(&form), Some(error));
+            return form_page(
+                now,
+                &config,
+                &theme,
+                &texts,
+                form.list.as_deref(),
+                Some(&form),
+                Some(error),
+            );
         }
     }
     match use_case::pending(&config, &form, now) {
         Err(refusal) => {
             let error = match refusal {
-                Refusal::Address(reason) => texts.get("subscribe.bad_address", &[("reason", &reason)]),
+                Refusal::Address(reason) => {
+                    texts.get("subscribe.bad_address", &[("reason", &reason)])
+                }
                 Refusal::NoDigest => texts.get("subscribe.no_digest", &[]),
                 Refusal::NoList => texts.get("subscribe.no_list", &[]),
             };
-            form_page(now, &config, &theme, &texts, form.list.as_deref(), Some(&form), Some(error))
+            form_page(
+                now,
+                &config,
+                &theme,
+                &texts,
+                form.list.as_deref(),
+                Some(&form),
+                Some(error),
+            )
         }
         Ok((pending, address)) => {
             let shown = pending.address.clone();
             let to = pending.address.clone();
-            mail_later(config, limits, now, address.key, to, "sign-up confirmation", move |config| {
-                let keys = use_case::keys(config)?;
-                use_case::confirmation_mail(config, &keys, &pending)
-            });
+            mail_later(
+                config,
+                limits,
+                now,
+                address.key,
+                to,
+                "sign-up confirmation",
+                move |config| {
+                    let keys = use_case::keys(config)?;
+                    use_case::confirmation_mail(config, &keys, &pending)
+                },
+            );
             sent(&shown)
         }
     }
@@ -287,11 +346,16 @@ async fn subscribe_inner(state: AppState, limits: Arc<Limits>, ip: Option<IpAddr
 fn consent(config: &Config, texts: &Texts, token: &str, now: i64) -> Option<(Pending, String)> {
     let keys = use_case::keys(config).ok()?;
     let (pending, _) = Pending::open(&keys, token, now)?;
-    let offers = use_case::list(config, Some(&pending.list)).map(|l| use_case::offers(config, l))?;
+    let offers =
+        use_case::list(config, Some(&pending.list)).map(|l| use_case::offers(config, l))?;
     let digests = use_case::labels(&offers, &pending.digests, texts);
     let text = texts.get(
         "confirm.consent",
-        &[("digests", &digests), ("site", &config.site.name), ("address", &pending.address)],
+        &[
+            ("digests", &digests),
+            ("site", &config.site.name),
+            ("address", &pending.address),
+        ],
     );
     Some((pending, text))
 }
@@ -301,7 +365,12 @@ fn invalid(config: &Config, theme: &Theme, texts: &Texts) -> Response {
     let title = texts.get("confirm.invalid_title", &[]);
     let text = texts.get("confirm.invalid_text", &[("days", &days)]);
     let again = ("/subscribe", texts.get("confirm.signup_again", &[]));
-    let page = pages::page(theme, &config.site.name, &title, pages::message(&[text], Some(again)));
+    let page = pages::page(
+        theme,
+        &config.site.name,
+        &title,
+        pages::message(&[text], Some(again)),
+    );
     respond(StatusCode::BAD_REQUEST, page)
 }
 
@@ -316,7 +385,15 @@ pub(super) async fn landing(State(state): State<AppState>, Path(token): Path<Str
         None => invalid(&config, &theme, &texts),
         Some((_, text)) => {
             let title = texts.get("confirm.title", &[]);
-            respond(StatusCode::OK, pages::page(&theme, &config.site.name, &title, pages::confirm_form(&texts, &text)))
+            respond(
+                StatusCode::OK,
+                pages::page(
+                    &theme,
+                    &config.site.name,
+                    &title,
+                    pages::confirm_form(&texts, &text),
+                ),
+            )
         }
     }
 }
@@ -352,27 +429,48 @@ pub(super) async fn confirm(
         Err(r) => r,
         Ok(Confirmed::Invalid) => invalid(&config, &theme, &texts),
         Ok(Confirmed::Used) => {
-            let (title, text) = (texts.get("confirm.used_title", &[]), texts.get("confirm.used_text", &[]));
-            respond(StatusCode::OK, pages::page(&theme, &site, &title, pages::message(&[text], None)))
+            let (title, text) = (
+                texts.get("confirm.used_title", &[]),
+                texts.get("confirm.used_text", &[]),
+            );
+            respond(
+                StatusCode::OK,
+                pages::page(&theme, &site, &title, pages::message(&[text], None)),
+            )
         }
         Ok(Confirmed::Joined(pending, id)) => {
             tracing::info!(list = %pending.list, "sign-up confirmed");
-            let offers = use_case::list(&config, Some(&pending.list)).map_or_else(Vec::new, |l| use_case::offers(&config, l));
+            let offers = use_case::list(&config, Some(&pending.list))
+                .map_or_else(Vec::new, |l| use_case::offers(&config, l));
             let digests = use_case::labels(&offers, &pending.digests, &texts);
             let url = use_case::keys(&config)
                 .map(|k| use_case::manage_url(&config, &k, crate::model::signup::Reader(id)))
                 .unwrap_or_default();
             if config.signup.welcome {
                 let (u, d) = (url.clone(), digests.clone());
-                let key = crate::mail::address::normalize(&pending.address).map(|a| a.key).unwrap_or_default();
-                mail_later(config.clone(), limits, now, key, pending.address.clone(), "welcome", move |c| {
-                    use_case::link_to_manage(c, "welcome_mail", &u, &d)
-                });
+                let key = crate::mail::address::normalize(&pending.address)
+                    .map(|a| a.key)
+                    .unwrap_or_default();
+                mail_later(
+                    config.clone(),
+                    limits,
+                    now,
+                    key,
+                    pending.address.clone(),
+                    "welcome",
+                    move |c| use_case::link_to_manage(c, "welcome_mail", &u, &d),
+                );
             }
             let title = texts.get("confirm.done_title", &[]);
-            let text = texts.get("confirm.done_text", &[("digests", &digests), ("address", &pending.address)]);
+            let text = texts.get(
+                "confirm.done_text",
+                &[("digests", &digests), ("address", &pending.address)],
+            );
             let link = (url.as_str(), texts.get("confirm.manage_link", &[]));
-            respond(StatusCode::OK, pages::page(&theme, &site, &title, pages::message(&[text], Some(link))))
+            respond(
+                StatusCode::OK,
+                pages::page(&theme, &site, &title, pages::message(&[text], Some(link))),
+            )
         }
     }
 }
