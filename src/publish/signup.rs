@@ -421,6 +421,26 @@ pub fn choose(
     })
 }
 
+/// The subscription again, as the store has it now (after [`choose`]).
+pub fn reread(store: &Store, subscription: &Subscription) -> Result<Subscription> {
+    let memberships = store
+        .memberships(&subscription.address)?
+        .into_iter()
+        .map(|m| {
+            let offers = subscription
+                .memberships
+                .iter()
+                .find(|(old, _)| old.list == m.list)
+                .map_or_else(Vec::new, |(_, o)| o.clone());
+            (m, offers)
+        })
+        .collect();
+    Ok(Subscription {
+        memberships,
+        ..subscription.clone()
+    })
+}
+
 /// Unsubscribes the reader from everything: the same suppression a one-click unsubscribe
 /// writes (for every digest), and their memberships end.
 pub fn unsubscribe_all(

@@ -14,21 +14,14 @@ use axum::response::Response;
 use maud::html;
 
 use super::limits::Limits;
-use super::signup::{Peer, all, field, fields, ip_allowed, look, mail_later, respond, too_many};
+use super::signup::{Ctx, Peer, all, field, fields, respond};
 use super::{AppState, blocking};
-use crate::config::Config;
 use crate::model::signup::Pending;
 use crate::publish::signup::{self as use_case, Subscription};
-use crate::render::Theme;
-use crate::render::signup::{self as pages, Choice, ManageView, Texts};
+use crate::render::signup::{self as pages, Choice, ManageView};
 
-fn view(
-    config: &Config,
-    theme: &Theme,
-    texts: &Texts,
-    s: &Subscription,
-    notice: Option<String>,
-) -> Response {
+fn view(cx: &Ctx, s: &Subscription, notice: Option<String>) -> Response {
+    let texts = &cx.texts;
     let mut choices: Vec<Choice<'_>> = Vec::new();
     for (m, offers) in &s.memberships {
         for o in offers {
@@ -46,30 +39,33 @@ fn view(
         .iter()
         .filter_map(|(m, _)| m.paused_until)
         .max()
+        .filter(|t| *t > cx.now)
         .map(|t| t.format("%Y-%m-%d").to_string());
+    let site = &cx.config.site.name;
     let v = ManageView {
         address: &s.address,
         choices,
         paused_until,
         notice,
-        site: &config.site.name,
+        site,
     };
     let title = texts.get("manage.title", &[]);
     respond(
         StatusCode::OK,
-        pages::page(theme, &config.site.name, &title, pages::manage(texts, &v)),
+        pages::page(&cx.theme, site, &title, pages::manage(texts, &v)),
     )
 }
 
-fn invalid(config: &Config, theme: &Theme, texts: &Texts) -> Response {
+fn invalid(cx: &Ctx) -> Response {
+    let (texts, site) = (&cx.texts, &cx.config.site.name);
     let title = texts.get("manage.invalid_title", &[]);
     let content = html! {
         p { (texts.get("manage.invalid_text", &[])) }
-        (pages::fresh_form(texts, &config.site.name))
+        (pages::fresh_form(texts, site))
     };
     respond(
         StatusCode::BAD_REQUEST,
-        pages::page(theme, &config.site.name, &title, content),
+        pages::page(&cx.theme, site, &title, content),
     )
 }
 
@@ -84,15 +80,14 @@ async fn subscription(state: &AppState, token: String) -> Result<Option<Subscrip
 
 /// `GET /manage/<token>`: the page; nothing changes.
 pub(super) async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let config = state.config.get();
-    let (theme, texts) = match look(&config).await {
-        Ok(l) => l,
+    let cx = match Ctx::of(&state, None).await {
+        Ok(cx) => cx,
         Err(r) => return r,
     };
     match subscription(&state, token).await {
         Err(r) => r,
-        Ok(None) => invalid(&config, &theme, &texts),
-        Ok(Some(s)) => view(&config, &theme, &texts, &s, None),
+        Ok(None) => invalid(&cx),
+        Ok(Some(s)) => view(&cx, &s, None),
     }
 }
 
@@ -105,22 +100,16 @@ pub(super) async fn act(
     Path(token): Path<String>,
     body: Bytes,
 ) -> Response {
-    let config = state.config.get();
-    let (theme, texts) = match look(&config).await {
-        Ok(l) => l,
+    let cx = match Ctx::of(&state, Some((&limits, ip))).await {
+        Ok(cx) => cx,
         Err(r) => return r,
     };
-    let now = state.clock.now();
-    if !ip_allowed(&limits, ip, now) {
-        return too_many(&theme, &texts, &config.site.name);
-    }
     let s = match subscription(&state, token).await {
         Err(r) => return r,
-        Ok(None) => return invalid(&config, &theme, &texts),
+        Ok(None) => return invalid(&cx),
         Ok(Some(s)) => s,
     };
-    let f = fields(&body);
-    let site = config.site.name.clone();
+    let (f, now, texts) = (fields(&body), cx.now, &cx.texts);
     match field(&f, "action") {
         "choose" => {
             let chosen = all(&f, "digest");
@@ -128,35 +117,22 @@ pub(super) async fn act(
             let (store, sub) = (state.store.clone(), s.clone());
             let done = blocking("saving choices", move || {
                 let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
-                use_case::choose(&mut store, &sub, &chosen, weeks, now)
+                use_case::choose(&mut store, &sub, &chosen, weeks, now)?;
+                use_case::reread(&store, &sub)
             })
             .await;
-            if let Err(r) = done {
-                return r;
-            }
-            let token = use_case::keys(&config)
-                .map(|k| s.reader.seal(&k))
-                .unwrap_or_default();
-            match subscription(&state, token).await {
-                Ok(Some(s)) => view(
-                    &config,
-                    &theme,
-                    &texts,
-                    &s,
-                    Some(texts.get("manage.saved", &[])),
-                ),
-                Ok(None) => invalid(&config, &theme, &texts),
+            match done {
+                Ok(s) => view(&cx, &s, Some(texts.get("manage.saved", &[]))),
                 Err(r) => r,
             }
         }
         "address" => {
-            let notice = texts.get("manage.address_sent", &[]);
             let (Ok(new), Some((first, _))) = (
                 crate::mail::address::normalize(field(&f, "email")),
                 s.memberships.first(),
             ) else {
                 let error = texts.get("subscribe.bad_address", &[("reason", "?")]);
-                return view(&config, &theme, &texts, &s, Some(error));
+                return view(&cx, &s, Some(error));
             };
             let pending = Pending {
                 list: first.list.clone(),
@@ -166,11 +142,8 @@ pub(super) async fn act(
                 issued: now.timestamp(),
                 replaces: Some(s.address.clone()),
             };
-            mail_later(
-                config.clone(),
+            cx.mail_later(
                 limits,
-                now,
-                new.key,
                 pending.address.clone(),
                 "address change",
                 move |c| {
@@ -178,7 +151,7 @@ pub(super) async fn act(
                     use_case::confirmation_mail(c, &keys, &pending)
                 },
             );
-            view(&config, &theme, &texts, &s, Some(notice))
+            view(&cx, &s, Some(texts.get("manage.address_sent", &[])))
         }
         "leave" => {
             let (store, sub) = (state.store.clone(), s.clone());
@@ -194,34 +167,22 @@ pub(super) async fn act(
                 subscriber = s.reader.0,
                 "unsubscribed from everything on the subscription page"
             );
-            let title = texts.get("manage.left_title", &[]);
-            let text = texts.get("manage.left_text", &[("site", &site)]);
-            respond(
-                StatusCode::OK,
-                pages::page(&theme, &site, &title, pages::message(&[text], None)),
-            )
+            let text = texts.get("manage.left_text", &[("site", &cx.config.site.name)]);
+            cx.message(StatusCode::OK, "manage.left_title", &[text], None)
         }
-        _ => view(&config, &theme, &texts, &s, None),
+        _ => view(&cx, &s, None),
     }
 }
 
 /// `GET /manage`: the form asking for a fresh link.
 pub(super) async fn fresh_form(State(state): State<AppState>) -> Response {
-    let config = state.config.get();
-    let (theme, texts) = match look(&config).await {
-        Ok(l) => l,
+    let cx = match Ctx::of(&state, None).await {
+        Ok(cx) => cx,
         Err(r) => return r,
     };
-    let title = texts.get("fresh.title", &[]);
-    respond(
-        StatusCode::OK,
-        pages::page(
-            &theme,
-            &config.site.name,
-            &title,
-            pages::fresh_form(&texts, &config.site.name),
-        ),
-    )
+    let (site, title) = (&cx.config.site.name, cx.texts.get("fresh.title", &[]));
+    let form = pages::fresh_form(&cx.texts, site);
+    respond(StatusCode::OK, pages::page(&cx.theme, site, &title, form))
 }
 
 /// `POST /manage` (`email`): mails a fresh link if the reader is known; the same answer always.
@@ -231,19 +192,13 @@ pub(super) async fn fresh(
     Peer(ip): Peer,
     body: Bytes,
 ) -> Response {
-    let config = state.config.get();
-    let (theme, texts) = match look(&config).await {
-        Ok(l) => l,
+    let cx = match Ctx::of(&state, Some((&limits, ip))).await {
+        Ok(cx) => cx,
         Err(r) => return r,
     };
-    let now = state.clock.now();
-    let site = config.site.name.clone();
-    if !ip_allowed(&limits, ip, now) {
-        return too_many(&theme, &texts, &site);
-    }
     let f = fields(&body);
     let typed = field(&f, "email").trim().to_string();
-    let (store, c, raw) = (state.store.clone(), config.clone(), typed.clone());
+    let (store, c, raw) = (state.store.clone(), cx.config.clone(), typed.clone());
     let found = blocking("looking up a reader", move || {
         let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
         use_case::fresh_link(&c, &mut store, &raw)
@@ -252,25 +207,15 @@ pub(super) async fn fresh(
     match found {
         Err(r) => return r,
         Ok(Some((to, url))) => {
-            let key = crate::mail::address::normalize(&to)
-                .map(|a| a.key)
-                .unwrap_or_default();
-            mail_later(
-                config.clone(),
-                limits,
-                now,
-                key,
-                to,
-                "fresh subscription link",
-                move |c| use_case::link_to_manage(c, "fresh_mail", &url, ""),
-            );
+            cx.mail_later(limits, to, "fresh subscription link", move |c| {
+                use_case::link_to_manage(c, "fresh_mail", &url, "")
+            });
         }
         Ok(None) => {}
     }
-    let title = texts.get("fresh.title", &[]);
-    let text = texts.get("fresh.sent_text", &[("address", &typed), ("site", &site)]);
-    respond(
-        StatusCode::OK,
-        pages::page(&theme, &site, &title, pages::message(&[text], None)),
-    )
+    let site = &cx.config.site.name;
+    let text = cx
+        .texts
+        .get("fresh.sent_text", &[("address", &typed), ("site", site)]);
+    cx.message(StatusCode::OK, "fresh.title", &[text], None)
 }

@@ -35,13 +35,95 @@ pub(super) fn respond(status: StatusCode, page: Markup) -> Response {
         .into_response()
 }
 
-/// The theme and texts, read on the blocking pool.
-pub(super) async fn look(config: &Arc<Config>) -> Result<(Theme, Texts), Response> {
-    let config = config.clone();
-    blocking("reading the theme and texts", move || {
-        use_case::look(&config)
-    })
-    .await
+/// What every handler starts with: the configuration, the look, the time.
+pub(super) struct Ctx {
+    /// The configuration in force.
+    pub config: Arc<Config>,
+    /// The theme.
+    pub theme: Theme,
+    /// The texts.
+    pub texts: Texts,
+    /// Now.
+    pub now: DateTime<Utc>,
+}
+
+impl Ctx {
+    /// The context of a request; with `limit`, a client over its rate limit gets the "too many
+    /// requests" page instead.
+    pub async fn of(
+        state: &AppState,
+        limit: Option<(&Limits, Option<IpAddr>)>,
+    ) -> Result<Ctx, Response> {
+        let config = state.config.get();
+        let c = config.clone();
+        let (theme, texts) =
+            blocking("reading the theme and texts", move || use_case::look(&c)).await?;
+        let now = state.clock.now();
+        if let Some((limits, ip)) = limit
+            && !limits
+                .per_ip
+                .allow(&ip.map_or_else(|| "unknown".into(), ip_key), now)
+        {
+            return Err(too_many(&theme, &texts, &config.site.name));
+        }
+        Ok(Ctx {
+            config,
+            theme,
+            texts,
+            now,
+        })
+    }
+
+    /// Mails `mail` to the address `to` after the response, if the per-address and overall
+    /// limits allow; failures are logged (the address never is).
+    pub fn mail_later(
+        &self,
+        limits: Arc<Limits>,
+        to: String,
+        what: &'static str,
+        mail: impl FnOnce(&Config) -> anyhow::Result<pages::Mail> + Send + 'static,
+    ) {
+        let (config, now) = (self.config.clone(), self.now);
+        let key = crate::mail::address::normalize(&to).map_or_else(|_| to.clone(), |a| a.key);
+        tokio::spawn(async move {
+            if !limits.per_address.allow(&key, now) {
+                tracing::info!("{what}: this address had its mails for today; none sent");
+                return;
+            }
+            if !limits.mails.allow("all", now) {
+                tracing::warn!("{what}: the hourly limit of sign-up mails is reached; none sent");
+                return;
+            }
+            let sent = async {
+                let mail = mail(&config)?;
+                let (envelope, bytes) = use_case::message(&config, &to, &mail)?;
+                use_case::deliver(&config, &envelope, &bytes).await
+            }
+            .await;
+            match sent {
+                Ok(()) => tracing::info!("{what}: mail sent"),
+                Err(e) => tracing::error!("{what}: the mail could not be sent: {e:#}"),
+            }
+        });
+    }
+
+    /// A page of `paragraphs` (and a link) titled by the text at `title`, with `status`.
+    pub fn message(
+        &self,
+        status: StatusCode,
+        title: &str,
+        paragraphs: &[String],
+        link: Option<(&str, String)>,
+    ) -> Response {
+        let title = self.texts.get(title, &[]);
+        let page = pages::page(
+            &self.theme,
+            &self.config.site.name,
+            &title,
+            pages::message(paragraphs, link),
+        );
+        respond(status, page)
+    }
 }
 
 /// The client's IP address (the TCP peer), when the server records it.
@@ -60,15 +142,8 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
     }
 }
 
-/// Whether the client at `ip` may post a form now.
-pub(super) fn ip_allowed(limits: &Limits, ip: Option<IpAddr>, now: DateTime<Utc>) -> bool {
-    limits
-        .per_ip
-        .allow(&ip.map_or_else(|| "unknown".into(), ip_key), now)
-}
-
 /// The "too many requests" page.
-pub(super) fn too_many(theme: &Theme, texts: &Texts, site: &str) -> Response {
+fn too_many(theme: &Theme, texts: &Texts, site: &str) -> Response {
     let title = texts.get("subscribe.too_many", &[]);
     let page = pages::page(theme, site, &title, pages::message(&[], None));
     let mut r = respond(StatusCode::TOO_MANY_REQUESTS, page);
@@ -102,39 +177,6 @@ pub(super) fn all(fields: &[(String, String)], name: &str) -> Vec<String> {
         .collect()
 }
 
-/// Mails `mail` to `to` after the response, if the per-address and overall limits allow;
-/// failures are logged (the address never is).
-pub(super) fn mail_later(
-    config: Arc<Config>,
-    limits: Arc<Limits>,
-    now: DateTime<Utc>,
-    key: String,
-    to: String,
-    what: &'static str,
-    mail: impl FnOnce(&Config) -> anyhow::Result<pages::Mail> + Send + 'static,
-) {
-    tokio::spawn(async move {
-        if !limits.per_address.allow(&key, now) {
-            tracing::info!("{what}: this address had its mails for today; none sent");
-            return;
-        }
-        if !limits.mails.allow("all", now) {
-            tracing::warn!("{what}: the hourly limit of sign-up mails is reached; none sent");
-            return;
-        }
-        let sent = async {
-            let mail = mail(&config)?;
-            let (envelope, bytes) = use_case::message(&config, &to, &mail)?;
-            use_case::deliver(&config, &envelope, &bytes).await
-        }
-        .await;
-        match sent {
-            Ok(()) => tracing::info!("{what}: mail sent"),
-            Err(e) => tracing::error!("{what}: the mail could not be sent: {e:#}"),
-        }
-    });
-}
-
 /// The `?list=` of the sign-up page.
 #[derive(Debug, serde::Deserialize)]
 pub(super) struct ListQuery {
@@ -156,37 +198,29 @@ fn choices<'a>(
         .collect()
 }
 
-/// Renders the sign-up form of `list` (`None`: the first sign-up list) with `status`.
+/// Renders the sign-up form of `list` (`None`: the first sign-up list), again with `values` and
+/// `error` when it is refused.
 fn form_page(
-    now: DateTime<Utc>,
-    config: &Config,
-    theme: &Theme,
-    texts: &Texts,
+    cx: &Ctx,
     list: Option<&str>,
     values: Option<&Form>,
     error: Option<String>,
 ) -> Response {
+    let (config, texts) = (&*cx.config, &cx.texts);
     let site = config.site.name.as_str();
-    let title = texts.get("subscribe.title", &[("site", site)]);
     let Some(list) = use_case::list(config, list) else {
-        let page = pages::page(
-            theme,
-            site,
-            &title,
-            pages::message(&[texts.get("subscribe.no_list", &[])], None),
-        );
-        return respond(StatusCode::NOT_FOUND, page);
+        let text = texts.get("subscribe.no_list", &[]);
+        return cx.message(StatusCode::NOT_FOUND, "subscribe.no_list", &[text], None);
     };
     let offers = use_case::offers(config, list);
     let several = use_case::list(config, None).is_some_and(|first| first.name != list.name);
     let pow = (config.signup.pow_bits > 0)
         .then(|| use_case::keys(config).ok())
         .flatten()
-        .map(|k| (use_case::pow_challenge(&k, now), config.signup.pow_bits));
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
+        .map(|k| (use_case::pow_challenge(&k, cx.now), config.signup.pow_bits));
+    let status = match error {
+        Some(_) => StatusCode::BAD_REQUEST,
+        None => StatusCode::OK,
     };
     let form = SignupForm {
         list: several.then_some(list.name.as_str()),
@@ -200,18 +234,16 @@ fn form_page(
         p { (texts.get("subscribe.intro", &[("site", site)])) }
         (pages::signup_form(texts, &form, "/subscribe"))
     };
-    respond(status, pages::page(theme, site, &title, content))
+    let title = texts.get("subscribe.title", &[("site", site)]);
+    respond(status, pages::page(&cx.theme, site, &title, content))
 }
 
 /// `GET /subscribe[?list=L]`: the form.
 pub(super) async fn form(State(state): State<AppState>, Query(q): Query<ListQuery>) -> Response {
-    let config = state.config.get();
-    let (theme, texts) = match look(&config).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    let now = state.clock.now();
-    form_page(now, &config, &theme, &texts, q.list.as_deref(), None, None)
+    match Ctx::of(&state, None).await {
+        Ok(cx) => form_page(&cx, q.list.as_deref(), None, None),
+        Err(r) => r,
+    }
 }
 
 /// `OPTIONS /subscribe`: the CORS preflight of a script posting the form from another site.
@@ -236,7 +268,10 @@ pub(super) async fn subscribe(
     Peer(ip): Peer,
     body: Bytes,
 ) -> Response {
-    let mut response = subscribe_inner(state, limits, ip, &body).await;
+    let mut response = match Ctx::of(&state, Some((&limits, ip))).await {
+        Ok(cx) => subscribe_with(&cx, limits, &body),
+        Err(r) => r,
+    };
     response.headers_mut().insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
@@ -244,22 +279,8 @@ pub(super) async fn subscribe(
     response
 }
 
-async fn subscribe_inner(
-    state: AppState,
-    limits: Arc<Limits>,
-    ip: Option<IpAddr>,
-    body: &[u8],
-) -> Response {
-    let config = state.config.get();
-    let (theme, texts) = match look(&config).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    let site = config.site.name.clone();
-    let now = state.clock.now();
-    if !ip_allowed(&limits, ip, now) {
-        return too_many(&theme, &texts, &site);
-    }
+fn subscribe_with(cx: &Ctx, limits: Arc<Limits>, body: &[u8]) -> Response {
+    let (config, texts) = (&*cx.config, &cx.texts);
     let f = fields(body);
     let form = Form {
         list: Some(field(&f, "list").to_string()).filter(|l| !l.is_empty()),
@@ -268,41 +289,24 @@ async fn subscribe_inner(
         digests: all(&f, "digest"),
     };
     let sent = |address: &str| {
-        let title = texts.get("subscribe.sent_title", &[]);
         let text = texts.get("subscribe.sent_text", &[("address", address)]);
-        respond(
-            StatusCode::OK,
-            pages::page(&theme, &site, &title, pages::message(&[text], None)),
-        )
+        cx.message(StatusCode::OK, "subscribe.sent_title", &[text], None)
     };
     if !field(&f, "website").is_empty() {
         tracing::info!("sign-up: honeypot field filled; nothing sent");
         return sent(form.email.trim());
     }
-    if config.signup.pow_bits > 0 {
-        let solved = use_case::keys(&config).is_ok_and(|k| {
-            use_case::pow_ok(
-                &k,
-                field(&f, "pow_challenge"),
-                field(&f, "pow_nonce"),
-                config.signup.pow_bits,
-                now,
-            )
-        });
+    let bits = config.signup.pow_bits;
+    if bits > 0 {
+        let (challenge, nonce) = (field(&f, "pow_challenge"), field(&f, "pow_nonce"));
+        let solved = use_case::keys(config)
+            .is_ok_and(|k| use_case::pow_ok(&k, challenge, nonce, bits, cx.now));
         if !solved {
             let error = texts.get("subscribe.pow_failed", &[]);
-            return form_page(
-                now,
-                &config,
-                &theme,
-                &texts,
-                form.list.as_deref(),
-                Some(&form),
-                Some(error),
-            );
+            return form_page(cx, form.list.as_deref(), Some(&form), Some(error));
         }
     }
-    match use_case::pending(&config, &form, now) {
+    match use_case::pending(config, &form, cx.now) {
         Err(refusal) => {
             let error = match refusal {
                 Refusal::Address(reason) => {
@@ -311,41 +315,25 @@ async fn subscribe_inner(
                 Refusal::NoDigest => texts.get("subscribe.no_digest", &[]),
                 Refusal::NoList => texts.get("subscribe.no_list", &[]),
             };
-            form_page(
-                now,
-                &config,
-                &theme,
-                &texts,
-                form.list.as_deref(),
-                Some(&form),
-                Some(error),
-            )
+            form_page(cx, form.list.as_deref(), Some(&form), Some(error))
         }
-        Ok((pending, address)) => {
-            let shown = pending.address.clone();
+        Ok((pending, _)) => {
             let to = pending.address.clone();
-            mail_later(
-                config,
-                limits,
-                now,
-                address.key,
-                to,
-                "sign-up confirmation",
-                move |config| {
-                    let keys = use_case::keys(config)?;
-                    use_case::confirmation_mail(config, &keys, &pending)
-                },
-            );
-            sent(&shown)
+            cx.mail_later(limits, to.clone(), "sign-up confirmation", move |config| {
+                let keys = use_case::keys(config)?;
+                use_case::confirmation_mail(config, &keys, &pending)
+            });
+            sent(&to)
         }
     }
 }
 
 /// The sign-up a confirmation token carries (genuine and unexpired), read without changing
 /// anything, with the consent text its page shows.
-fn consent(config: &Config, texts: &Texts, token: &str, now: i64) -> Option<(Pending, String)> {
+fn consent(cx: &Ctx, token: &str) -> Option<(Pending, String)> {
+    let (config, texts) = (&*cx.config, &cx.texts);
     let keys = use_case::keys(config).ok()?;
-    let (pending, _) = Pending::open(&keys, token, now)?;
+    let (pending, _) = Pending::open(&keys, token, cx.now.timestamp())?;
     let offers =
         use_case::list(config, Some(&pending.list)).map(|l| use_case::offers(config, l))?;
     let digests = use_case::labels(&offers, &pending.digests, texts);
@@ -360,39 +348,32 @@ fn consent(config: &Config, texts: &Texts, token: &str, now: i64) -> Option<(Pen
     Some((pending, text))
 }
 
-fn invalid(config: &Config, theme: &Theme, texts: &Texts) -> Response {
+fn invalid(cx: &Ctx) -> Response {
     let days = (CONFIRM_TTL / 86_400).to_string();
-    let title = texts.get("confirm.invalid_title", &[]);
-    let text = texts.get("confirm.invalid_text", &[("days", &days)]);
-    let again = ("/subscribe", texts.get("confirm.signup_again", &[]));
-    let page = pages::page(
-        theme,
-        &config.site.name,
-        &title,
-        pages::message(&[text], Some(again)),
-    );
-    respond(StatusCode::BAD_REQUEST, page)
+    let text = cx.texts.get("confirm.invalid_text", &[("days", &days)]);
+    let again = ("/subscribe", cx.texts.get("confirm.signup_again", &[]));
+    cx.message(
+        StatusCode::BAD_REQUEST,
+        "confirm.invalid_title",
+        &[text],
+        Some(again),
+    )
 }
 
 /// `GET /confirm/<token>`: the landing page with the button; nothing changes.
 pub(super) async fn landing(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let config = state.config.get();
-    let (theme, texts) = match look(&config).await {
-        Ok(l) => l,
+    let cx = match Ctx::of(&state, None).await {
+        Ok(cx) => cx,
         Err(r) => return r,
     };
-    match consent(&config, &texts, &token, state.clock.now().timestamp()) {
-        None => invalid(&config, &theme, &texts),
+    match consent(&cx, &token) {
+        None => invalid(&cx),
         Some((_, text)) => {
-            let title = texts.get("confirm.title", &[]);
+            let title = cx.texts.get("confirm.title", &[]);
+            let form = pages::confirm_form(&cx.texts, &text);
             respond(
                 StatusCode::OK,
-                pages::page(
-                    &theme,
-                    &config.site.name,
-                    &title,
-                    pages::confirm_form(&texts, &text),
-                ),
+                pages::page(&cx.theme, &cx.config.site.name, &title, form),
             )
         }
     }
@@ -405,72 +386,48 @@ pub(super) async fn confirm(
     Peer(ip): Peer,
     Path(token): Path<String>,
 ) -> Response {
-    let config = state.config.get();
-    let (theme, texts) = match look(&config).await {
-        Ok(l) => l,
+    let cx = match Ctx::of(&state, Some((&limits, ip))).await {
+        Ok(cx) => cx,
         Err(r) => return r,
     };
-    let site = config.site.name.clone();
-    let now = state.clock.now();
-    if !ip_allowed(&limits, ip, now) {
-        return too_many(&theme, &texts, &site);
-    }
-    let Some((_, text)) = consent(&config, &texts, &token, state.clock.now().timestamp()) else {
+    let Some((_, text)) = consent(&cx, &token) else {
         tracing::warn!("confirmation with an invalid, tampered or expired token");
-        return invalid(&config, &theme, &texts);
+        return invalid(&cx);
     };
-    let (store, clock, c) = (state.store.clone(), state.clock.clone(), config.clone());
+    let (store, clock, c) = (state.store.clone(), state.clock.clone(), cx.config.clone());
     let done = blocking("confirming a sign-up", move || {
         let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
         use_case::confirm(&c, &mut store, &token, ip, &text, &*clock)
     })
     .await;
+    let (config, texts) = (&*cx.config, &cx.texts);
     match done {
         Err(r) => r,
-        Ok(Confirmed::Invalid) => invalid(&config, &theme, &texts),
+        Ok(Confirmed::Invalid) => invalid(&cx),
         Ok(Confirmed::Used) => {
-            let (title, text) = (
-                texts.get("confirm.used_title", &[]),
-                texts.get("confirm.used_text", &[]),
-            );
-            respond(
-                StatusCode::OK,
-                pages::page(&theme, &site, &title, pages::message(&[text], None)),
-            )
+            let text = texts.get("confirm.used_text", &[]);
+            cx.message(StatusCode::OK, "confirm.used_title", &[text], None)
         }
         Ok(Confirmed::Joined(pending, id)) => {
             tracing::info!(list = %pending.list, "sign-up confirmed");
-            let offers = use_case::list(&config, Some(&pending.list))
-                .map_or_else(Vec::new, |l| use_case::offers(&config, l));
-            let digests = use_case::labels(&offers, &pending.digests, &texts);
-            let url = use_case::keys(&config)
-                .map(|k| use_case::manage_url(&config, &k, crate::model::signup::Reader(id)))
+            let offers = use_case::list(config, Some(&pending.list))
+                .map_or_else(Vec::new, |l| use_case::offers(config, l));
+            let digests = use_case::labels(&offers, &pending.digests, texts);
+            let url = use_case::keys(config)
+                .map(|k| use_case::manage_url(config, &k, crate::model::signup::Reader(id)))
                 .unwrap_or_default();
             if config.signup.welcome {
                 let (u, d) = (url.clone(), digests.clone());
-                let key = crate::mail::address::normalize(&pending.address)
-                    .map(|a| a.key)
-                    .unwrap_or_default();
-                mail_later(
-                    config.clone(),
-                    limits,
-                    now,
-                    key,
-                    pending.address.clone(),
-                    "welcome",
-                    move |c| use_case::link_to_manage(c, "welcome_mail", &u, &d),
-                );
+                cx.mail_later(limits, pending.address.clone(), "welcome", move |c| {
+                    use_case::link_to_manage(c, "welcome_mail", &u, &d)
+                });
             }
-            let title = texts.get("confirm.done_title", &[]);
             let text = texts.get(
                 "confirm.done_text",
                 &[("digests", &digests), ("address", &pending.address)],
             );
             let link = (url.as_str(), texts.get("confirm.manage_link", &[]));
-            respond(
-                StatusCode::OK,
-                pages::page(&theme, &site, &title, pages::message(&[text], Some(link))),
-            )
+            cx.message(StatusCode::OK, "confirm.done_title", &[text], Some(link))
         }
     }
 }

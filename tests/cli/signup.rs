@@ -260,19 +260,72 @@ fn a_confirmed_reader_gets_the_chosen_digests_manages_them_and_leaves() {
     p.ok(&["send", "d", "--period", "2024-08", "--yes"]);
     assert_eq!(server.accepted().len(), 4, "d reaches the reader now");
 
+    // A pause: the next issue skips the reader; without it, the reader gets it.
+    let post = |path: &str, body: &str| status_and_body(&http_post(&addr, path, FORM, body)).1;
+    let paused = post(&manage, "action=choose&digest=d&digest=e&pause_weeks=4");
+    assert!(paused.contains("Paused until"), "{paused}");
+    p.ok(&["build", "e", "--period", "2024-W29"]);
+    p.ok(&["send", "e", "--period", "2024-W29", "--yes"]);
+    assert_eq!(server.accepted().len(), 4, "paused");
+    post(&manage, "action=choose&digest=d&digest=e&pause_weeks=0");
+    p.ok(&["send", "e", "--period", "2024-W29", "--yes"]);
+    assert_eq!(server.accepted().len(), 5, "the pause is over");
+
+    // A fresh link by mail: the same answer for a reader and a stranger; a mail only to the reader.
+    let known = post("/manage", "email=cat%40x.example");
+    let stranger = post("/manage", "email=nobody%40x.example");
+    assert_eq!(
+        known.replace("cat@", "X@"),
+        stranger.replace("nobody@", "X@")
+    );
+    let mails = settled(&server, 6);
+    assert_eq!(mails, 6, "one mail, to the reader");
+    assert_eq!(link(&text(&server.accepted()[5]), "/manage/"), manage);
+
+    // A new address: confirmed there first, then the membership moves with its choices.
+    let sent = post(&manage, "action=address&email=kat%40x.example");
+    assert!(sent.contains("a confirmation link is on its way"), "{sent}");
+    let moved = wait_mails(&server, 7);
+    assert_eq!(moved[6]["rcpt"][0], "kat@x.example");
+    assert_eq!(
+        Store::open(&p.path("digest.db"))
+            .unwrap()
+            .members(None)
+            .unwrap()[0]
+            .address,
+        "cat@x.example"
+    );
+    let done = post(&link(&text(&moved[6]), "/confirm/"), "");
+    let members = Store::open(&p.path("digest.db"))
+        .unwrap()
+        .members(None)
+        .unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!(
+        (members[0].address.as_str(), members[0].digests.join(" ")),
+        ("kat@x.example", "d e".to_string())
+    );
+    assert_eq!(members[0].consent.form, "manage");
+    let kat = link(&done, "/manage/");
+
     // Leave everything: the one-click suppression, and the next send skips the reader.
-    let (_, left) = status_and_body(&http_post(&addr, &manage, FORM, "action=leave"));
+    let left = post(&kat, "action=leave");
     assert!(left.contains("You are unsubscribed"), "{left}");
     let s = Store::open(&p.path("digest.db")).unwrap();
     let sup = s.suppressions().unwrap();
     assert_eq!(sup.len(), 1);
     assert_eq!(
-        (sup[0].reason.as_str(), sup[0].detail.as_deref()),
-        ("unsubscribed", Some("manage page"))
+        (
+            sup[0].address.as_str(),
+            sup[0].reason.as_str(),
+            sup[0].detail.as_deref()
+        ),
+        ("kat@x.example", "unsubscribed", Some("manage page"))
     );
-    p.ok(&["build", "e", "--period", "2024-W29"]);
-    p.ok(&["send", "e", "--period", "2024-W29", "--yes"]);
-    assert_eq!(server.accepted().len(), 4, "nothing more");
+    let before = settled(&server, 8);
+    p.ok(&["build", "e", "--period", "2024-W32"]);
+    p.ok(&["send", "e", "--period", "2024-W32", "--yes"]);
+    assert_eq!(server.accepted().len(), before, "nothing more");
 }
 
 #[test]
