@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
@@ -114,16 +114,11 @@ pub fn import(
         .map(|d| d.id.clone())
         .collect();
     let defaults = default_digests(config, list);
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_path(file)
-        .with_context(|| format!("opening {}", file.display()))?;
-    let headers = reader.headers()?.clone();
-    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let email = column("email")
-        .ok_or_else(|| anyhow!("{}:1: no `email` column in the header row", file.display()))?;
-    let cols: Vec<Option<usize>> = COLUMNS.iter().map(|c| column(c)).collect();
+    let (mut reader, headers, email) = super::suppress::open_csv(file)?;
+    let cols: Vec<Option<usize>> = COLUMNS
+        .iter()
+        .map(|c| super::suppress::column(&headers, c))
+        .collect();
     let now = clock.now();
     let mut done = Imported::default();
     let mut members = Vec::new();

@@ -61,6 +61,25 @@ pub fn remove(store: &mut Store, raw: &str, scope: Option<&str>) -> Result<(Stri
     Ok((key, n > 0))
 }
 
+/// A CSV file with a header row, opened for reading: the reader, the header row and the index of
+/// its `email` column (an error naming the file when there is none).
+pub fn open_csv(file: &Path) -> Result<(csv::Reader<std::fs::File>, csv::StringRecord, usize)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_path(file)
+        .with_context(|| format!("opening {}", file.display()))?;
+    let headers = reader.headers()?.clone();
+    let email = column(&headers, "email")
+        .ok_or_else(|| anyhow!("{}:1: no `email` column in the header row", file.display()))?;
+    Ok((reader, headers, email))
+}
+
+/// The index of the column `name` (any case) in a header row.
+pub fn column(headers: &csv::StringRecord, name: &str) -> Option<usize> {
+    headers.iter().position(|h| h.eq_ignore_ascii_case(name))
+}
+
 /// What [`import`] did.
 #[derive(Debug, Default)]
 pub struct Imported {
@@ -79,16 +98,8 @@ pub fn import(
     scope: Option<&str>,
     clock: &dyn Clock,
 ) -> Result<Imported> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_path(file)
-        .with_context(|| format!("opening {}", file.display()))?;
-    let headers = reader.headers()?.clone();
-    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let email = column("email")
-        .ok_or_else(|| anyhow!("{}:1: no `email` column in the header row", file.display()))?;
-    let reason_column = column("reason");
+    let (mut reader, headers, email) = open_csv(file)?;
+    let reason_column = column(&headers, "reason");
     let mut imported = Imported::default();
     let mut skip = |line: u64, e: &dyn std::fmt::Display| {
         imported

@@ -16,30 +16,46 @@ use crate::unsubscribe::{http_post, status_and_body};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
-/// A project with two digests (`d` monthly, `e` weekly) on the sign-up list `web`, mailing
-/// through `server`; `signup` is extra TOML for `[signup]`.
-fn project(server: &Server, signup: &str) -> Project {
+/// The TOML of two digests (`d` monthly, `e` weekly) on the sign-up list `web` (with `list`
+/// added to it), mailing through the SMTP server on `smtp_port`, and `rest` after it.
+fn toml(smtp_port: &str, list: &str, rest: &str) -> String {
     let extra = format!(
-        "lists = [\"web\"]\n\n[digests.e]\ntag = \"distributed-systems\"\ntag_name = \"Weekly Systems\"\nperiod = \"weekly\"\nmin_items = 1\nlists = [\"web\"]\n\n[mail]\nfrom = \"digest@news.example.org\"\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\n[lists.web]\nsignup = true\ndefault_digests = [\"d\"]\n\n[signup]\n{signup}\n{WEB_ANY_PORT}",
-        server.port
+        "lists = [\"web\"]\n\n[digests.e]\ntag = \"distributed-systems\"\ntag_name = \"Weekly Systems\"\nperiod = \"weekly\"\nmin_items = 1\nlists = [\"web\"]\n\n[mail]\nfrom = \"digest@news.example.org\"\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {smtp_port}\ntls = \"none\"\n\n[lists.web]\nsignup = true\n{list}\n{rest}"
     );
-    let p = Project::new(&config("d", &extra));
+    config("d", &extra)
+}
+
+/// Writes a catalogue of one article per date.
+fn picks(p: &Project, dates: &[&str]) {
     let tags = &["distributed-systems"];
-    let pick = |n: u32, date: &str| {
-        article(
-            &format!("https://a.example/{n}"),
-            &format!("Pick {n}"),
-            "a",
-            tags,
-            date,
-            10,
-        )
-    };
-    p.catalog(&[
-        pick(1, "2024-07-10T00:00:00Z"),
-        pick(2, "2024-07-16T00:00:00Z"),
-        pick(3, "2024-08-10T00:00:00Z"),
-    ]);
+    let lines: Vec<String> = dates
+        .iter()
+        .enumerate()
+        .map(|(n, date)| {
+            let url = format!("https://a.example/{n}");
+            article(&url, &format!("Pick {n}"), "a", tags, date, 10)
+        })
+        .collect();
+    p.catalog(&lines);
+}
+
+/// A project of [`toml`] mailing through `server`, the daemon on any port; `signup` is extra
+/// TOML for `[signup]`.
+fn project(server: &Server, signup: &str) -> Project {
+    let rest = format!("[signup]\n{signup}\n{WEB_ANY_PORT}");
+    let p = Project::new(&toml(
+        &server.port.to_string(),
+        "default_digests = [\"d\"]",
+        &rest,
+    ));
+    picks(
+        &p,
+        &[
+            "2024-07-10T00:00:00Z",
+            "2024-07-16T00:00:00Z",
+            "2024-08-10T00:00:00Z",
+        ],
+    );
     p
 }
 
@@ -540,26 +556,11 @@ fn a_reader_signs_up_chooses_and_leaves_in_a_real_browser_and_axe_finds_nothing(
         std::process::id(),
         chrono_stamp()
     );
-    let extra = format!(
-        "lists = [\"web\"]\n\n[digests.e]\ntag = \"distributed-systems\"\ntag_name = \"Weekly Systems\"\nperiod = \"weekly\"\nmin_items = 1\nlists = [\"web\"]\n\n[mail]\nfrom = \"digest@news.example.org\"\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\n[lists.web]\nsignup = true\n\n[web]\nlisten = \"127.0.0.1:{port}\"\n",
-        smtp.rsplit(':').next().unwrap()
-    );
-    let p = Project::new(&config("d", &extra).replace("https://news.example.org", &daemon_url));
-    let tags = &["distributed-systems"];
-    let pick = |n: u32, date: &str| {
-        article(
-            &format!("https://a.example/{n}"),
-            &format!("Pick {n}"),
-            "a",
-            tags,
-            date,
-            10,
-        )
-    };
-    p.catalog(&[
-        pick(1, "2024-07-10T00:00:00Z"),
-        pick(2, "2024-07-16T00:00:00Z"),
-    ]);
+    let smtp_port = smtp.rsplit(':').next().unwrap();
+    let rest = format!("[web]\nlisten = \"127.0.0.1:{port}\"\n");
+    let p =
+        Project::new(&toml(smtp_port, "", &rest).replace("https://news.example.org", &daemon_url));
+    picks(&p, &["2024-07-10T00:00:00Z", "2024-07-16T00:00:00Z"]);
     p.ok(&["build", "d", "--period", "2024-07"]);
     p.ok(&["build", "e", "--period", "2024-W28"]);
     let _daemon = Daemon::start(&p, &[], "digest=info");
@@ -618,11 +619,6 @@ fn a_reader_signs_up_chooses_and_leaves_in_a_real_browser_and_axe_finds_nothing(
         0,
         "axe on the last page: {v:#}"
     );
-    p.write(
-        "catalog/main.jsonl",
-        &format!("{}\n", pick(3, "2024-07-17T00:00:00Z")),
-    );
-    p.ok(&["ingest"]);
     p.ok(&["build", "e", "--period", "2024-W29"]);
     p.ok(&["send", "e", "--period", "2024-W29", "--yes"]);
     assert_eq!(subjects(&web).len(), 2, "nothing after leaving");
