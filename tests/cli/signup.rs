@@ -95,6 +95,21 @@ fn link(body: &str, prefix: &str) -> String {
         .to_string()
 }
 
+/// A confirmation token for `address` choosing `digests` on `web`, made `age` seconds ago.
+fn token(address: &str, digests: &[&str], age: i64) -> String {
+    #[allow(clippy::disallowed_methods)] // the daemon runs on the system clock
+    let now = chrono::Utc::now().timestamp();
+    let pending = Pending {
+        list: "web".into(),
+        address: address.into(),
+        name: None,
+        digests: digests.iter().map(|d| d.to_string()).collect(),
+        issued: now - age,
+        replaces: None,
+    };
+    pending.seal(&Keys::parse(TEST_KEYS).unwrap())
+}
+
 fn subscribe(addr: &str, body: &str) -> (String, String) {
     status_and_body(&http_post(addr, "/subscribe", FORM, body))
 }
@@ -171,23 +186,8 @@ fn signup_answers_alike_for_new_pending_and_subscribed_and_only_a_post_confirms(
     assert!(replay.contains("Already confirmed"), "{replay}");
 
     // Tampered and expired tokens: the same refusal, nothing stored.
-    let keys = Keys::parse(TEST_KEYS).unwrap();
-    #[allow(clippy::disallowed_methods)] // the daemon runs on the system clock
-    let now = chrono::Utc::now().timestamp();
-    let old = Pending {
-        list: "web".into(),
-        address: "old@x.example".into(),
-        name: None,
-        digests: vec!["d".into()],
-        issued: now - CONFIRM_TTL - 60,
-        replaces: None,
-    };
-    let expired = status_and_body(&http_post(
-        &addr,
-        &format!("/confirm/{}", old.seal(&keys)),
-        FORM,
-        "",
-    ));
+    let old = token("old@x.example", &["d"], CONFIRM_TTL + 60);
+    let expired = status_and_body(&http_post(&addr, &format!("/confirm/{}", old), FORM, ""));
     let mut t = confirm.clone();
     t.pop();
     t.push(if confirm.ends_with('A') { 'B' } else { 'A' });
@@ -653,18 +653,7 @@ fn the_signup_pages_pass_the_html_validator() {
         "fresh-sent",
         http_post(&addr, "/manage", FORM, "email=z%40x.example"),
     ));
-    let keys = Keys::parse(TEST_KEYS).unwrap();
-    #[allow(clippy::disallowed_methods)] // the daemon runs on the system clock
-    let now = chrono::Utc::now().timestamp();
-    let pending = Pending {
-        list: "web".into(),
-        address: "vee@x.example".into(),
-        name: None,
-        digests: vec!["d".into(), "e".into()],
-        issued: now,
-        replaces: None,
-    };
-    let confirm = format!("/confirm/{}", pending.seal(&keys));
+    let confirm = format!("/confirm/{}", token("vee@x.example", &["d", "e"], 0));
     pages.push(("landing", http_get(&addr, &confirm)));
     let done = http_post(&addr, &confirm, FORM, "");
     let manage = link(&status_and_body(&done).1.replace("&amp;", "&"), "/manage/");
