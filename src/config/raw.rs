@@ -9,7 +9,8 @@ use serde::de::DeserializeOwned;
 
 use super::{
     Bounces, Config, Daemon, Digest, ENVIRONMENT, Engagement, FeedSettings, Fetch, Inbound,
-    Location, Paths, Problem, SignupSettings, Site, Source, Unmapped, Web, env_var, locate,
+    Location, Paths, Problem, Sending, SignupSettings, Site, Source, Unmapped, Web, env_var,
+    locate,
 };
 use crate::model::engagement::Field;
 use crate::model::{Kind, MAX_SUMMARY, canonical, tag};
@@ -433,6 +434,7 @@ impl Checker {
         let bounces = self.bounces(top.remove("bounces"));
         let inbound = top.remove("inbound").and_then(|v| self.inbound(v));
         let signup = self.signup(top.remove("signup"));
+        self.default_digests(&sending, &digests);
         Some(Config {
             dir: dir.to_path_buf(),
             files: self.files.clone(),
@@ -529,6 +531,27 @@ impl Checker {
             soft_limit,
             soft_window,
             soft_expiry: chrono::Duration::days(i64::from(expiry_days)),
+        }
+    }
+
+    /// Every `default_digests` entry of a sign-up list names a digest that goes to that list.
+    fn default_digests(&mut self, sending: &Sending, digests: &BTreeMap<String, Digest>) {
+        for list in sending.lists.values() {
+            let chosen = list
+                .signup
+                .as_ref()
+                .and_then(|s| s.default_digests.as_ref());
+            for id in chosen.into_iter().flatten() {
+                if !digests
+                    .get(id)
+                    .is_some_and(|d| d.lists.contains(&list.name))
+                {
+                    let key = format!("lists.{}.default_digests", list.name);
+                    let msg =
+                        format!("no digest `{id}` goes to this list (its `lists` must name it)");
+                    self.problem(None, key, msg);
+                }
+            }
         }
     }
 

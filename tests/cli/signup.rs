@@ -681,3 +681,18 @@ fn the_signup_pages_pass_the_html_validator() {
     let messages = report["messages"].as_array().unwrap();
     assert!(messages.is_empty(), "{messages:#?}");
 }
+
+#[test]
+fn check_names_a_default_digest_that_does_not_go_to_the_list() {
+    // Without the check a misspelt default would silently leave the form with nothing ticked.
+    let p = Project::new(&toml("25", "default_digests = [\"d\", \"nope\"]", ""));
+    let out = p.fails(&["check"]);
+    assert!(
+        out.all()
+            .contains("lists.web.default_digests: no digest `nope` goes to this list"),
+        "{}",
+        out.all()
+    );
+    let p = Project::new(&toml("25", "default_digests = [\"e\"]", ""));
+    p.ok(&["check"]);
+}
