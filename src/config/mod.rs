@@ -6,6 +6,7 @@
 
 mod locate;
 mod mail;
+mod ops;
 mod raw;
 mod shared;
 
@@ -23,6 +24,7 @@ pub use mail::{
     Credentials, Dkim, DkimAlgorithm, List, Mail, Member, RateLimits, Secret, Sending, Signup,
     Smtp, Tls, is_loopback,
 };
+pub use ops::{Monitoring, WEBHOOK_EVENTS, Webhooks};
 pub use raw::{DEFAULT_LISTEN, DEFAULT_MAX_LATENESS, DEFAULT_SUMMARY_LENGTH, Scoring, SourceKind};
 pub use shared::SharedConfig;
 
@@ -74,6 +76,10 @@ pub struct Config {
     pub bounces: Bounces,
     /// The Maildir the daemon processes (`[inbound]`), if any.
     pub inbound: Option<Inbound>,
+    /// Run reports to the operators (`[monitoring]`).
+    pub monitoring: Monitoring,
+    /// Signed event POSTs (`[webhooks]`), if any.
+    pub webhooks: Option<Webhooks>,
     /// How the sign-up pages guard against abuse (`[signup]`).
     pub signup: SignupSettings,
 }

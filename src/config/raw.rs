@@ -33,6 +33,8 @@ const SECTIONS: &[&str] = &[
     "web",
     "bounces",
     "inbound",
+    "monitoring",
+    "webhooks",
     "signup",
 ];
 
@@ -433,6 +435,8 @@ impl Checker {
         let digests = self.named("digests", top.remove("digests"), Self::digest);
         let bounces = self.bounces(top.remove("bounces"));
         let inbound = top.remove("inbound").and_then(|v| self.inbound(v));
+        let monitoring = self.monitoring(top.remove("monitoring"), &sending);
+        let webhooks = top.remove("webhooks").and_then(|v| self.webhooks(v));
         let signup = self.signup(top.remove("signup"));
         self.default_digests(&sending, &digests);
         Some(Config {
@@ -449,6 +453,8 @@ impl Checker {
             web: web?,
             bounces,
             inbound,
+            monitoring,
+            webhooks,
             signup,
         })
     }

@@ -17,6 +17,7 @@ pub mod inbound;
 pub mod ingest;
 pub mod init;
 pub mod preview;
+pub mod report;
 pub mod send;
 pub mod signup;
 pub mod status;

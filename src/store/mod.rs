@@ -6,6 +6,7 @@ mod articles;
 mod inbound;
 mod ledger;
 mod members;
+mod metrics;
 mod runs;
 mod sources;
 mod suppressions;

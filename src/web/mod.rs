@@ -1,11 +1,13 @@
-//! The daemon's web side (axum): one-click unsubscribe, the archive, `/healthz`, `/readyz` and
-//! `/status`, and sign-up with its subscription pages (`/subscribe`, `/confirm/…`, `/manage`).
+//! The daemon's web side (axum): one-click unsubscribe, the archive, `/healthz`, `/readyz`,
+//! `/status` and `/metrics`, and sign-up with its subscription pages (`/subscribe`, `/confirm/…`,
+//! `/manage`).
 //! Handlers do their file and store work on tokio's blocking pool.
 
 mod archive;
 mod health;
 pub mod limits;
 mod manage;
+mod metrics;
 pub mod preview;
 mod signup;
 mod unsubscribe;
@@ -30,6 +32,10 @@ pub struct AppState {
     pub store: Arc<Mutex<Store>>,
     /// The time source, for next run times.
     pub clock: Arc<dyn Clock>,
+    /// The daemon's metrics, exposed at `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Where events for the webhooks go (unsubscribes).
+    pub events: crate::events::Events,
 }
 
 /// The routes.
@@ -39,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/status", get(health::status))
+        .route("/metrics", get(metrics::scrape))
         .route("/archive", get(archive::page))
         .route("/archive/", get(archive::page))
         .route("/archive/{*rest}", get(archive::page))

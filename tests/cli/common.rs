@@ -246,11 +246,11 @@ const STUCK: std::time::Duration = std::time::Duration::from_secs(120);
 impl Daemon {
     /// Starts `digest daemon` with `args` in the project and waits until its web server listens.
     pub fn start(p: &Project, args: &[&str], log: &str) -> Daemon {
-        Daemon::start_with(p, args, log, &[])
+        Daemon::start_with_env(p, args, log, &[])
     }
 
-    /// [`Daemon::start`] with extra environment variables (e.g. `DIGEST_FAULT`).
-    pub fn start_with(p: &Project, args: &[&str], log: &str, env: &[(&str, &str)]) -> Daemon {
+    /// [`Daemon::start`] with `env` added to the daemon's environment.
+    pub fn start_with_env(p: &Project, args: &[&str], log: &str, env: &[(&str, &str)]) -> Daemon {
         let mut command = p.command(&["daemon"]);
         command.envs(env.iter().copied());
         let mut child = command

@@ -17,6 +17,7 @@ mod inbox;
 mod init;
 mod maildev;
 mod message;
+mod ops;
 mod outage;
 mod periods;
 mod regression;

@@ -505,7 +505,7 @@ fn a_crash_inside_the_confirmation_loses_no_reader_and_leaves_no_half_member() {
     // a member the reader was never told about, or a used link with no member.
     let Some(server) = smtp() else { return };
     let p = project(&server, "");
-    let mut daemon = Daemon::start_with(
+    let mut daemon = Daemon::start_with_env(
         &p,
         &[],
         "digest=info",
