@@ -442,16 +442,16 @@ pub fn reread(store: &Store, subscription: &Subscription) -> Result<Subscription
 }
 
 /// Unsubscribes the reader from everything: the same suppression a one-click unsubscribe
-/// writes (for every digest), and their memberships end.
+/// writes (for every digest), and their memberships end; whether the suppression is new.
 pub fn unsubscribe_all(
     store: &mut Store,
     subscription: &Subscription,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<bool> {
     store.transaction(|s| {
-        super::suppress::unsubscribe(s, &subscription.address, None, "manage page", now)?;
+        let new = super::suppress::unsubscribe(s, &subscription.address, None, "manage page", now)?;
         s.leave(&subscription.address)?;
-        Ok(())
+        Ok(new)
     })
 }
 

@@ -16,9 +16,11 @@ use maud::html;
 use super::limits::Limits;
 use super::signup::{Ctx, Peer, all, field, fields, respond};
 use super::{AppState, blocking};
+use crate::events::Event;
 use crate::model::signup::Pending;
 use crate::publish::signup::{self as use_case, Subscription};
 use crate::render::signup::{self as pages, Choice, ManageView};
+use crate::store::ALL_DIGESTS;
 
 fn view(cx: &Ctx, s: &Subscription, notice: Option<String>) -> Response {
     let texts = &cx.texts;
@@ -160,8 +162,10 @@ pub(super) async fn act(
                 use_case::unsubscribe_all(&mut store, &sub, now)
             })
             .await;
-            if let Err(r) = done {
-                return r;
+            match done {
+                Err(r) => return r,
+                Ok(true) => state.events.emit(Event::unsubscribed(ALL_DIGESTS, now)),
+                Ok(false) => {}
             }
             tracing::info!(
                 subscriber = s.reader.0,
