@@ -51,6 +51,8 @@ pub enum Command {
     Approve(ApproveArgs),
     /// Manage suppressions (addresses never to mail).
     Suppress(SuppressArgs),
+    /// The readers who joined sign-up lists: list, export (CSV with consent), import, forget.
+    Subscribers(SubscribersArgs),
     /// Run every scheduled digest and serve the archive, status and health pages, until SIGTERM
     /// or SIGINT (SIGHUP reloads the configuration).
     Daemon(DaemonArgs),
@@ -365,6 +367,48 @@ pub enum SuppressAction {
     },
     /// List every suppression.
     List,
+}
+
+/// `digest subscribers`.
+#[derive(Debug, Args)]
+pub struct SubscribersArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: SubscribersAction,
+}
+
+/// Actions on the members of sign-up lists (`signup = true`).
+#[derive(Debug, Subcommand)]
+pub enum SubscribersAction {
+    /// List the members: address, list, digests, pause and when they confirmed.
+    List {
+        /// Only this list.
+        #[arg(long, value_name = "LIST")]
+        list: Option<String>,
+    },
+    /// Write the members and their consent record as CSV (stdout, or --out FILE).
+    Export {
+        /// Only this list.
+        #[arg(long, value_name = "LIST")]
+        list: Option<String>,
+        /// Write here instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Add members from a CSV file (header row; `email` required; the columns of an export).
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        /// The sign-up list they join.
+        #[arg(long, value_name = "LIST")]
+        list: String,
+    },
+    /// Erase an address from the store (GDPR), keeping only a hashed suppression so that no list
+    /// mails it again.
+    Forget {
+        /// The address.
+        address: String,
+    },
 }
 
 /// A command line asking for what cannot be: an unknown digest, a malformed period, a period that

@@ -247,6 +247,7 @@ fn csv_lists() {
             name: "l".into(),
             members: vec![],
             file: Some(file.clone()),
+            signup: None,
         };
         let mut result = Ok(());
         let _ = audience::each(&[&list], |e| {

@@ -26,6 +26,7 @@ mod preview;
 mod progress;
 mod send;
 mod status;
+mod subscribers;
 mod suppress;
 
 use std::io::IsTerminal as _;
@@ -85,6 +86,7 @@ pub fn run_with(cli: Cli, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         Command::Edit(args) => edit::run(&config, &args, &*clock),
         Command::Approve(args) => approve::run(&config, &args, &*clock),
         Command::Suppress(args) => suppress::run(&config, &args.action, &*clock),
+        Command::Subscribers(args) => subscribers::run(&config, &args.action, &*clock),
         Command::Daemon(_) => daemon::run(&cli.config, config, clock),
         Command::Archive(args) => archive::run(&config, &args),
     }

@@ -137,6 +137,16 @@ pub struct List {
     pub members: Vec<Member>,
     /// CSV file (header row; columns `email`, `name`, optional `status`), streamed.
     pub file: Option<PathBuf>,
+    /// Whether readers may join on the daemon's sign-up page (`signup = true`), and what they get.
+    pub signup: Option<Signup>,
+}
+
+/// `signup = true` on a list: readers join through `/subscribe` after confirming by mail.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Signup {
+    /// Digests a new member gets ticked on the form (`default_digests`); `None`: every digest
+    /// that goes to the list.
+    pub default_digests: Option<Vec<String>>,
 }
 
 /// An inline list member.
@@ -255,6 +265,9 @@ struct RawList {
     #[serde(default)]
     members: Vec<Value>,
     file: Option<String>,
+    #[serde(default)]
+    signup: bool,
+    default_digests: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -549,17 +562,27 @@ impl Checker {
             };
             members.extend(member);
         }
-        if members.is_empty() && raw.file.is_none() {
+        if members.is_empty() && raw.file.is_none() && !raw.signup {
             self.problem(
                 None,
                 key.to_string(),
-                "a list needs `members` or a CSV `file`",
+                "a list needs `members`, a CSV `file` or `signup = true`",
+            );
+        }
+        if raw.default_digests.is_some() && !raw.signup {
+            self.problem(
+                None,
+                format!("{key}.default_digests"),
+                "only a list with `signup = true` has default digests",
             );
         }
         Some(List {
             name: name.to_string(),
             members,
             file: raw.file.map(|f| self.root.join(f)),
+            signup: raw.signup.then_some(Signup {
+                default_digests: raw.default_digests,
+            }),
         })
     }
 

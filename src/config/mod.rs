@@ -22,8 +22,8 @@ use crate::cli::UsageError;
 use crate::period::PeriodKind;
 use crate::schedule::Schedule;
 pub use mail::{
-    Credentials, Dkim, DkimAlgorithm, List, Mail, Member, RateLimits, Secret, Sending, Smtp, Tls,
-    is_loopback,
+    Credentials, Dkim, DkimAlgorithm, List, Mail, Member, RateLimits, Secret, Sending, Signup,
+    Smtp, Tls, is_loopback,
 };
 pub use ops::{Monitoring, WEBHOOK_EVENTS, Webhooks};
 pub use raw::{DEFAULT_LISTEN, DEFAULT_MAX_LATENESS, DEFAULT_SUMMARY_LENGTH, Scoring, SourceKind};
@@ -82,6 +82,42 @@ pub struct Config {
     pub monitoring: Monitoring,
     /// Signed event POSTs (`[webhooks]`), if any.
     pub webhooks: Option<Webhooks>,
+    /// How the sign-up pages guard against abuse (`[signup]`).
+    pub signup: SignupSettings,
+}
+
+/// `[signup]`: abuse resistance of the sign-up pages (the lists readers may join say
+/// `signup = true` themselves).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignupSettings {
+    /// Proof-of-work difficulty in leading zero bits of SHA-256 (`pow_bits`; 0, the default:
+    /// off). On, the form needs JavaScript.
+    pub pow_bits: u32,
+    /// Mail a welcome message with the subscription-page link after a confirmation (`welcome`).
+    pub welcome: bool,
+    /// Form posts accepted per IP address (IPv6: per /64) per hour (default 20).
+    pub per_ip_per_hour: u32,
+    /// Confirmation mails per address per day (default 3).
+    pub per_address_per_day: u32,
+    /// Sign-up and link mails per hour in all (default 200): a flood cannot burn the sender.
+    pub mails_per_hour: u32,
+}
+
+impl SignupSettings {
+    /// Highest `pow_bits` allowed (about a million hashes on average).
+    pub const MAX_POW_BITS: u32 = 20;
+}
+
+impl Default for SignupSettings {
+    fn default() -> Self {
+        SignupSettings {
+            pow_bits: 0,
+            welcome: false,
+            per_ip_per_hour: 20,
+            per_address_per_day: 3,
+            mails_per_hour: 200,
+        }
+    }
 }
 
 /// `[inbound]`: the Maildir of returned mail that `digest daemon` processes as

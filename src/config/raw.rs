@@ -9,7 +9,8 @@ use serde::de::DeserializeOwned;
 
 use super::{
     Bounces, Config, Daemon, Digest, ENVIRONMENT, Engagement, FeedSettings, Fetch, Inbound,
-    Location, Paths, Problem, Site, Source, Unmapped, Web, env_var, locate,
+    Location, Paths, Problem, Sending, SignupSettings, Site, Source, Unmapped, Web, env_var,
+    locate,
 };
 use crate::model::engagement::Field;
 use crate::model::{Kind, MAX_SUMMARY, canonical, tag};
@@ -34,6 +35,7 @@ const SECTIONS: &[&str] = &[
     "inbound",
     "monitoring",
     "webhooks",
+    "signup",
 ];
 
 /// Placeholders a title template may use.
@@ -101,6 +103,16 @@ struct RawInbound {
     maildir: String,
     #[serde(default = "sixty_secs")]
     poll_secs: u64,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct RawSignup {
+    pow_bits: u32,
+    welcome: bool,
+    per_ip_per_hour: Option<u32>,
+    per_address_per_day: Option<u32>,
+    mails_per_hour: Option<u32>,
 }
 
 fn sixty_secs() -> u64 {
@@ -433,6 +445,8 @@ impl Checker {
         let inbound = top.remove("inbound").and_then(|v| self.inbound(v));
         let monitoring = self.monitoring(top.remove("monitoring"), &sending);
         let webhooks = top.remove("webhooks").and_then(|v| self.webhooks(v));
+        let signup = self.signup(top.remove("signup"));
+        self.default_digests(&sending, &digests);
         Some(Config {
             dir: dir.to_path_buf(),
             files: self.files.clone(),
@@ -449,6 +463,7 @@ impl Checker {
             inbound,
             monitoring,
             webhooks,
+            signup,
         })
     }
 
@@ -530,6 +545,69 @@ impl Checker {
             soft_limit,
             soft_window,
             soft_expiry: chrono::Duration::days(i64::from(expiry_days)),
+        }
+    }
+
+    /// Every `default_digests` entry of a sign-up list names a digest that goes to that list.
+    fn default_digests(&mut self, sending: &Sending, digests: &BTreeMap<String, Digest>) {
+        for list in sending.lists.values() {
+            let chosen = list
+                .signup
+                .as_ref()
+                .and_then(|s| s.default_digests.as_ref());
+            for id in chosen.into_iter().flatten() {
+                if !digests
+                    .get(id)
+                    .is_some_and(|d| d.lists.contains(&list.name))
+                {
+                    let key = format!("lists.{}.default_digests", list.name);
+                    let msg =
+                        format!("no digest `{id}` goes to this list (its `lists` must name it)");
+                    self.problem(None, key, msg);
+                }
+            }
+        }
+    }
+
+    fn signup(&mut self, value: Option<Value>) -> SignupSettings {
+        let defaults = SignupSettings::default();
+        let Some((table, raw)) = value.and_then(|v| self.section::<RawSignup>("signup", v)) else {
+            return defaults;
+        };
+        if raw.pow_bits > SignupSettings::MAX_POW_BITS {
+            let msg = format!(
+                "must be at most {} bits, not {}",
+                SignupSettings::MAX_POW_BITS,
+                raw.pow_bits
+            );
+            self.field_problem(&table, "signup", "pow_bits", msg);
+        }
+        let mut positive = |key: &str, v: Option<u32>, default: u32| match v {
+            Some(0) => {
+                self.field_problem(&table, "signup", key, "must be at least 1");
+                default
+            }
+            Some(n) => n,
+            None => default,
+        };
+        SignupSettings {
+            pow_bits: raw.pow_bits.min(SignupSettings::MAX_POW_BITS),
+            welcome: raw.welcome,
+            per_ip_per_hour: positive(
+                "per_ip_per_hour",
+                raw.per_ip_per_hour,
+                defaults.per_ip_per_hour,
+            ),
+            per_address_per_day: positive(
+                "per_address_per_day",
+                raw.per_address_per_day,
+                defaults.per_address_per_day,
+            ),
+            mails_per_hour: positive(
+                "mails_per_hour",
+                raw.mails_per_hour,
+                defaults.mails_per_hour,
+            ),
         }
     }
 

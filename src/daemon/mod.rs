@@ -315,6 +315,8 @@ async fn serve(
     let (web_stop, web_stopped) = tokio::sync::oneshot::channel::<()>();
     info!("web server listening on http://{}/", listener.local_addr()?);
     let web = tokio::spawn(async move {
+        // The peer address: sign-up rate limits and the consent record's network.
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = web_stopped.await;

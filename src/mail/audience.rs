@@ -174,11 +174,13 @@ mod tests {
                 },
             ],
             file: None,
+            signup: None,
         };
         let file = List {
             name: "people".into(),
             members: vec![],
             file: Some(csv.clone()),
+            signup: None,
         };
         let got = collect(&[&inline, &file]);
         let p = csv.display();
@@ -205,6 +207,7 @@ mod tests {
             name: "bad".into(),
             members: vec![],
             file: Some(csv),
+            signup: None,
         };
         let e = each(&[&list], |_| Ok(())).unwrap_err();
         let msg = format!("{e:#}");

@@ -1,5 +1,6 @@
 //! Resolving an issue's audience into its ledger: every recipient of the digest's lists gets a row
 //! before the first message goes out (idempotently, so a second run adds only new subscribers).
+//! A sign-up list adds its confirmed members who chose the digest and are not paused.
 
 use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
@@ -94,6 +95,16 @@ pub fn resolve(
         }
         Ok(())
     })?;
+    // Then the members who joined on the sign-up page and chose this digest (not paused).
+    for list in lists.iter().filter(|l| l.signup.is_some()) {
+        for (key, send_to, name) in store.members_getting(&list.name, &issue_key.digest, now)? {
+            res.read += 1;
+            batch.push((key, send_to, name));
+            if batch.len() == BATCH {
+                res.enqueued += flush(store, &mut batch)?;
+            }
+        }
+    }
     res.enqueued += flush(store, &mut batch)?;
     Ok(res)
 }

@@ -279,6 +279,7 @@ impl Frame {
 /// The headers and values that differ per recipient.
 struct Personal {
     unsubscribe: String,
+    manage: String,
     address: String,
     list_unsubscribe: String,
     mailbox: Mailbox,
@@ -301,6 +302,7 @@ pub struct Prepared {
     reply_to: Option<Mailbox>,
     list_id: String,
     unsubscribe_base: String,
+    manage_base: String,
     mailto: Option<Address>,
     feedback_id: Option<String>,
     html: Encoded,
@@ -381,6 +383,7 @@ impl Prepared {
             from,
             list_id,
             unsubscribe_base: format!("{}/unsubscribe/", s.site.base_url),
+            manage_base: format!("{}/manage/", s.site.base_url),
             mailto: s.mail.unsubscribe_mailto.clone(),
             feedback_id: s.mail.feedback_id.clone(),
             html: Encoded::new(&email.html),
@@ -431,10 +434,16 @@ impl Prepared {
             ));
         }
         let name = to.name.map(|n| crate::text::one_line(n, 100));
+        let manage = format!(
+            "{}{}",
+            self.manage_base,
+            crate::model::signup::Reader(to.subscriber).seal(&self.keys)
+        );
         Personal {
             address: to.address.to_string(),
             list_unsubscribe,
             unsubscribe,
+            manage,
             mailbox: Mailbox::new(name, to.address.clone()),
             message_id: self
                 .keys
@@ -461,6 +470,7 @@ impl Prepared {
         let values = Values {
             unsubscribe_url: &p.unsubscribe,
             email: &p.address,
+            manage_url: &p.manage,
         };
         let subject = if test {
             format!("[TEST] {}", self.subject)
@@ -519,6 +529,7 @@ impl Prepared {
         let values = Values {
             unsubscribe_url: &p.unsubscribe,
             email: &p.address,
+            manage_url: &p.manage,
         };
         let mut own = Headers::new();
         own.set(header::To::from(Mailboxes::new().with(p.mailbox)));
@@ -623,6 +634,7 @@ mod tests {
         let values = Values {
             unsubscribe_url: "https://x.example/unsubscribe/Ab_-9?a=1&b=2",
             email: "a@b.example",
+            manage_url: "https://x.example/manage/Ab_-9",
         };
         let encoded = Encoded::new(&template).fill(&values);
         assert!(encoded.is_ascii());

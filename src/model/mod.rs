@@ -11,11 +11,14 @@
 //! - [`token`]: unsubscribe-token and Message-ID signing [`Keys`](token::Keys), checked by the
 //!   configuration and used by mail.
 //! - [`IssueKey`]: names one issue (digest and period).
+//! - [`signup`]: what sign-up confirmation and subscription-page tokens carry, and how an IP
+//!   address is truncated before it is recorded.
 
 pub mod article;
 pub mod canonical;
 pub mod engagement;
 mod issue_key;
+pub mod signup;
 pub mod tag;
 pub mod token;
 mod validators;

@@ -6,6 +6,9 @@
 //! new key is rotated in by putting it first and an old one retired by removing it once the
 //! emails signed with it are old enough.
 //!
+//! A sealed token ([`Keys::seal`]) carries a payload for one purpose (sign-up confirmations,
+//! links to the subscription page), signed the same way and domain-separated by the purpose.
+//!
 //! A VERP token ([`Keys::verp`]) names one message's (subscriber, issue) in a return path
 //! `bounces+TOKEN@…`: lower-case base32 (local parts are often lower-cased on the way back) of
 //! `version | subscriber id (LEB128) | issue tag | MAC`, where the issue tag is 4 bytes of SHA-256
@@ -23,6 +26,10 @@ const VERSION: u8 = 1;
 const MAC_LEN: usize = 16;
 /// The key id of [`Keys::rehearsal`]; `-` is not allowed in configured ids.
 const REHEARSAL_ID: &str = "rehearsal-only";
+/// Version byte of sealed tokens ([`Keys::seal`]).
+const SEALED_VERSION: u8 = 2;
+/// Longest sealed token accepted, in characters.
+const SEALED_MAX: usize = 2048;
 /// Version byte of VERP tokens.
 const VERP_VERSION: u8 = 1;
 /// Bytes of the issue tag in a VERP token.
@@ -265,6 +272,46 @@ impl Keys {
         })
     }
 
+    /// A token carrying `payload` for `purpose` (e.g. `signup`), signed with the current key:
+    /// base64url of `version | key id | payload | MAC`, the MAC (HMAC-SHA256, 128 bits) covering
+    /// the purpose too, so a token made for one purpose is refused for another. The payload is
+    /// readable by whoever holds the token: callers put nothing secret in it.
+    pub fn seal(&self, purpose: &str, payload: &[u8]) -> String {
+        let (id, keyed) = &self.keys[0];
+        let mut bytes = Vec::with_capacity(2 + id.len() + payload.len() + MAC_LEN);
+        bytes.push(SEALED_VERSION);
+        bytes.push(id.len() as u8);
+        bytes.extend_from_slice(id.as_bytes());
+        bytes.extend_from_slice(payload);
+        let mac = sealed_mac(keyed, purpose, &bytes).finalize().into_bytes();
+        bytes.extend_from_slice(&mac[..MAC_LEN]);
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// The payload and MAC (hex, a name for the token) of a token [`Keys::seal`]ed for `purpose`
+    /// by any of the keys, or `None` for anything else (malformed, too long, unknown key,
+    /// tampered, made for another purpose). The MAC is compared in constant time.
+    pub fn open(&self, purpose: &str, token: &str) -> Option<(Vec<u8>, String)> {
+        if token.len() > SEALED_MAX {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
+        let (&version, rest) = bytes.split_first()?;
+        let (&id_len, rest) = rest.split_first()?;
+        if version != SEALED_VERSION || rest.len() < id_len as usize + MAC_LEN {
+            return None;
+        }
+        let (id, rest) = rest.split_at(id_len as usize);
+        let (_, keyed) = self.keys.iter().find(|(k, _)| k.as_bytes() == id)?;
+        let (signed, tag) = bytes.split_at(bytes.len() - MAC_LEN);
+        sealed_mac(keyed, purpose, signed)
+            .verify_truncated_left(tag)
+            .ok()?;
+        let payload = rest[..rest.len() - MAC_LEN].to_vec();
+        let name = tag.iter().map(|b| format!("{b:02x}")).collect();
+        Some((payload, name))
+    }
+
     /// A Message-ID stable per (issue, recipient): a resend after a crash carries the same one.
     pub fn message_id(&self, issue: &str, address_key: &str, domain: &str) -> String {
         let mut mac = self.keys[0].1.clone();
@@ -285,6 +332,16 @@ impl Keys {
         id.push('>');
         id
     }
+}
+
+/// The HMAC state over sealed token bytes, domain-separated by `purpose`.
+fn sealed_mac(keyed: &HmacSha256, purpose: &str, bytes: &[u8]) -> HmacSha256 {
+    let mut mac = keyed.clone();
+    mac.update(b"sealed\0");
+    mac.update(purpose.as_bytes());
+    mac.update(b"\0");
+    mac.update(bytes);
+    mac
 }
 
 /// The HMAC state over VERP token bytes, domain-separated from the other uses of the keys.
@@ -546,5 +603,22 @@ mod tests {
         assert_eq!(Keys::parse(B).unwrap().verify_verp(&t), None);
         let rotated = Keys::parse(&format!("{B},{A}")).unwrap();
         assert_eq!(rotated.verify_verp(&t).unwrap().subscriber, 42);
+    }
+
+    #[test]
+    fn a_sealed_token_opens_only_untampered_and_for_its_purpose() {
+        // Without the purpose in the MAC a manage link could be replayed as a sign-up confirmation.
+        let keys = Keys::parse(A).unwrap();
+        let token = keys.seal("signup", b"payload");
+        let (payload, name) = keys.open("signup", &token).unwrap();
+        assert_eq!((payload.as_slice(), name.len()), (&b"payload"[..], 32));
+        assert_eq!(keys.open("manage", &token), None);
+        let mut bytes = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        let at = bytes.len() - MAC_LEN - 1;
+        bytes[at] ^= 1;
+        assert_eq!(keys.open("signup", &URL_SAFE_NO_PAD.encode(bytes)), None);
+        assert_eq!(keys.open("signup", "not a token"), None);
+        let other = Keys::parse("b1:0123456789abcdef0123456789abcdef").unwrap();
+        assert_eq!(other.open("signup", &token), None);
     }
 }

@@ -10,6 +10,7 @@
 //! - [`check`], [`preview`] and [`suppress`]: what `digest check`, `preview` and `suppress` do;
 //! - [`init`]: a new project, ready for `digest check` and `digest preview`;
 //! - [`review`] and [`edit`]: review before sending, and edits of a frozen, unsent issue.
+//! - [`subscribers`] and [`signup`]: readers who join, choose and leave on their own.
 
 pub mod build;
 pub mod check;
@@ -21,7 +22,9 @@ pub mod preview;
 pub mod report;
 pub mod review;
 pub mod send;
+pub mod signup;
 pub mod status;
+pub mod subscribers;
 pub mod suppress;
 
 use anyhow::Result;

@@ -46,9 +46,11 @@ pub struct Rendered {
 pub fn rendered(config: &Config, issue: &Issue) -> Result<Rendered> {
     let email = render::email_with_theme(&config.site, &config.paths.templates, issue)?;
     let (unsubscribe_url, address) = render::preview_values(&config.site);
+    let manage_url = format!("{}/manage/preview", config.site.base_url);
     let values = Values {
         unsubscribe_url: &unsubscribe_url,
         email: &address,
+        manage_url: &manage_url,
     };
     Ok(Rendered {
         html: email.html.fill(&values),

@@ -38,6 +38,19 @@ pub fn add(
     Ok((a.key, new))
 }
 
+/// Records that `address` (a key) unsubscribed from `scope` (`None`: every digest), `via` saying
+/// how (`one-click`, `manage page`, `mailto`); whether it is new. The one path every unsubscribe
+/// takes.
+pub fn unsubscribe(
+    store: &mut Store,
+    address: &str,
+    scope: Option<&str>,
+    via: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool> {
+    store.suppress(address, scope, Reason::Unsubscribed, Some(via), now)
+}
+
 /// Lifts the suppression of `raw` (as written, if it no longer parses as an address); its key and
 /// whether it was suppressed.
 pub fn remove(store: &mut Store, raw: &str, scope: Option<&str>) -> Result<(String, bool)> {
@@ -46,6 +59,25 @@ pub fn remove(store: &mut Store, raw: &str, scope: Option<&str>) -> Result<(Stri
         .unwrap_or_else(|_| raw.trim().to_lowercase());
     let n = store.unsuppress(&key, scope)?;
     Ok((key, n > 0))
+}
+
+/// A CSV file with a header row, opened for reading: the reader, the header row and the index of
+/// its `email` column (an error naming the file when there is none).
+pub fn open_csv(file: &Path) -> Result<(csv::Reader<std::fs::File>, csv::StringRecord, usize)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_path(file)
+        .with_context(|| format!("opening {}", file.display()))?;
+    let headers = reader.headers()?.clone();
+    let email = column(&headers, "email")
+        .ok_or_else(|| anyhow!("{}:1: no `email` column in the header row", file.display()))?;
+    Ok((reader, headers, email))
+}
+
+/// The index of the column `name` (any case) in a header row.
+pub fn column(headers: &csv::StringRecord, name: &str) -> Option<usize> {
+    headers.iter().position(|h| h.eq_ignore_ascii_case(name))
 }
 
 /// What [`import`] did.
@@ -66,16 +98,8 @@ pub fn import(
     scope: Option<&str>,
     clock: &dyn Clock,
 ) -> Result<Imported> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_path(file)
-        .with_context(|| format!("opening {}", file.display()))?;
-    let headers = reader.headers()?.clone();
-    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let email = column("email")
-        .ok_or_else(|| anyhow!("{}:1: no `email` column in the header row", file.display()))?;
-    let reason_column = column("reason");
+    let (mut reader, headers, email) = open_csv(file)?;
+    let reason_column = column(&headers, "reason");
     let mut imported = Imported::default();
     let mut skip = |line: u64, e: &dyn std::fmt::Display| {
         imported

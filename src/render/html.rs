@@ -213,6 +213,8 @@ fn footer(issue: &Issue, ctx: &Context<'_>) -> Markup {
                 p.footer-links {
                     a.footer-link href=(Field::UnsubscribeUrl.marker()) { "Unsubscribe" }
                     " · "
+                    a.footer-link href=(Field::ManageUrl.marker()) { "Manage your subscription" }
+                    " · "
                     a.footer-link href=(archive_url(ctx.site, issue)) { "View in browser" }
                 }
                 p.footer-address { strong.footer-site { (ctx.site.name) } " · " (ctx.theme.postal_address) }

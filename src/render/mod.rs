@@ -5,6 +5,7 @@ pub mod archive;
 pub mod html;
 pub mod note;
 pub mod review;
+pub mod signup;
 pub mod splice;
 pub mod text;
 mod theme;

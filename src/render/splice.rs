@@ -13,15 +13,18 @@ pub enum Field {
     UnsubscribeUrl,
     /// The recipient's address.
     Email,
+    /// The recipient's subscription page ("Manage your subscription").
+    ManageUrl,
 }
 
 impl Field {
-    const ALL: [Field; 2] = [Field::UnsubscribeUrl, Field::Email];
+    const ALL: [Field; 3] = [Field::UnsubscribeUrl, Field::Email, Field::ManageUrl];
 
     fn name(self) -> &'static str {
         match self {
             Field::UnsubscribeUrl => "unsubscribe_url",
             Field::Email => "email",
+            Field::ManageUrl => "manage_url",
         }
     }
 
@@ -38,6 +41,8 @@ pub struct Values<'a> {
     pub unsubscribe_url: &'a str,
     /// Address.
     pub email: &'a str,
+    /// Subscription page URL.
+    pub manage_url: &'a str,
 }
 
 impl Values<'_> {
@@ -46,6 +51,7 @@ impl Values<'_> {
         match f {
             Field::UnsubscribeUrl => self.unsubscribe_url,
             Field::Email => self.email,
+            Field::ManageUrl => self.manage_url,
         }
     }
 }
@@ -201,6 +207,7 @@ mod tests {
     const V: Values<'static> = Values {
         unsubscribe_url: "https://x.example/u/t?a=1&b=2",
         email: "\"<b>\"@x.example",
+        manage_url: "https://x.example/manage/m?a=1&b=2",
     };
 
     #[test]

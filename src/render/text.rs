@@ -66,6 +66,11 @@ pub fn email(issue: &Issue, ctx: &Context<'_>) -> String {
     let _ = writeln!(out, "\nUnsubscribe:\n{}", Field::UnsubscribeUrl.marker());
     let _ = writeln!(
         out,
+        "\nManage your subscription:\n{}",
+        Field::ManageUrl.marker()
+    );
+    let _ = writeln!(
+        out,
         "\nView in browser:\n{}\n",
         archive_url(ctx.site, issue)
     );

@@ -173,6 +173,19 @@ impl Store {
         )?)
     }
 
+    /// Whether `key` has a subscriber id (a digest was resolved for it once).
+    pub fn has_subscriber(&self, key: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM subscribers WHERE address = ?1",
+                [key],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
     /// The address key of a subscriber id.
     pub fn subscriber_address(&self, id: i64) -> Result<Option<String>> {
         Ok(self

@@ -5,6 +5,7 @@
 mod articles;
 mod inbound;
 mod ledger;
+mod members;
 mod metrics;
 mod reviews;
 mod runs;
@@ -19,10 +20,11 @@ use rusqlite::Connection;
 pub use articles::{Stored, UpsertStats};
 pub use inbound::{Event, IssueBounces};
 pub use ledger::{Counts, Enqueued, Pending, Row, State};
+pub use members::{Consent, Forgotten, Member};
 pub use reviews::{Approval, Review, ReviewState};
 pub use runs::{Run, RunStatus};
 pub use sources::SourceHealth;
-pub use suppressions::{ALL_DIGESTS, Reason, Suppression};
+pub use suppressions::{ALL_DIGESTS, Reason, Suppression, hashed};
 
 /// Schema migrations, applied in order; index + 1 is the `user_version` after applying it.
 const MIGRATIONS: &[&str] = &[
@@ -143,6 +145,28 @@ const MIGRATIONS: &[&str] = &[
         decided_at   INTEGER,
         decided_by   TEXT,                   -- a reviewer's address, `cli`, or `deadline`
         PRIMARY KEY (digest, period)
+    ) WITHOUT ROWID;",
+    // 7: readers who joined on the sign-up page, with the record of their consent, and the
+    // confirmation tokens already used (a replayed link confirms nothing).
+    "CREATE TABLE members (
+        id              INTEGER PRIMARY KEY,
+        list            TEXT NOT NULL,
+        address         TEXT NOT NULL,       -- dedupe key: the address, lowercased
+        send_to         TEXT NOT NULL,       -- the address as typed
+        name            TEXT,
+        digests         TEXT NOT NULL,       -- chosen digest ids: ',a,b,'
+        paused_until    INTEGER,
+        consent_at      INTEGER NOT NULL,
+        consent_form    TEXT NOT NULL,       -- subscribe | manage | import
+        consent_text    TEXT NOT NULL,       -- the text shown beside the confirm button
+        consent_digests TEXT NOT NULL,       -- ',a,b,' as confirmed
+        consent_ip      TEXT,                -- IPv4 /24 or IPv6 /48 network only
+        UNIQUE (list, address)
+    );
+    CREATE INDEX members_by_address ON members (address);
+    CREATE TABLE used_tokens (
+        mac     TEXT PRIMARY KEY,
+        used_at INTEGER NOT NULL
     ) WITHOUT ROWID;",
 ];
 

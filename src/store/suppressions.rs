@@ -64,6 +64,20 @@ pub struct Suppression {
 /// The scope stored for "every digest".
 pub const ALL_DIGESTS: &str = "*";
 
+/// How a forgotten address is kept among the suppressions: `sha256:` and the hex SHA-256 of
+/// `digest-forget:` followed by the address key. Unkeyed, so it outlives key rotation; it cannot
+/// be read back, only matched by someone who already knows the address.
+pub fn hashed(address: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let hash = Sha256::digest(format!("digest-forget:{address}").as_bytes());
+    let mut out = String::with_capacity(7 + 64);
+    out.push_str("sha256:");
+    for b in hash {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
 impl Store {
     /// Suppresses `address` for `scope` (`None`: every digest); whether it is new. Idempotent.
     pub fn suppress(
@@ -120,7 +134,7 @@ impl Store {
     }
 
     /// Why `address` must not get `digest` at `now`, if it must not (a suppression that has
-    /// ended does not count).
+    /// ended does not count). A forgotten address is found by its [`hashed`] form.
     pub fn suppressed(
         &self,
         address: &str,
@@ -130,10 +144,13 @@ impl Store {
         let reason: Option<String> = self
             .conn
             .prepare_cached(
-                "SELECT reason FROM suppressions WHERE address = ?1 AND scope IN ('*', ?2)
+                "SELECT reason FROM suppressions WHERE address IN (?1, ?4) AND scope IN ('*', ?2)
                    AND (expires_at IS NULL OR expires_at > ?3) LIMIT 1",
             )?
-            .query_row(params![address, digest, now.timestamp()], |r| r.get(0))
+            .query_row(
+                params![address, digest, now.timestamp(), hashed(address)],
+                |r| r.get(0),
+            )
             .optional()?;
         Ok(reason.as_deref().and_then(Reason::parse))
     }

@@ -1,12 +1,16 @@
 //! The daemon's web side (axum): one-click unsubscribe, the archive, the reviewers' pages,
-//! `/healthz`, `/readyz`, `/status` and `/metrics`.
+//! `/healthz`, `/readyz`, `/status` and `/metrics`, and sign-up with its subscription pages
+//! (`/subscribe`, `/confirm/…`, `/manage`).
 //! Handlers do their file and store work on tokio's blocking pool.
 
 mod archive;
 mod health;
+pub mod limits;
+mod manage;
 mod metrics;
 pub mod preview;
 mod review;
+mod signup;
 mod unsubscribe;
 
 use std::sync::{Arc, Mutex};
@@ -53,6 +57,21 @@ pub fn router(state: AppState) -> Router {
             "/unsubscribe/{token}",
             get(unsubscribe::confirm).post(unsubscribe::unsubscribe),
         )
+        .route(
+            "/subscribe",
+            get(signup::form)
+                .post(signup::subscribe)
+                .options(signup::preflight),
+        )
+        .route(
+            "/confirm/{token}",
+            get(signup::landing).post(signup::confirm),
+        )
+        .route("/manage", get(manage::fresh_form).post(manage::fresh))
+        .route("/manage/{token}", get(manage::page).post(manage::act))
+        .layer(axum::Extension(Arc::new(limits::Limits::new(
+            &state.config.get().signup,
+        ))))
         .with_state(state)
 }
 

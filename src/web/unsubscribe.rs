@@ -16,7 +16,7 @@ use maud::{Markup, html};
 use super::{AppState, blocking};
 use crate::events::Event;
 use crate::mail::campaign;
-use crate::store::Reason;
+use crate::publish::suppress;
 
 /// The field and value RFC 8058 requires in the POST body.
 const FIELD: &str = "List-Unsubscribe";
@@ -69,7 +69,7 @@ pub(super) async fn unsubscribe(
         let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
         match store.subscriber_address(claim.subscriber)? {
             Some(address) => {
-                let new = store.suppress(&address, Some(&claim.digest), Reason::Unsubscribed, Some("one-click"), now)?;
+                let new = suppress::unsubscribe(&mut store, &address, Some(&claim.digest), "one-click", now)?;
                 tracing::info!(digest = %claim.digest, subscriber = claim.subscriber, new, "unsubscribed");
                 return Ok(new.then_some(claim.digest));
             }

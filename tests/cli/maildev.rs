@@ -174,7 +174,7 @@ pub fn chrono_stamp() -> u128 {
 }
 
 /// A free TCP port on 127.0.0.1 (bound and released).
-pub(crate) fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -183,7 +183,7 @@ pub(crate) fn free_port() -> u16 {
 }
 
 /// Whether Node with playwright-core and a Chromium are here to drive a browser.
-fn browser() -> bool {
+pub fn browser() -> bool {
     let here = repo()
         .join("tests/node/node_modules/playwright-core")
         .is_dir()

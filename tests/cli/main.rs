@@ -28,6 +28,7 @@ mod regression;
 mod relay;
 mod send;
 mod serve;
+mod signup;
 mod smtp;
 mod snapshots;
 mod unsubscribe;

@@ -13,7 +13,7 @@ use crate::serve::http_get;
 use crate::smtp::Server;
 
 /// Sends an HTTP/1.1 POST and returns the whole response.
-fn http_post(addr: &str, path: &str, content_type: &str, body: &str) -> String {
+pub fn http_post(addr: &str, path: &str, content_type: &str, body: &str) -> String {
     let mut s = TcpStream::connect(addr).unwrap();
     write!(
         s,
@@ -26,7 +26,7 @@ fn http_post(addr: &str, path: &str, content_type: &str, body: &str) -> String {
     response
 }
 
-fn status_and_body(response: &str) -> (String, String) {
+pub fn status_and_body(response: &str) -> (String, String) {
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((response, ""));
     (
         head.lines().next().unwrap_or("").to_string(),

@@ -18,7 +18,7 @@ command (an upload about to start) as {"event": "data"} and every RSET as {"even
 before answering. --data-reply "554 5.6.0 ..." answers every message with that reply after its upload. --strict-helo
 refuses every RCPT with Postfix's "504 5.5.2 <name>: Helo command rejected: need fully-qualified
 hostname" when the EHLO name is neither an address literal nor a name with a dot (Postfix's
-reject_non_fqdn_helo_hostname); every EHLO is logged as {"event": "ehlo", "name": ...}. --delay-ms slows every DATA reply; --stall makes DATA never
+reject_non_fqdn_helo_hostname); --bodies adds each message's "content" to its accepted line; every EHLO is logged as {"event": "ehlo", "name": ...}. --delay-ms slows every DATA reply; --stall makes DATA never
 answer; --greeting-421 N answers the first N connections with 421 and closes them. --mode picks plain, starttls (required) or implicit TLS; --auth user:password requires a
 login. Prints "listening on PORT" when ready.
 """
@@ -110,14 +110,17 @@ class Handler:
             await asyncio.get_running_loop().run_in_executor(
                 None, forward, host, int(port), envelope.mail_from, rcpts, envelope.content)
         headers = BytesHeaderParser(policy=default).parsebytes(envelope.content)
-        self.write({
+        record = {
             "event": "accepted",
             "rcpt": rcpts,
             "mail_from": envelope.mail_from,
             "message_id": str(headers.get("Message-ID", "")),
             "subject": str(headers.get("Subject", "")),
             "size": len(envelope.content),
-        })
+        }
+        if self.args.bodies:
+            record["content"] = envelope.content.decode("utf-8", "replace")
+        self.write(record)
         return "250 2.0.0 accepted"
 
 
@@ -167,6 +170,7 @@ def main():
     p.add_argument("--size-limit", type=int, default=64 * 1024 * 1024)
     p.add_argument("--data-reply")
     p.add_argument("--strict-helo", action="store_true")
+    p.add_argument("--bodies", action="store_true")
     p.add_argument("--forward")
     args = p.parse_args()
 
