@@ -6,6 +6,7 @@
 
 mod locate;
 mod mail;
+mod providers;
 mod raw;
 mod shared;
 
@@ -22,6 +23,9 @@ use crate::schedule::Schedule;
 pub use mail::{
     Credentials, Dkim, DkimAlgorithm, List, Mail, Member, RateLimits, Secret, Sending, Smtp, Tls,
     is_loopback,
+};
+pub use providers::{
+    DEFAULT_SNS_CERT_HOSTS, MailgunHook, PostmarkHook, Providers, SendgridHook, SesHook, host_allowed,
 };
 pub use raw::{DEFAULT_LISTEN, DEFAULT_MAX_LATENESS, DEFAULT_SUMMARY_LENGTH, Scoring, SourceKind};
 pub use shared::SharedConfig;
@@ -74,6 +78,8 @@ pub struct Config {
     pub bounces: Bounces,
     /// The Maildir the daemon processes (`[inbound]`), if any.
     pub inbound: Option<Inbound>,
+    /// The providers whose bounce and complaint webhooks the web side takes (`[providers]`).
+    pub providers: Providers,
 }
 
 /// `[inbound]`: the Maildir of returned mail that `digest daemon` processes as

@@ -32,6 +32,7 @@ const SECTIONS: &[&str] = &[
     "web",
     "bounces",
     "inbound",
+    "providers",
 ];
 
 /// Placeholders a title template may use.
@@ -421,6 +422,7 @@ impl Checker {
         let digests = self.named("digests", top.remove("digests"), Self::digest);
         let bounces = self.bounces(top.remove("bounces"));
         let inbound = top.remove("inbound").and_then(|v| self.inbound(v));
+        let providers = self.providers(top.remove("providers"));
         Some(Config {
             dir: dir.to_path_buf(),
             files: self.files.clone(),
@@ -435,6 +437,7 @@ impl Checker {
             web: web?,
             bounces,
             inbound,
+            providers,
         })
     }
 

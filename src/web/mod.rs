@@ -1,10 +1,11 @@
-//! The daemon's web side (axum): one-click unsubscribe, the archive, `/healthz`, `/readyz` and
-//! `/status`.
+//! The daemon's web side (axum): one-click unsubscribe, the archive, `/healthz`, `/readyz`,
+//! `/status` and the mail providers' webhooks (`/hooks/…`).
 //! Handlers do their file and store work on tokio's blocking pool.
 
 mod archive;
 mod health;
 pub mod preview;
+mod providers;
 mod unsubscribe;
 
 use std::sync::{Arc, Mutex};
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
             "/unsubscribe/{token}",
             get(unsubscribe::confirm).post(unsubscribe::unsubscribe),
         )
+        .merge(providers::routes())
         .with_state(state)
 }
 

@@ -19,6 +19,7 @@ mod maildev;
 mod message;
 mod outage;
 mod periods;
+mod providers;
 mod regression;
 mod send;
 mod serve;
