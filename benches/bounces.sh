@@ -21,7 +21,7 @@ if ! python3 -c "import flufl.bounce" 2>/dev/null; then
   echo "installing flufl.bounce (PyPI)" >&2
   python3 -m pip install -q --disable-pip-version-check "flufl.bounce==6.0.0" >&2
 fi
-digest=$PWD/target/release/digest
+digest=${DIGEST_BIN:-$PWD/target/release/digest}
 [ -x "$digest" ] || cargo build --release --locked --bin digest >&2
 files=("$corpus"/*.eml)
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }

@@ -43,8 +43,9 @@ fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (String
 fn sent(server: &Server, providers: &str) -> Project {
     let readers: Vec<String> = READERS.iter().map(|r| r.to_string()).collect();
     let p = mail_project(server.port, "", &members(&readers));
-    p.write("config/local.toml", &format!("{WEB_ANY_PORT}\n{providers}\n"));
     p.ok(&["send", "d", "--period", "2024-07", "--yes"]);
+    // After the send: a provider's secret is needed by every command once it is configured.
+    p.write("config/local.toml", &format!("{WEB_ANY_PORT}\n{providers}\n"));
     p
 }
 
@@ -380,9 +381,8 @@ impl SnsEndpoint {
     }
 }
 
-/// An SNS message of `fields` signed (version `version`) with the PKCS#8 key `key`.
+/// An SNS message of `fields` signed (version `version`) with the private key `key`.
 fn sns_message(fields: &[(&str, &str)], key: &Path, version: &str) -> String {
-    use rustls_pki_types::pem::PemObject as _;
     let names: &[&str] = if fields.iter().any(|(k, v)| *k == "Type" && *v == "Notification") {
         &["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
     } else {
@@ -402,20 +402,21 @@ fn sns_message(fields: &[(&str, &str)], key: &Path, version: &str) -> String {
             canonical.push_str(&format!("{name}\n{v}\n"));
         }
     }
-    let der = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_file(key).unwrap();
-    let pair = ring::signature::RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).unwrap();
-    let mut signature = vec![0; pair.public().modulus_len()];
-    let padding = match version {
-        "1" => &ring::signature::RSA_PKCS1_SHA1_FOR_LEGACY_USE_ONLY,
-        _ => &ring::signature::RSA_PKCS1_SHA256,
-    };
-    pair.sign(
-        padding,
-        &ring::rand::SystemRandom::new(),
-        canonical.as_bytes(),
-        &mut signature,
-    )
-    .unwrap();
+    // Signed by openssl (`dgst -sign`, PKCS#1 v1.5), as SNS signs.
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("canonical"), dir.path().join("signature"));
+    std::fs::write(&input, &canonical).unwrap();
+    let digest = if version == "1" { "-sha1" } else { "-sha256" };
+    let status = std::process::Command::new("openssl")
+        .args(["dgst", digest, "-sign"])
+        .arg(key)
+        .arg("-out")
+        .arg(&output)
+        .arg(&input)
+        .status()
+        .expect("openssl");
+    assert!(status.success());
+    let signature = std::fs::read(&output).unwrap();
     let mut value = serde_json::Map::new();
     for (k, v) in fields {
         value.insert(k.to_string(), v.to_string().into());

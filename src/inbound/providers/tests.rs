@@ -98,7 +98,8 @@ fn a_signed_sendgrid_batch_is_read_and_a_tampered_stale_or_foreign_one_refused()
         "the delivery is no finding"
     );
     assert_eq!(events[0].keys, ["sendgrid:ev1-bounce"]);
-    let tampered = body.replace("gone@x.example", "other@x.example");
+    let tampered = body.replace("Gone@X.example", "other@x.example");
+    assert_ne!(tampered, body);
     let refused = |r: Result<Vec<Event>, Refusal>| matches!(r, Err(Refusal::Unauthenticated(_)));
     assert!(refused(sendgrid::events(
         tampered.as_bytes(),
