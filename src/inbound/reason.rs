@@ -310,11 +310,6 @@ pub(super) fn class(
         .unwrap_or(if delayed { Class::Soft } else { Class::Unknown });
     match class {
         Class::Hard if transient && !stage(diagnostic, NO_MAIL) => Class::Soft,
-        // A mailbox status (x.2.0 "other mailbox status", x.2.1 "mailbox disabled, not accepting
-        // messages"), not an address one, whatever the words: the mailbox exists and refused us,
-        // as the filters of Japanese carriers do with "550 Unknown user" for senders their
-        // user blocked (Sisimai's "filtered").
-        Class::Hard if status.is_some_and(|s| s.subject == 2 && s.detail <= 1) => Class::Policy,
         // The address had been accepted: a refusal of the message itself.
         Class::Hard | Class::Unknown
             if stage(diagnostic, DATA_STAGE) || replied_to_data(diagnostic, report) =>
@@ -503,25 +498,6 @@ mod tests {
     }
 
     // Before: a null MX reported by Gmail with 4.0.0 was soft (transient codes were never hard).
-    #[test]
-    fn a_user_unknown_with_a_mailbox_status_code_is_a_filter_not_a_dead_address() {
-        // Would fail if "550 Unknown user" under 5.2.0 or 5.2.1 (a carrier's filter) were hard.
-        for (status, text) in [
-            ("5.2.0", "550 Unknown user kijitora@ntt.example.ne.jp"),
-            ("5.2.1", "550 5.2.1 <kijitora@example.jp>... User Unknown"),
-        ] {
-            let status = best_status(code(status), text);
-            assert_eq!(class(status, text, "", false), Class::Policy, "{text}");
-        }
-        // An address code in the server's words still says the address does not exist.
-        let text = "550 5.1.1 <gone@example.org>... User Unknown";
-        let status = best_status(code("5.2.1"), text);
-        assert_eq!(class(status, text, "", false), Class::Hard);
-        // A disabled mailbox stays soft.
-        let text = "550-5.2.1 The email account that you tried to reach is inactive.";
-        assert_eq!(class(code("5.2.1"), text, "", false), Class::Soft);
-    }
-
     #[test]
     fn a_null_mx_is_hard_even_with_a_transient_code() {
         let gmail = "DNS Error: 80458680 DNS type 'mx' lookup of example.org responded with code \
