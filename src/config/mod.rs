@@ -25,7 +25,8 @@ pub use mail::{
     is_loopback,
 };
 pub use providers::{
-    DEFAULT_SNS_CERT_HOSTS, MailgunHook, PostmarkHook, Providers, SendgridHook, SesHook, host_allowed,
+    DEFAULT_SNS_CERT_HOSTS, MailgunHook, PostmarkHook, Providers, SendgridHook, SesHook,
+    host_allowed,
 };
 pub use raw::{DEFAULT_LISTEN, DEFAULT_MAX_LATENESS, DEFAULT_SUMMARY_LENGTH, Scoring, SourceKind};
 pub use shared::SharedConfig;

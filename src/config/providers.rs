@@ -113,10 +113,8 @@ struct RawSendgrid {
 
 impl Checker {
     pub(super) fn providers(&mut self, value: Option<Value>) -> Providers {
-        let secrets_ok = self.secrets_from_env_only(
-            "providers",
-            &["postmark.password", "mailgun.signing_key"],
-        );
+        let secrets_ok =
+            self.secrets_from_env_only("providers", &["postmark.password", "mailgun.signing_key"]);
         let Some(value) = value else {
             return Providers::default();
         };
@@ -208,8 +206,7 @@ pub fn host_allowed(host: &str, patterns: &[String]) -> bool {
             && wanted.iter().zip(&labels).all(|(w, l)| {
                 !l.is_empty()
                     && (*w == *l
-                        || (*w == "*"
-                            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')))
+                        || (*w == "*" && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')))
             })
     })
 }

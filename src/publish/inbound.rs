@@ -50,7 +50,12 @@ pub fn message(config: &Config, input: &mut dyn std::io::Read, clock: &dyn Clock
 
 /// Applies the events a provider's webhook reported to `store`, each once (a replayed one
 /// changes nothing and counts as a duplicate), through the same policy as mailed reports.
-pub fn events(config: &Config, store: &mut Store, events: &[Event], now: DateTime<Utc>) -> Result<Tally> {
+pub fn events(
+    config: &Config,
+    store: &mut Store,
+    events: &[Event],
+    now: DateTime<Utc>,
+) -> Result<Tally> {
     with_processor(config, |p| {
         let mut tally = Tally::default();
         for event in events {

@@ -20,9 +20,7 @@ use axum::{Extension, Router};
 
 use super::{AppState, blocking};
 use crate::inbound::process::Tally;
-use crate::inbound::providers::{
-    Event, Provider, Refusal, mailgun, postmark, sendgrid, sns,
-};
+use crate::inbound::providers::{Event, Provider, Refusal, mailgun, postmark, sendgrid, sns};
 
 /// The webhook routes.
 pub(super) fn routes() -> Router<AppState> {

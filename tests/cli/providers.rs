@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 use hmac::Mac as _;
 
-use crate::common::{Daemon, Project, WEB_ANY_PORT};
+use crate::common::{Daemon, Project, WEB_ANY_PORT, output};
 use crate::smtp::{Server, certificate, mail_project, members};
 
 /// The readers each test sends the July issue to.
@@ -45,7 +45,10 @@ fn sent(server: &Server, providers: &str) -> Project {
     let p = mail_project(server.port, "", &members(&readers));
     p.ok(&["send", "d", "--period", "2024-07", "--yes"]);
     // After the send: a provider's secret is needed by every command once it is configured.
-    p.write("config/local.toml", &format!("{WEB_ANY_PORT}\n{providers}\n"));
+    p.write(
+        "config/local.toml",
+        &format!("{WEB_ANY_PORT}\n{providers}\n"),
+    );
     p
 }
 
@@ -63,7 +66,9 @@ fn suppressions(p: &Project) -> String {
 
 /// A documented payload from tests/fixtures/providers with its `{{placeholders}}` filled.
 fn fixture(name: &str, fields: &[(&str, &str)]) -> String {
-    let path = crate::common::repo().join("tests/fixtures/providers").join(name);
+    let path = crate::common::repo()
+        .join("tests/fixtures/providers")
+        .join(name);
     let mut text = std::fs::read_to_string(path).unwrap();
     for (k, v) in fields {
         text = text.replace(&format!("{{{{{k}}}}}"), v);
@@ -183,7 +188,10 @@ fn postmark_webhook_needs_basic_credentials_and_records_bounces_and_complaints()
         return;
     };
     let p = sent(&server, "[providers.postmark]\nuser = \"pm\"\n");
-    let daemon = start(&p, &[("DIGEST__PROVIDERS__POSTMARK__PASSWORD", "pm-pass-1234")]);
+    let daemon = start(
+        &p,
+        &[("DIGEST__PROVIDERS__POSTMARK__PASSWORD", "pm-pass-1234")],
+    );
     let addr = daemon.addr().to_string();
     let basic = |s: &str| {
         format!(
@@ -193,9 +201,16 @@ fn postmark_webhook_needs_basic_credentials_and_records_bounces_and_complaints()
     };
     let bounce = fixture(
         "postmark-bounce.json",
-        &[("ID", "4323372036854775807"), ("RECIPIENT", "gone@x.example")],
+        &[
+            ("ID", "4323372036854775807"),
+            ("RECIPIENT", "gone@x.example"),
+        ],
     );
-    for auth in [basic("pm:wrong"), basic("other:pm-pass-1234"), String::new()] {
+    for auth in [
+        basic("pm:wrong"),
+        basic("other:pm-pass-1234"),
+        String::new(),
+    ] {
         let headers: Vec<(&str, &str)> = match auth.is_empty() {
             true => vec![],
             false => vec![("Authorization", auth.as_str())],
@@ -208,7 +223,11 @@ fn postmark_webhook_needs_basic_credentials_and_records_bounces_and_complaints()
     let auth = [("Authorization", good.as_str())];
     let first = post(&addr, "/hooks/postmark", &auth, &bounce);
     assert_eq!(first, ("HTTP/1.1 200 OK".into(), "ok\n".into()));
-    assert_eq!(post(&addr, "/hooks/postmark", &auth, &bounce), first, "replay");
+    assert_eq!(
+        post(&addr, "/hooks/postmark", &auth, &bounce),
+        first,
+        "replay"
+    );
     let spam = fixture(
         "postmark-spam-complaint.json",
         &[("ID", "77"), ("RECIPIENT", "angry@x.example")],
@@ -220,33 +239,27 @@ fn postmark_webhook_needs_basic_credentials_and_records_bounces_and_complaints()
     );
     assert_eq!(post(&addr, "/hooks/postmark", &auth, &unknown), first);
     // Providers without a table are not served.
-    assert_eq!(post(&addr, "/hooks/sendgrid", &[], "[]").0, "HTTP/1.1 404 Not Found");
+    assert_eq!(
+        post(&addr, "/hooks/sendgrid", &[], "[]").0,
+        "HTTP/1.1 404 Not Found"
+    );
     let log = stop(daemon);
-    assert!(!log.contains("pm-pass-1234"), "the password is never logged");
+    assert!(
+        !log.contains("pm-pass-1234"),
+        "the password is never logged"
+    );
     let list = suppressions(&p);
     assert_eq!(list.lines().count(), 2, "{list}");
     assert!(
-        list.contains("gone@x.example\tbounced") && list.contains("postmark event 4323372036854775807"),
+        list.contains("gone@x.example\tbounced")
+            && list.contains("postmark event 4323372036854775807"),
         "{list}"
     );
     assert!(list.contains("angry@x.example\tcomplained"), "{list}");
 }
 
-/// A P-256 key pair and its public key as SendGrid shows it (base64 SubjectPublicKeyInfo).
-fn p256() -> (ring::signature::EcdsaKeyPair, String) {
-    use ring::signature::KeyPair as _;
-    let rng = ring::rand::SystemRandom::new();
-    let alg = &ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING;
-    let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
-    let pair = ring::signature::EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).unwrap();
-    let mut spki = vec![
-        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
-        0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
-    ];
-    spki.extend_from_slice(pair.public_key().as_ref());
-    let shown = base64::engine::general_purpose::STANDARD.encode(spki);
-    (pair, shown)
-}
+#[path = "../support/sendgrid_key.rs"]
+mod sendgrid_key;
 
 #[test]
 fn sendgrid_signed_event_webhook_suppresses_hard_bounces_only_and_refuses_tampered_batches() {
@@ -255,7 +268,8 @@ fn sendgrid_signed_event_webhook_suppresses_hard_bounces_only_and_refuses_tamper
     let Some(server) = Server::start(&[]) else {
         return;
     };
-    let (pair, public_key) = p256();
+    let key = sendgrid_key::SigningKey::generate();
+    let public_key = base64::engine::general_purpose::STANDARD.encode(key.public_key());
     let p = sent(
         &server,
         &format!("[providers.sendgrid]\npublic_key = \"{public_key}\"\n"),
@@ -273,11 +287,7 @@ fn sendgrid_signed_event_webhook_suppresses_hard_bounces_only_and_refuses_tamper
             ("ID", "sg1"),
         ],
     );
-    let sign = |ts: &str, body: &str| {
-        let rng = ring::rand::SystemRandom::new();
-        let sig = pair.sign(&rng, format!("{ts}{body}").as_bytes()).unwrap();
-        base64::engine::general_purpose::STANDARD.encode(sig.as_ref())
-    };
+    let sign = |ts: &str, body: &str| key.sign(ts, body);
     let signature = sign(&ts, &batch);
     let headers = |sig: &str, ts: &str| {
         vec![
@@ -297,7 +307,10 @@ fn sendgrid_signed_event_webhook_suppresses_hard_bounces_only_and_refuses_tamper
     };
     let tampered = batch.replace("\"type\": \"blocked\"", "\"type\": \"bounce\"");
     assert_ne!(tampered, batch);
-    assert_eq!(send(headers(&signature, &ts), &tampered).0, "HTTP/1.1 403 Forbidden");
+    assert_eq!(
+        send(headers(&signature, &ts), &tampered).0,
+        "HTTP/1.1 403 Forbidden"
+    );
     assert_eq!(send(vec![], &batch).0, "HTTP/1.1 403 Forbidden");
     let old = (now_secs() - 7200).to_string();
     assert_eq!(
@@ -383,25 +396,12 @@ impl SnsEndpoint {
 
 /// An SNS message of `fields` signed (version `version`) with the private key `key`.
 fn sns_message(fields: &[(&str, &str)], key: &Path, version: &str) -> String {
-    let names: &[&str] = if fields.iter().any(|(k, v)| *k == "Type" && *v == "Notification") {
-        &["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
-    } else {
-        &[
-            "Message",
-            "MessageId",
-            "SubscribeURL",
-            "Timestamp",
-            "Token",
-            "TopicArn",
-            "Type",
-        ]
-    };
-    let mut canonical = String::new();
-    for name in names {
-        if let Some((_, v)) = fields.iter().find(|(k, _)| k == name) {
-            canonical.push_str(&format!("{name}\n{v}\n"));
-        }
+    let mut value = serde_json::Map::new();
+    for (k, v) in fields {
+        value.insert(k.to_string(), v.to_string().into());
     }
+    // The canonical string: checked against SNS's documented form in the library's unit tests.
+    let canonical = digest::inbound::providers::sns::canonical(&value.clone().into()).unwrap();
     // Signed by openssl (`dgst -sign`, PKCS#1 v1.5), as SNS signs.
     let dir = tempfile::tempdir().unwrap();
     let (input, output) = (dir.path().join("canonical"), dir.path().join("signature"));
@@ -417,10 +417,6 @@ fn sns_message(fields: &[(&str, &str)], key: &Path, version: &str) -> String {
         .expect("openssl");
     assert!(status.success());
     let signature = std::fs::read(&output).unwrap();
-    let mut value = serde_json::Map::new();
-    for (k, v) in fields {
-        value.insert(k.to_string(), v.to_string().into());
-    }
     value.insert("SignatureVersion".into(), version.into());
     value.insert(
         "Signature".into(),
@@ -433,7 +429,7 @@ fn sns_message(fields: &[(&str, &str)], key: &Path, version: &str) -> String {
 
 #[test]
 fn ses_through_sns_verifies_the_signature_with_the_fetched_certificate_and_confirms_allowed_topics()
- {
+{
     // Would fail if an SNS message were taken without its RSA signature, from an untrusted
     // certificate URL or topic, twice, or too old; or a subscription were confirmed for a topic
     // not configured.
@@ -453,9 +449,14 @@ fn ses_through_sns_verifies_the_signature_with_the_fetched_certificate_and_confi
     );
     let daemon = start(&p, &[]);
     let addr = daemon.addr().to_string();
-    let cert_url = format!("https://localhost:{}/SimpleNotificationService-test.pem", sns.port);
+    let cert_url = format!(
+        "https://localhost:{}/SimpleNotificationService-test.pem",
+        sns.port
+    );
     #[allow(clippy::disallowed_methods)] // the daemon runs on the system clock
-    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
     let bounce = fixture("ses-bounce.json", &[("RECIPIENT", "gone@x.example")]);
     let complaint = fixture("ses-complaint.json", &[("RECIPIENT", "angry@x.example")]);
     let notification = |id: &str, message: &str, topic: &str, at: &str, url: &str| {
@@ -466,11 +467,17 @@ fn ses_through_sns_verifies_the_signature_with_the_fetched_certificate_and_confi
             ("Message".into(), message.into()),
             ("Timestamp".into(), at.into()),
             ("SigningCertURL".into(), url.into()),
-            ("UnsubscribeURL".into(), "https://localhost/unsubscribe".into()),
+            (
+                "UnsubscribeURL".into(),
+                "https://localhost/unsubscribe".into(),
+            ),
         ]
     };
     let signed = |fields: Vec<(String, String)>, version: &str| {
-        let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let f: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         sns_message(&f, &key, version)
     };
     let hook = |body: &str| post(&addr, "/hooks/ses", &[], body);
@@ -498,7 +505,10 @@ fn ses_through_sns_verifies_the_signature_with_the_fetched_certificate_and_confi
             "1",
         )
     };
-    assert_eq!(hook(&confirm("arn:aws:sns:us-east-1:666:other", "tk-other")).0, forbidden);
+    assert_eq!(
+        hook(&confirm("arn:aws:sns:us-east-1:666:other", "tk-other")).0,
+        forbidden
+    );
     assert!(sns.requested.lock().unwrap().is_empty());
     assert_eq!(hook(&confirm(topic, "tk-1")).0, "HTTP/1.1 200 OK");
     assert_eq!(
@@ -519,17 +529,34 @@ fn ses_through_sns_verifies_the_signature_with_the_fetched_certificate_and_confi
         assert_eq!(r.0, forbidden, "{url}");
     }
     let old = "2020-01-01T00:00:00.000Z";
-    assert_eq!(hook(&signed(notification("n-3", &bounce, topic, old, &cert_url), "1")).0, forbidden);
+    assert_eq!(
+        hook(&signed(
+            notification("n-3", &bounce, topic, old, &cert_url),
+            "1"
+        ))
+        .0,
+        forbidden
+    );
     assert_eq!(suppressions(&p).lines().count(), 0, "nothing changed");
 
     // Valid (SignatureVersion 1 and 2), and a replay.
     let first = hook(&valid);
     assert_eq!(first, ("HTTP/1.1 200 OK".into(), "ok\n".into()));
-    assert_eq!(hook(&valid), first, "a replay answers alike and changes nothing");
+    assert_eq!(
+        hook(&valid),
+        first,
+        "a replay answers alike and changes nothing"
+    );
     let v2 = signed(notification("n-4", &complaint, topic, &now, &cert_url), "2");
     assert_eq!(hook(&v2), first);
     let unknown = fixture("ses-bounce.json", &[("RECIPIENT", "nobody@x.example")]);
-    assert_eq!(hook(&signed(notification("n-5", &unknown, topic, &now, &cert_url), "2")), first);
+    assert_eq!(
+        hook(&signed(
+            notification("n-5", &unknown, topic, &now, &cert_url),
+            "2"
+        )),
+        first
+    );
     let log = stop(daemon);
     assert!(log.contains("confirmed the SNS subscription"), "{log}");
     let list = suppressions(&p);
@@ -539,4 +566,39 @@ fn ses_through_sns_verifies_the_signature_with_the_fetched_certificate_and_confi
         "{list}"
     );
     assert!(list.contains("angry@x.example\tcomplained"), "{list}");
+}
+
+#[test]
+fn provider_secrets_written_in_a_file_are_refused_at_their_line() {
+    // Would fail if a Mailgun signing key or a Postmark password could live in a config file.
+    let p = Project::new(&crate::common::config("d", ""));
+    p.write(
+        "config/local.toml",
+        "[providers.mailgun]\nsigning_key = \"k\"\n\n[providers.postmark]\npassword = \"p\"\n",
+    );
+    let out = p.fails(&["check"]);
+    crate::common::assert_contains(
+        &out.stderr,
+        &[
+            "config/local.toml:2: providers.mailgun.signing_key: secrets come from the environment \
+             only: remove it here and set DIGEST__PROVIDERS__MAILGUN__SIGNING_KEY",
+            "config/local.toml:5: providers.postmark.password: secrets come from the environment \
+             only: remove it here and set DIGEST__PROVIDERS__POSTMARK__PASSWORD",
+        ],
+    );
+    // From the environment they are taken, and a bad SendGrid key is named.
+    p.write(
+        "config/local.toml",
+        "[providers.mailgun]\n\n[providers.sendgrid]\npublic_key = \"not base64!\"\n",
+    );
+    let out = output(
+        p.command(&["check"])
+            .env("DIGEST__PROVIDERS__MAILGUN__SIGNING_KEY", "k"),
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    crate::common::assert_contains(
+        &out.stderr,
+        &["config/local.toml:4: providers.sendgrid.public_key: is not base64"],
+    );
+    assert!(!out.stderr.contains("mailgun"), "{}", out.stderr);
 }

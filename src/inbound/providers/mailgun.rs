@@ -19,7 +19,9 @@ use crate::inbound::{Class, Kind};
 pub fn events(body: &[u8], hook: &MailgunHook, now: DateTime<Utc>) -> Result<Vec<Event>, Refusal> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| denied(format!("not JSON: {e}")))?;
-    let signature = value.get("signature").ok_or_else(|| denied("no signature"))?;
+    let signature = value
+        .get("signature")
+        .ok_or_else(|| denied("no signature"))?;
     let timestamp = text(signature, "timestamp").ok_or_else(|| denied("no timestamp"))?;
     let token = text(signature, "token").ok_or_else(|| denied("no token"))?;
     let given = text(signature, "signature")
@@ -33,13 +35,17 @@ pub fn events(body: &[u8], hook: &MailgunHook, now: DateTime<Utc>) -> Result<Vec
         .map_err(|_| denied("bad signature"))?;
     let at = epoch(&Value::String(timestamp.into())).ok_or_else(|| denied("bad timestamp"))?;
     if !fresh(at, now, hook.max_age) {
-        return Err(denied(format!("timestamp {at} is too old or in the future")));
+        return Err(denied(format!(
+            "timestamp {at} is too old or in the future"
+        )));
     }
     let token = id(token).ok_or_else(|| denied("bad token"))?;
     let data = value
         .get("event-data")
         .ok_or_else(|| malformed("no event-data"))?;
-    let event_id = text(data, "id").and_then(id).unwrap_or_else(|| token.clone());
+    let event_id = text(data, "id")
+        .and_then(id)
+        .unwrap_or_else(|| token.clone());
     let recipient = text(data, "recipient").and_then(super::address);
     let message_id = data
         .get("message")
@@ -84,7 +90,7 @@ pub fn events(body: &[u8], hook: &MailgunHook, now: DateTime<Utc>) -> Result<Vec
 /// The bytes of a hex string.
 fn hex(s: &str) -> Option<Vec<u8>> {
     let s = s.trim();
-    if s.len() % 2 != 0 || s.len() > 256 {
+    if !s.len().is_multiple_of(2) || s.len() > 256 {
         return None;
     }
     (0..s.len())

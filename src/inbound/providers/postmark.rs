@@ -15,7 +15,11 @@ use crate::inbound::{Class, Kind};
 pub fn authorized(authorization: Option<&str>, hook: &PostmarkHook) -> Result<(), Refusal> {
     let given = authorization
         .and_then(|a| a.trim().strip_prefix("Basic "))
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
         .ok_or_else(|| denied("no basic credentials"))?;
     let wanted = format!("{}:{}", hook.user, hook.password.expose());
     // Compared as HMACs of both under one key: constant time whatever the lengths.
@@ -69,7 +73,10 @@ pub fn events(body: &[u8]) -> Result<Vec<Event>, Refusal> {
             let f = failure(recipient, None, diagnostic, transient, class);
             // Postmark's own verdict decides a hard bounce; the text may refine the others.
             let f = match class {
-                Class::Hard => super::super::Finding { class: Some(Class::Hard), ..f },
+                Class::Hard => super::super::Finding {
+                    class: Some(Class::Hard),
+                    ..f
+                },
                 _ => f,
             };
             (Kind::Bounce, f)
@@ -89,8 +96,12 @@ fn type_class(bounce_type: &str) -> (bool, Class) {
     match bounce_type {
         "HardBounce" | "BadEmailAddress" | "AddressChange" => (false, Class::Hard),
         "SoftBounce" | "Transient" | "DnsError" => (true, Class::Soft),
-        "SpamNotification" | "Blocked" | "DMARCPolicy" | "VirusNotification"
-        | "ChallengeVerification" | "ManuallyDeactivated" => (false, Class::Policy),
+        "SpamNotification"
+        | "Blocked"
+        | "DMARCPolicy"
+        | "VirusNotification"
+        | "ChallengeVerification"
+        | "ManuallyDeactivated" => (false, Class::Policy),
         _ => (false, Class::Unknown),
     }
 }

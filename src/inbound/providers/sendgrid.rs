@@ -33,7 +33,11 @@ pub fn events(
         .map(str::trim)
         .ok_or_else(|| denied(format!("no {TIMESTAMP}")))?;
     let signature = signature
-        .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s.trim()).ok())
+        .and_then(|s| {
+            base64::engine::general_purpose::STANDARD
+                .decode(s.trim())
+                .ok()
+        })
         .ok_or_else(|| denied(format!("no valid {SIGNATURE}")))?;
     let mut signed = Vec::with_capacity(timestamp.len() + body.len());
     signed.extend_from_slice(timestamp.as_bytes());
@@ -43,7 +47,9 @@ pub fn events(
     }
     let at = epoch(&Value::String(timestamp.into())).ok_or_else(|| denied("bad timestamp"))?;
     if !fresh(at, now, hook.max_age) {
-        return Err(denied(format!("timestamp {at} is too old or in the future")));
+        return Err(denied(format!(
+            "timestamp {at} is too old or in the future"
+        )));
     }
     let batch: Vec<Value> =
         serde_json::from_slice(body).map_err(|e| malformed(format!("not a JSON array: {e}")))?;

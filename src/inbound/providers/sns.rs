@@ -42,8 +42,9 @@ pub enum Message {
     Unsubscribed,
 }
 
-/// The string SNS signs for the message `value` (its `Type` decides the fields).
-pub(super) fn canonical_of(value: &Value) -> Result<String, Refusal> {
+/// The string SNS signs for the message `value` (its `Type` decides the fields); refused when a
+/// field it needs is missing.
+pub fn canonical(value: &Value) -> Result<String, Refusal> {
     let kind = text(value, "Type").ok_or_else(|| denied("no Type"))?;
     Envelope { kind, value }.canonical()
 }
@@ -136,7 +137,7 @@ pub fn check(
 ) -> Result<Message, Refusal> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| denied(format!("not an SNS message: {e}")))?;
-    let canonical = canonical_of(&value)?;
+    let signed_text = canonical(&value)?;
     let kind = text(&value, "Type").unwrap_or_default();
     let envelope = Envelope {
         kind,
@@ -151,7 +152,9 @@ pub fn check(
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .ok_or_else(|| denied("no valid Timestamp"))?;
     if !fresh(at.with_timezone(&Utc), now, hook.max_age) {
-        return Err(denied(format!("Timestamp {at} is too old or in the future")));
+        return Err(denied(format!(
+            "Timestamp {at} is too old or in the future"
+        )));
     }
     let sha1 = match envelope.field("SignatureVersion") {
         Some("1") => true,
@@ -164,7 +167,7 @@ pub fn check(
         .ok_or_else(|| denied("no valid Signature"))?;
     let cert_url = allowed_url(envelope.field("SigningCertURL"), hook)?;
     let key = certs.key(&cert_url, hook)?;
-    if !super::rsa_signed(&key, canonical.as_bytes(), &signature, sha1) {
+    if !super::rsa_signed(&key, signed_text.as_bytes(), &signature, sha1) {
         return Err(denied("bad signature"));
     }
     let message_id = envelope

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Duration, Utc};
 use hmac::Mac as _;
-use ring::signature::KeyPair as _;
 
 use super::*;
 use crate::config::{MailgunHook, PostmarkHook, Secret, SendgridHook, host_allowed};
@@ -32,27 +31,15 @@ fn only(events: &[Event]) -> &Finding {
     &events[0].classified.findings[0]
 }
 
-/// An ECDSA P-256 key pair and its public key as SendGrid shows it (DER SubjectPublicKeyInfo).
-fn p256() -> (ring::signature::EcdsaKeyPair, Vec<u8>) {
-    let rng = ring::rand::SystemRandom::new();
-    let alg = &ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING;
-    let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
-    let pair = ring::signature::EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).unwrap();
-    // SEQUENCE { SEQUENCE { id-ecPublicKey, prime256v1 }, BIT STRING point }
-    let mut spki = vec![
-        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
-        0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
-    ];
-    spki.extend_from_slice(pair.public_key().as_ref());
-    (pair, spki)
-}
+#[path = "../../../tests/support/sendgrid_key.rs"]
+mod sendgrid_key;
 
 #[test]
 fn a_signed_sendgrid_batch_is_read_and_a_tampered_stale_or_foreign_one_refused() {
     // Would fail if the signature covered only the body, or the key were read wrongly.
-    let (pair, spki) = p256();
+    let key = sendgrid_key::SigningKey::generate();
     let hook = SendgridHook {
-        public_key: spki,
+        public_key: key.public_key(),
         max_age: Duration::minutes(15),
     };
     let ts = now().timestamp().to_string();
@@ -66,12 +53,7 @@ fn a_signed_sendgrid_batch_is_read_and_a_tampered_stale_or_foreign_one_refused()
             ("ID", "ev1"),
         ],
     );
-    let sign = |ts: &str, body: &str| {
-        let rng = ring::rand::SystemRandom::new();
-        let signed = pair.sign(&rng, format!("{ts}{body}").as_bytes()).unwrap();
-        base64::engine::general_purpose::STANDARD.encode(signed.as_ref())
-    };
-    use base64::Engine as _;
+    let sign = |ts: &str, body: &str| key.sign(ts, body);
     let good = sign(&ts, &body);
     let events = sendgrid::events(body.as_bytes(), Some(&good), Some(&ts), &hook, now()).unwrap();
     let got: Vec<(String, Option<String>, Option<Class>)> = events
@@ -128,9 +110,8 @@ fn a_signed_sendgrid_batch_is_read_and_a_tampered_stale_or_foreign_one_refused()
         now()
     )));
     // Signed by another key.
-    let (_, other) = p256();
     let foreign = SendgridHook {
-        public_key: other,
+        public_key: sendgrid_key::SigningKey::generate().public_key(),
         ..hook.clone()
     };
     assert!(refused(sendgrid::events(
@@ -200,10 +181,23 @@ fn a_mailgun_event_needs_its_hmac_and_a_fresh_timestamp() {
             Err(Refusal::Unauthenticated(_))
         )
     };
-    assert!(refused(&body.replace("\"tok1\"", "\"tok9\"")), "token signed");
-    assert!(refused(&mailgun_body("another-key", &ts, "tok1", "mailgun-failed.json")));
+    assert!(
+        refused(&body.replace("\"tok1\"", "\"tok9\"")),
+        "token signed"
+    );
+    assert!(refused(&mailgun_body(
+        "another-key",
+        &ts,
+        "tok1",
+        "mailgun-failed.json"
+    )));
     let old = (now() - Duration::hours(2)).timestamp().to_string();
-    assert!(refused(&mailgun_body("key-test-signing", &old, "tok3", "mailgun-failed.json")));
+    assert!(refused(&mailgun_body(
+        "key-test-signing",
+        &old,
+        "tok3",
+        "mailgun-failed.json"
+    )));
     assert!(refused("{}"));
 }
 
@@ -216,7 +210,10 @@ fn postmark_needs_its_basic_credentials_and_maps_its_types() {
     };
     let basic = |s: &str| {
         use base64::Engine as _;
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s))
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(s)
+        )
     };
     assert!(postmark::authorized(Some(&basic("postmark:s3cret-pw")), &hook).is_ok());
     for bad in [
@@ -295,7 +292,7 @@ fn sns_signs_the_documented_fields_in_order_and_subject_only_when_present() {
 }
 
 fn sns_envelope(value: &serde_json::Value) -> Result<String, Refusal> {
-    sns::canonical_of(value)
+    sns::canonical(value)
 }
 
 #[test]
