@@ -7,6 +7,7 @@
 mod locate;
 mod mail;
 mod ops;
+mod providers;
 mod raw;
 mod review;
 mod shared;
@@ -26,6 +27,10 @@ pub use mail::{
     Smtp, Tls, is_loopback,
 };
 pub use ops::{Monitoring, WEBHOOK_EVENTS, Webhooks};
+pub use providers::{
+    DEFAULT_SNS_CERT_HOSTS, MailgunHook, PostmarkHook, Providers, SendgridHook, SesHook,
+    host_allowed,
+};
 pub use raw::{DEFAULT_LISTEN, DEFAULT_MAX_LATENESS, DEFAULT_SUMMARY_LENGTH, Scoring, SourceKind};
 pub use review::{DEFAULT_REVIEW_DEADLINE, OnDeadline, Review};
 pub use shared::SharedConfig;
@@ -84,6 +89,8 @@ pub struct Config {
     pub webhooks: Option<Webhooks>,
     /// How the sign-up pages guard against abuse (`[signup]`).
     pub signup: SignupSettings,
+    /// The providers whose bounce and complaint webhooks the web side takes (`[providers]`).
+    pub providers: Providers,
 }
 
 /// `[signup]`: abuse resistance of the sign-up pages (the lists readers may join say

@@ -36,6 +36,7 @@ const SECTIONS: &[&str] = &[
     "monitoring",
     "webhooks",
     "signup",
+    "providers",
 ];
 
 /// Placeholders a title template may use.
@@ -447,6 +448,7 @@ impl Checker {
         let webhooks = top.remove("webhooks").and_then(|v| self.webhooks(v));
         let signup = self.signup(top.remove("signup"));
         self.default_digests(&sending, &digests);
+        let providers = self.providers(top.remove("providers"));
         Some(Config {
             dir: dir.to_path_buf(),
             files: self.files.clone(),
@@ -464,6 +466,7 @@ impl Checker {
             monitoring,
             webhooks,
             signup,
+            providers,
         })
     }
 

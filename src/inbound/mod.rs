@@ -23,6 +23,7 @@ mod dsn;
 pub mod matching;
 pub mod policy;
 pub mod process;
+pub mod providers;
 mod reason;
 mod scan;
 mod ses;

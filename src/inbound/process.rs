@@ -98,6 +98,15 @@ impl Tally {
     }
 }
 
+/// Where a report came from, as recorded with its events and suppressions.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    /// What it was: `message` (mailed back), `ses event`, `mailgun event` …
+    pub what: &'a str,
+    /// Its id: the message's Message-ID (else its file name), the provider's event id.
+    pub id: &'a str,
+}
+
 /// Processes messages into one store.
 pub struct Processor<'a> {
     /// Ties findings to subscribers and issues.
@@ -122,19 +131,38 @@ impl Processor<'_> {
         let hash = format!("sha256:{:x}", Sha256::digest(raw));
         let id_key = own_id.as_ref().map(|id| format!("id:{id}"));
         let keys: Vec<&str> = id_key.iter().map(String::as_str).chain([&*hash]).collect();
-        let source = own_id.unwrap_or_else(|| one_line(name, 200));
+        let id = own_id.unwrap_or_else(|| one_line(name, 200));
+        let source = Source {
+            what: "message",
+            id: &id,
+        };
+        self.record(store, &keys, &classified, &source, now)
+    }
+
+    /// Records what `classified` says, in one transaction, unless one of `keys` (the message's
+    /// or report's identities) was processed before: matches each finding to the ledger, records
+    /// it in `inbound_events` and suppresses as the policy says, recording `source` with each
+    /// event and suppression. Used for mailed reports and providers' webhooks alike.
+    pub fn record(
+        &self,
+        store: &mut Store,
+        keys: &[&str],
+        classified: &Classified,
+        source: &Source<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Tally> {
         store.transaction(|store| {
             let mut tally = Tally {
                 messages: 1,
                 ..Tally::default()
             };
-            if !store.claim_message(&keys, now)? {
+            if !store.claim_message(keys, now)? {
                 tally.duplicates = 1;
                 return Ok(tally);
             }
             for finding in classified.rows() {
                 let (m, suppress) = match finding {
-                    Some(f) => self.apply(store, &classified, f)?,
+                    Some(f) => self.apply(store, classified, f)?,
                     None => (unmatched(), None),
                 };
                 let class = finding.and_then(|f| f.class);
@@ -150,7 +178,7 @@ impl Processor<'_> {
                     subscriber: m.subscriber,
                     issue: m.issue.as_deref(),
                     matched_by: m.by.as_str(),
-                    message_id: Some(&source),
+                    message_id: Some(source.id),
                     detail: diagnostic.filter(|d| !d.is_empty()),
                 })?;
                 // After the event: soft bounces are counted from the recorded ones.
@@ -162,7 +190,7 @@ impl Processor<'_> {
                     _ => None,
                 };
                 if let Some(s) = suppress {
-                    let detail = detail(&source, &classified, finding, &m);
+                    let detail = detail(source, classified, finding, &m);
                     let new = store.suppress_until(
                         &s.key,
                         s.scope.as_deref(),
@@ -229,14 +257,16 @@ fn unmatched() -> Match {
 }
 
 /// Where a suppression came from: the message, the issue, the class and status, the diagnostic.
-fn detail(source: &str, c: &Classified, finding: Option<&Finding>, m: &Match) -> String {
+fn detail(source: &Source<'_>, c: &Classified, finding: Option<&Finding>, m: &Match) -> String {
     let class = finding.and_then(|f| f.class).map_or("-", Class::as_str);
     let status = finding
         .and_then(|f| f.status)
         .map_or_else(|| "-".to_string(), |s| s.to_string());
     let text = format!(
-        "{} {class} {status} from message {source}, issue {}, matched by {}: {}",
+        "{} {class} {status} from {} {}, issue {}, matched by {}: {}",
         c.kind.as_str(),
+        source.what,
+        source.id,
         m.issue.as_deref().unwrap_or("-"),
         m.by.as_str(),
         finding.map_or("", |f| f.diagnostic.as_str()),

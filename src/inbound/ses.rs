@@ -20,6 +20,12 @@ pub(super) fn notification(text: &str) -> Option<(Kind, Vec<Finding>)> {
         .into_iter::<Value>()
         .next()?
         .ok()?;
+    parse(&value)
+}
+
+/// The kind and findings of the SES notification (`notificationType`) or event (`eventType`)
+/// `value`; `None` for any other (a delivery, a send, an open …).
+pub(super) fn parse(value: &Value) -> Option<(Kind, Vec<Finding>)> {
     let str_of = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
     let list = |v: &Value, key: &str| {
         v.get(key)
@@ -27,7 +33,10 @@ pub(super) fn notification(text: &str) -> Option<(Kind, Vec<Finding>)> {
             .cloned()
             .unwrap_or_default()
     };
-    match value.get("notificationType")?.as_str()? {
+    let kind = value
+        .get("notificationType")
+        .or_else(|| value.get("eventType"))?;
+    match kind.as_str()? {
         "Bounce" => {
             let bounce = value.get("bounce")?;
             let transient = str_of(bounce, "bounceType").as_deref() == Some("Transient");

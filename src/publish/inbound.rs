@@ -5,11 +5,13 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
+use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::inbound::matching::Matcher;
 use crate::inbound::process::{Processor, Tally};
+use crate::inbound::providers::Event;
 use crate::inbound::{Classified, MAX_MESSAGE};
 use crate::mail::campaign;
 use crate::store::Store;
@@ -43,6 +45,24 @@ pub fn message(config: &Config, input: &mut dyn std::io::Read, clock: &dyn Clock
     with_processor(config, |p| {
         let mut store = Store::open(&config.paths.store)?;
         p.process(&mut store, &raw, "stdin", clock.now())
+    })
+}
+
+/// Applies the events a provider's webhook reported to `store`, each once (a replayed one
+/// changes nothing and counts as a duplicate), through the same policy as mailed reports.
+pub fn events(
+    config: &Config,
+    store: &mut Store,
+    events: &[Event],
+    now: DateTime<Utc>,
+) -> Result<Tally> {
+    with_processor(config, |p| {
+        let mut tally = Tally::default();
+        for event in events {
+            let keys: Vec<&str> = event.keys.iter().map(String::as_str).collect();
+            tally += p.record(store, &keys, &event.classified, &event.source(), now)?;
+        }
+        Ok(tally)
     })
 }
 

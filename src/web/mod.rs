@@ -1,6 +1,6 @@
 //! The daemon's web side (axum): one-click unsubscribe, the archive, the reviewers' pages,
-//! `/healthz`, `/readyz`, `/status` and `/metrics`, and sign-up with its subscription pages
-//! (`/subscribe`, `/confirm/…`, `/manage`).
+//! `/healthz`, `/readyz`, `/status` and `/metrics`, sign-up with its subscription pages
+//! (`/subscribe`, `/confirm/…`, `/manage`) and the mail providers' webhooks (`/hooks/…`).
 //! Handlers do their file and store work on tokio's blocking pool.
 
 mod archive;
@@ -9,6 +9,7 @@ pub mod limits;
 mod manage;
 mod metrics;
 pub mod preview;
+mod providers;
 mod review;
 mod signup;
 mod unsubscribe;
@@ -72,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::Extension(Arc::new(limits::Limits::new(
             &state.config.get().signup,
         ))))
+        .merge(providers::routes())
         .with_state(state)
 }
 

@@ -24,6 +24,7 @@ mod ops;
 mod outage;
 mod periods;
 mod postfix;
+mod providers;
 mod regression;
 mod relay;
 mod send;
