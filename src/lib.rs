@@ -31,4 +31,5 @@ pub mod select;
 pub mod stop;
 pub mod store;
 pub mod text;
+pub mod tls;
 pub mod web;

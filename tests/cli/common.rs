@@ -246,9 +246,15 @@ const STUCK: std::time::Duration = std::time::Duration::from_secs(120);
 impl Daemon {
     /// Starts `digest daemon` with `args` in the project and waits until its web server listens.
     pub fn start(p: &Project, args: &[&str], log: &str) -> Daemon {
+        Daemon::start_with_env(p, args, log, &[])
+    }
+
+    /// [`Daemon::start`] with `env` added to the daemon's environment.
+    pub fn start_with_env(p: &Project, args: &[&str], log: &str, env: &[(&str, &str)]) -> Daemon {
         let mut command = p.command(&["daemon"]);
         let mut child = command
             .args(args)
+            .envs(env.iter().copied())
             .env("DIGEST_LOG", log)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
