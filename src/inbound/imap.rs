@@ -45,15 +45,46 @@ pub struct Mailbox {
 }
 
 /// `what` within `timeout`, its error said with `what`.
-async fn step<T, E: std::fmt::Display>(
+async fn step<T, E: Explain>(
     what: &str,
     timeout: Duration,
     work: impl Future<Output = std::result::Result<T, E>>,
 ) -> Result<T> {
     match tokio::time::timeout(timeout, work).await {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(anyhow!("{what}: {e}")),
+        Ok(Err(e)) => Err(anyhow!("{what}: {}", e.explain())),
         Err(_) => Err(anyhow!("{what}: no answer within {}s", timeout.as_secs())),
+    }
+}
+
+/// An error said for people.
+trait Explain {
+    fn explain(&self) -> String;
+}
+
+impl Explain for std::io::Error {
+    fn explain(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Explain for async_imap::error::Error {
+    /// A NO or BAD with the server's own text (the client wraps it in debug notation).
+    fn explain(&self) -> String {
+        use async_imap::error::Error;
+        let (answer, text) = match self {
+            Error::No(text) => ("NO", text),
+            Error::Bad(text) => ("BAD", text),
+            other => return other.to_string(),
+        };
+        let info = text
+            .split_once("info: Some(\"")
+            .and_then(|(_, rest)| rest.strip_suffix("\")"))
+            .map(|info| info.replace("\\\"", "\""));
+        format!(
+            "the server answered {answer}: {}",
+            info.as_deref().unwrap_or(text)
+        )
     }
 }
 
@@ -101,7 +132,7 @@ impl Mailbox {
         let login = client.login(&imap.username, password.expose());
         let mut session = match tokio::time::timeout(t, login).await {
             Ok(Ok(session)) => session,
-            Ok(Err((e, _))) => bail!("login as {:?} refused: {e}", imap.username),
+            Ok(Err((e, _))) => bail!("login as {:?} refused: {}", imap.username, e.explain()),
             Err(_) => bail!("login: no answer within {}s", t.as_secs()),
         };
         let capabilities = step("CAPABILITY", t, session.capabilities()).await?;
@@ -248,4 +279,33 @@ impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + std::fmt::Debug +
 /// `name` as an IMAP quoted string (the configuration keeps out control characters).
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_is_said_with_the_servers_own_text() {
+        // A wrong password read `no response: code: None, info: Some("[AUTHENTICATIONFAILED] …")`.
+        let info = Some("[AUTHENTICATIONFAILED] Authentication \"failed\".");
+        let no = async_imap::error::Error::No(format!("code: {:?}, info: {info:?}", None::<u8>));
+        assert_eq!(
+            no.explain(),
+            "the server answered NO: [AUTHENTICATIONFAILED] Authentication \"failed\"."
+        );
+        let bad = async_imap::error::Error::Bad("something else".into());
+        assert_eq!(bad.explain(), "the server answered BAD: something else");
+        assert_eq!(
+            async_imap::error::Error::ConnectionLost.explain(),
+            "connection lost"
+        );
+    }
+
+    #[test]
+    fn mailbox_names_are_quoted_for_list() {
+        // A name with a quote or backslash must not end the IMAP string early.
+        assert_eq!(quote("processed"), "\"processed\"");
+        assert_eq!(quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+    }
 }

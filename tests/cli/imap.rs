@@ -352,8 +352,8 @@ fn a_wrong_imap_password_is_a_clear_error_and_the_daemon_is_not_ready() {
         &out.stderr,
         &[
             &source,
-            "login as \"bounces\" refused",
-            "Authentication failed",
+            "login as \"bounces\" refused: the server answered NO: \
+             [AUTHENTICATIONFAILED] Authentication failed.",
         ],
     );
     assert!(!out.all().contains("not-the-password"), "{}", out.all());
