@@ -90,19 +90,23 @@ pub fn imap(config: &Config, imap: &Imap, clock: &dyn Clock) -> Result<MaildirRu
     crate::publish::runtime()?.block_on(async {
         let mut mailbox = Mailbox::open(imap).await?;
         let mut run = MaildirRun::default();
-        for uid in mailbox.pending().await? {
-            let Some(raw) = mailbox.fetch(uid).await? else {
-                continue;
-            };
-            // Named for the record (when it has no Message-ID) for good: UIDVALIDITY and UID.
-            let name = format!(
-                "{} UIDVALIDITY {} UID {uid}",
-                imap.describe(),
-                mailbox.uid_validity
-            );
-            run.tally += processor.process(&mut store, &raw, &name, clock.now())?;
-            crate::fault::point("inbound-committed");
-            mailbox.done(uid).await?;
+        let read = async {
+            for uid in mailbox.pending().await? {
+                let Some(raw) = mailbox.fetch(uid).await? else {
+                    continue;
+                };
+                // Named for the record (when it has no Message-ID) for good: UIDVALIDITY and UID.
+                let validity = mailbox.uid_validity;
+                let name = format!("{} UIDVALIDITY {validity} UID {uid}", imap.describe());
+                run.tally += processor.process(&mut store, &raw, &name, clock.now())?;
+                crate::fault::point("inbound-committed");
+                mailbox.done(uid).await?;
+            }
+            anyhow::Ok(())
+        };
+        // What was read before a failure is committed: say how much that was.
+        if let Err(e) = read.await {
+            return Err(e.context(format!("stopped after {}", run.tally)));
         }
         mailbox.close().await;
         Ok(run)
