@@ -10,6 +10,8 @@
 
 #[path = "common/args.rs"]
 mod args;
+#[path = "common/rng.rs"]
+mod rng;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -18,23 +20,9 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-/// SplitMix64: small, fast, and the same sequence on every platform.
-struct Rng(u64);
+use rng::Rng;
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
     fn pick<'a>(&mut self, words: &[&'a str]) -> &'a str {
         words[self.below(words.len() as u64) as usize]
     }

@@ -190,6 +190,11 @@ pub struct BuildArgs {
     /// unsubscribe link).
     #[arg(long)]
     pub allow_oversize: bool,
+
+    /// First print the ranking from the current catalogue: every candidate's score parts, why it
+    /// was kept or dropped, and the stories told by several candidates with their similarity.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// `digest preview`.
@@ -207,7 +212,8 @@ pub struct PreviewArgs {
     #[arg(long)]
     pub text: bool,
 
-    /// Print every candidate's score parts and why it was kept or dropped.
+    /// Print every candidate's score parts and why it was kept or dropped, and the stories told by
+    /// several candidates with their similarity.
     #[arg(long)]
     pub explain: bool,
 

@@ -75,6 +75,22 @@ pub struct Item {
     pub upvotes: u64,
     /// Comments when frozen.
     pub comments: u64,
+    /// Other tellings of the same story, shown under the item as "More on this story" (absent
+    /// from `issue.json` when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more: Vec<Related>,
+}
+
+/// Another article telling the story of an [`Item`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Related {
+    /// Its title.
+    pub title: String,
+    /// Its link (http or https; anything else is shown without a link).
+    pub url: String,
+    /// The publication's name.
+    pub source: String,
 }
 
 impl Issue {
@@ -224,10 +240,18 @@ pub fn compose(
 ) -> Result<Issue, TooFew> {
     let date = ranking.window.end;
     let items: Vec<Item> = ranking
-        .picks()
+        .picks_indexed()
         .zip(1..)
-        .filter_map(|(c, number)| {
+        .filter_map(|((index, c), number)| {
             let a = &c.article;
+            let more = ranking
+                .others(index)
+                .map(|o| Related {
+                    title: o.article.title.clone(),
+                    url: o.article.url.clone(),
+                    source: o.article.publisher.name.clone(),
+                })
+                .collect();
             let published_at = a.published_at?;
             Some(Item {
                 number,
@@ -241,6 +265,7 @@ pub fn compose(
                 score: c.score.total,
                 upvotes: a.upvotes,
                 comments: a.comments,
+                more,
             })
         })
         .collect();

@@ -23,6 +23,16 @@ pub enum PeriodKind {
 }
 
 impl PeriodKind {
+    /// The longest length of a period of this kind in seconds (a month counts 31 days): what
+    /// "no successful run for two periods" is measured in.
+    pub fn nominal_seconds(self) -> i64 {
+        match self {
+            PeriodKind::Daily => 86_400,
+            PeriodKind::Weekly => 7 * 86_400,
+            PeriodKind::Monthly => 31 * 86_400,
+        }
+    }
+
     /// An example of the period syntax for this kind, for error messages.
     pub fn example(self) -> &'static str {
         match self {

@@ -15,6 +15,11 @@
 //!
 //! Ties break on the later publication time, then on the URL, so the same catalogue always yields
 //! the same issue.
+//!
+//! If the digest switches it on, candidates telling the same story under different links are
+//! clustered first ([`crate::cluster`]): the best-ranked one represents the story and the others
+//! are listed under it ([`Verdict::SameStory`]); they take no place in the issue and count against
+//! no cap.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
@@ -22,6 +27,7 @@ use std::fmt::Write as _;
 
 use anyhow::{Context as _, Result};
 
+use crate::cluster;
 use crate::config::{Digest, Scoring, Source};
 use crate::model::Article;
 use crate::period::{Period, Window};
@@ -55,6 +61,18 @@ pub enum Verdict {
     SourceCap,
     /// Good enough, but the issue was full.
     BeyondSize,
+    /// Another telling of the story of the candidate at this index (0-based, in the ranking),
+    /// which represents it.
+    SameStory(usize),
+}
+
+/// Candidates telling one story: the best-ranked represents it, the others follow it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Story {
+    /// Index of the representing candidate in [`Ranking::candidates`].
+    pub lead: usize,
+    /// The other candidates (indices, in rank order) and their similarity to the lead.
+    pub others: Vec<(usize, f64)>,
 }
 
 /// One scored candidate.
@@ -75,6 +93,10 @@ pub struct Ranking {
     pub window: Window,
     /// Candidates, best first.
     pub candidates: Vec<Candidate>,
+    /// Stories told by more than one candidate (none when clustering is off), by lead.
+    pub stories: Vec<Story>,
+    /// The similarity threshold clustering used, if it was on.
+    pub threshold: Option<f64>,
 }
 
 impl Ranking {
@@ -84,6 +106,49 @@ impl Ranking {
             .iter()
             .filter(|c| matches!(c.verdict, Verdict::Kept(_)))
     }
+
+    /// The other candidates of the story the candidate at `lead` represents, in rank order.
+    pub fn others(&self, lead: usize) -> impl Iterator<Item = &Candidate> {
+        self.stories
+            .iter()
+            .filter(move |s| s.lead == lead)
+            .flat_map(|s| &s.others)
+            .map(|&(i, _)| &self.candidates[i])
+    }
+
+    /// The kept candidates, in issue order, each with its index in [`Ranking::candidates`].
+    pub fn picks_indexed(&self) -> impl Iterator<Item = (usize, &Candidate)> {
+        self.candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| matches!(c.verdict, Verdict::Kept(_)))
+    }
+}
+
+/// Clusters the ranked `candidates` of `digest` at `threshold`: each story's lead is its
+/// best-ranked member.
+fn stories(digest: &Digest, candidates: &[Candidate], threshold: f64) -> Vec<Story> {
+    let texts: Vec<cluster::Text<'_>> = candidates
+        .iter()
+        .map(|c| cluster::Text {
+            title: &c.article.title,
+            summary: &c.article.summary,
+        })
+        .collect();
+    let topic = format!("{} {}", digest.tags.join(" "), digest.tag_name);
+    let index = cluster::Index::new(&texts, &topic);
+    index
+        .clusters(threshold)
+        .into_iter()
+        .map(|group| {
+            let lead = group[0];
+            let others = group[1..]
+                .iter()
+                .map(|&i| (i, index.similarity(lead, i)))
+                .collect();
+            Story { lead, others }
+        })
+        .collect()
 }
 
 /// The score of `article` from a source of `weight` under `scoring`, in `window`.
@@ -157,9 +222,20 @@ pub fn rank(digest: &Digest, window: Window, articles: Vec<(Article, f64)>) -> R
         })
         .collect();
     candidates.sort_by(order);
+    let stories = digest
+        .cluster
+        .map_or_else(Vec::new, |t| stories(digest, &candidates, t));
+    for story in &stories {
+        for &(i, _) in &story.others {
+            candidates[i].verdict = Verdict::SameStory(story.lead);
+        }
+    }
     let mut per_source: HashMap<&str, usize> = HashMap::new();
     let mut kept = 0;
     for c in &mut candidates {
+        if let Verdict::SameStory(_) = c.verdict {
+            continue;
+        }
         let from_source = per_source
             .entry(c.article.publisher.id.as_str())
             .or_default();
@@ -175,7 +251,12 @@ pub fn rank(digest: &Digest, window: Window, articles: Vec<(Article, f64)>) -> R
             Verdict::Kept(kept)
         };
     }
-    Ranking { window, candidates }
+    Ranking {
+        window,
+        candidates,
+        stories,
+        threshold: digest.cluster,
+    }
 }
 
 /// Best first: higher score, then later publication, then smaller URL.
@@ -228,6 +309,10 @@ pub fn explain(digest: &Digest, ranking: &Ranking) -> String {
             Verdict::BelowMinScore => "below min score".into(),
             Verdict::SourceCap => "source cap".into(),
             Verdict::BeyondSize => "beyond size".into(),
+            Verdict::SameStory(lead) => match ranking.candidates[lead].verdict {
+                Verdict::Kept(n) => format!("story of #{n}"),
+                _ => "story, lead out".into(),
+            },
         };
         let rank = match c.verdict {
             Verdict::Kept(n) => n.to_string(),
@@ -246,7 +331,40 @@ pub fn explain(digest: &Digest, ranking: &Ranking) -> String {
             c.score.weight
         );
     }
+    explain_stories(&mut out, ranking);
     out
+}
+
+/// The stories section of [`explain`]: each cluster, its lead, the others and their similarity.
+fn explain_stories(out: &mut String, ranking: &Ranking) {
+    let Some(threshold) = ranking.threshold else {
+        let _ = writeln!(
+            out,
+            "\nstory clustering: off (cluster = true switches it on)"
+        );
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "\nstories told by several candidates: {} (similarity threshold {threshold})",
+        ranking.stories.len()
+    );
+    let line = |c: &Candidate| {
+        let source: String = c.article.publisher.name.chars().take(24).collect();
+        let title: String = c.article.title.chars().take(70).collect();
+        format!("{title} ({source})")
+    };
+    for story in &ranking.stories {
+        let lead = &ranking.candidates[story.lead];
+        let position = match lead.verdict {
+            Verdict::Kept(n) => format!("#{n}"),
+            _ => "not kept".into(),
+        };
+        let _ = writeln!(out, "  story {position}: {}", line(lead));
+        for &(i, similarity) in &story.others {
+            let _ = writeln!(out, "    {similarity:.3}  {}", line(&ranking.candidates[i]));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -276,6 +394,7 @@ mod tests {
             schedule: None,
             ingest_before: false,
             max_lateness: chrono::Duration::hours(6),
+            cluster: None,
         }
     }
 
@@ -443,6 +562,76 @@ mod tests {
         let text = explain(&d, &r);
         assert!(
             text.contains("without votes or comments: 1 × recency (0 at the window's start, 1 at its end) × source weight"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn tellings_of_one_story_follow_their_lead_and_take_no_place_or_cap() {
+        // Without clustering the three tellings would take all three places of the issue; if the
+        // others counted against the cap, source "a" could not place its second story.
+        let mut d = digest();
+        d.cluster = Some(crate::cluster::DEFAULT_THRESHOLD);
+        d.max_per_source = Some(1);
+        let told = |url: &str, source: &str, upvotes: u64, title: &str| {
+            let mut a = art(url, source, 10, upvotes);
+            a.title = title.into();
+            a.summary = "A faulty CrowdStrike Falcon update crashed Windows computers.".into();
+            a
+        };
+        let mut other = art("other", "a", 11, 50);
+        other.title = "PostgreSQL 17 adds incremental backups".into();
+        let r = rank(
+            &d,
+            window(),
+            weight_one(vec![
+                told(
+                    "verge",
+                    "b",
+                    300,
+                    "CrowdStrike update crashes Windows computers",
+                ),
+                told(
+                    "ars",
+                    "a",
+                    200,
+                    "Faulty CrowdStrike update takes down Windows PCs",
+                ),
+                told(
+                    "bbc",
+                    "c",
+                    100,
+                    "CrowdStrike outage: Windows machines crash",
+                ),
+                other,
+            ]),
+        );
+        let verdicts: Vec<(&str, Verdict)> = r
+            .candidates
+            .iter()
+            .map(|c| {
+                (
+                    c.article.url.trim_start_matches("https://x.example/"),
+                    c.verdict,
+                )
+            })
+            .collect();
+        assert_eq!(
+            verdicts,
+            [
+                ("verge", Verdict::Kept(1)),
+                ("ars", Verdict::SameStory(0)),
+                ("bbc", Verdict::SameStory(0)),
+                ("other", Verdict::Kept(2)),
+            ]
+        );
+        let others: Vec<&str> = r.others(0).map(|c| c.article.title.as_str()).collect();
+        assert_eq!(others.len(), 2);
+        assert_eq!(r.stories.len(), 1);
+        let text = explain(&d, &r);
+        assert!(text.contains("story of #1"), "{text}");
+        assert!(
+            text.contains("stories told by several candidates: 1"),
             "{text}"
         );
     }

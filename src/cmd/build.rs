@@ -15,6 +15,10 @@ pub(super) fn run(config: &Config, args: &BuildArgs, clock: &dyn Clock) -> Resul
     let (digest, period) = target(config, &args.target, clock)?;
     let mut shown = stores(config);
     let mut store = shown.lazy(config, clock);
+    if args.explain {
+        let explanation = build::explain(config, digest, period, &mut store)?;
+        say!("{}\n", explanation.trim_end());
+    }
     let allow = Allow {
         rebuild: args.rebuild,
         open_period: args.open_period,

@@ -9,9 +9,11 @@ use anyhow::Result;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::daemon::{self, Publish};
+use crate::metrics::Metrics;
 
 pub(super) fn run(dir: &Path, config: Config, clock: Arc<dyn Clock>) -> Result<ExitCode> {
-    let runner = Arc::new(Publish::new(clock.clone()));
-    daemon::run(dir, config, clock, runner)?;
+    let metrics = Arc::new(Metrics::new());
+    let runner = Arc::new(Publish::new(clock.clone()).with_metrics(metrics.clone()));
+    daemon::run(dir, config, clock, runner, metrics)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@
 mod imap;
 mod locate;
 mod mail;
+mod ops;
 mod raw;
 mod shared;
 
@@ -25,6 +26,7 @@ pub use mail::{
     Credentials, Dkim, DkimAlgorithm, List, Mail, Member, RateLimits, Secret, Sending, Smtp, Tls,
     is_loopback,
 };
+pub use ops::{Monitoring, WEBHOOK_EVENTS, Webhooks};
 pub use raw::{DEFAULT_LISTEN, DEFAULT_MAX_LATENESS, DEFAULT_SUMMARY_LENGTH, Scoring, SourceKind};
 pub use shared::SharedConfig;
 
@@ -76,6 +78,10 @@ pub struct Config {
     pub bounces: Bounces,
     /// Where returned mail is, for the daemon (`[inbound]`), if anywhere.
     pub inbound: Option<Inbound>,
+    /// Run reports to the operators (`[monitoring]`).
+    pub monitoring: Monitoring,
+    /// Signed event POSTs (`[webhooks]`), if any.
+    pub webhooks: Option<Webhooks>,
 }
 
 /// `[inbound]`: where returned mail is, which `digest daemon` processes as `digest inbound
@@ -307,6 +313,9 @@ pub struct Digest {
     pub ingest_before: bool,
     /// How late a scheduled run may start (after downtime) before it is skipped instead.
     pub max_lateness: chrono::Duration,
+    /// Story clustering: the similarity threshold (`cluster_threshold`) when switched on
+    /// (`cluster = true`), else `None` (the default). See [`crate::cluster`].
+    pub cluster: Option<f64>,
 }
 
 impl Digest {

@@ -32,6 +32,8 @@ const SECTIONS: &[&str] = &[
     "web",
     "bounces",
     "inbound",
+    "monitoring",
+    "webhooks",
 ];
 
 /// Placeholders a title template may use.
@@ -209,6 +211,9 @@ struct RawDigest {
     #[serde(default)]
     ingest_before: bool,
     max_lateness: Option<String>,
+    #[serde(default)]
+    cluster: bool,
+    cluster_threshold: Option<f64>,
 }
 
 fn utc() -> String {
@@ -422,6 +427,8 @@ impl Checker {
         let digests = self.named("digests", top.remove("digests"), Self::digest);
         let bounces = self.bounces(top.remove("bounces"));
         let inbound = top.remove("inbound").and_then(|v| self.inbound(v));
+        let monitoring = self.monitoring(top.remove("monitoring"), &sending);
+        let webhooks = top.remove("webhooks").and_then(|v| self.webhooks(v));
         Some(Config {
             dir: dir.to_path_buf(),
             files: self.files.clone(),
@@ -436,6 +443,8 @@ impl Checker {
             web: web?,
             bounces,
             inbound,
+            monitoring,
+            webhooks,
         })
     }
 
@@ -838,6 +847,13 @@ impl Checker {
                 format!("must be > 0 hours, not {h}"),
             ));
         }
+        let threshold = raw
+            .cluster_threshold
+            .unwrap_or(crate::cluster::DEFAULT_THRESHOLD);
+        if !(threshold > 0.0 && threshold <= 1.0) {
+            let msg = format!("must be a number above 0 and at most 1, not {threshold}");
+            errors.push(("cluster_threshold", msg));
+        }
         let schedule = raw.schedule.and_then(|written| {
             written
                 .parse::<Schedule>()
@@ -890,6 +906,7 @@ impl Checker {
             schedule,
             ingest_before: raw.ingest_before,
             max_lateness,
+            cluster: raw.cluster.then_some(threshold),
         })
     }
 }

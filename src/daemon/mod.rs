@@ -10,6 +10,8 @@
 
 pub mod due;
 pub mod lock;
+pub mod notify;
+pub mod ops;
 pub mod runner;
 
 use std::path::Path;
@@ -24,10 +26,13 @@ use tracing::{debug, error, info, warn};
 /// Moved to the leaf [`crate::schedule`] (the configuration parses schedules); re-exported for
 /// the old path.
 pub use crate::stop::Stop;
+pub use ops::{Ops, Watch};
 pub use runner::{Job, Publish, RunOutcome, Runner};
 
 use crate::clock::Clock;
 use crate::config::{Config, Digest, Invalid, SharedConfig};
+use crate::events::Events;
+use crate::metrics::Metrics;
 use crate::publish::check;
 use crate::schedule::{format_duration, local_time};
 use crate::store::{RunStatus, Store};
@@ -40,6 +45,7 @@ pub struct Scheduler {
     clock: Arc<dyn Clock>,
     runner: Arc<dyn Runner>,
     stop: Stop,
+    watch: Arc<dyn Watch>,
 }
 
 impl Scheduler {
@@ -51,7 +57,13 @@ impl Scheduler {
             clock,
             runner,
             stop,
+            watch: Arc::new(ops::Unwatched),
         }
+    }
+
+    /// The same scheduler telling `watch` about each run's start and end.
+    pub fn watched(self, watch: Arc<dyn Watch>) -> Self {
+        Scheduler { watch, ..self }
     }
 
     /// Does everything due now, one run at a time, and says when to look again.
@@ -118,6 +130,7 @@ impl Scheduler {
             period,
             scheduled_at: decision.scheduled_at,
         };
+        self.watch.started(config, &job);
         let (status, detail) = match self.runner.run(config, &job, &self.stop) {
             Ok(outcome) => (outcome.status(), outcome.detail()),
             Err(e) => (RunStatus::Failed, format!("{e:#}")),
@@ -133,6 +146,8 @@ impl Scheduler {
             }
             _ => info!(digest = %id, period = %period, %status, "run finished: {detail}"),
         }
+        self.watch
+            .finished(config, &self.store, &job, status, &detail);
         Ok(())
     }
 }
@@ -149,14 +164,23 @@ pub enum Control {
 /// Runs the scheduler on the calling thread until [`Control::Stop`] arrives (or every sender is
 /// gone), reading the configuration in force before each look.
 pub fn schedule_loop(mut scheduler: Scheduler, config: SharedConfig, control: Receiver<Control>) {
+    let mut told = None;
     loop {
         let wake = match scheduler.tick(&config.get()) {
             Ok(wake) => wake,
             Err(e) => {
                 error!("scheduler: {e:#}; trying again shortly");
+                notify::status(&format!("scheduler error, retrying: {e:#}"));
                 scheduler.clock.now() + due::MAX_SLEEP
             }
         };
+        if told != Some(wake) {
+            told = Some(wake);
+            notify::status(&format!(
+                "idle; next look at {}",
+                wake.format("%Y-%m-%d %H:%M:%S UTC")
+            ));
+        }
         if scheduler.stop.requested() {
             break;
         }
@@ -176,18 +200,22 @@ pub fn schedule_loop(mut scheduler: Scheduler, config: SharedConfig, control: Re
 /// Runs `digest daemon` until SIGTERM or SIGINT: refuses a configuration `digest check` refuses
 /// (every problem in the error), takes the store's lock, starts the scheduler and the web server,
 /// and reloads the configuration from `dir` on SIGHUP.
+///
+/// `metrics` is what `/metrics` exposes (give `runner` the same to count ingests and sends). Tells
+/// systemd `READY=1` once the store, the configuration and the web side are up (see [`notify`]).
 pub fn run(
     dir: &Path,
     config: Config,
     clock: Arc<dyn Clock>,
     runner: Arc<dyn Runner>,
+    metrics: Arc<Metrics>,
 ) -> Result<()> {
     let problems = check::problems(&config);
     if !problems.is_empty() {
         return Err(Invalid(problems).into());
     }
     let lock = lock::Lock::acquire(&config.paths.store)?;
-    crate::publish::runtime()?.block_on(serve(dir, config, clock, runner))?;
+    crate::publish::runtime()?.block_on(serve(dir, config, clock, runner, metrics))?;
     drop(lock);
     Ok(())
 }
@@ -197,6 +225,7 @@ async fn serve(
     config: Config,
     clock: Arc<dyn Clock>,
     runner: Arc<dyn Runner>,
+    metrics: Arc<Metrics>,
 ) -> Result<()> {
     // Handlers first, so a signal at start-up is handled rather than fatal.
     let mut terminate = signal(SignalKind::terminate())?;
@@ -233,9 +262,12 @@ async fn serve(
     }
 
     let shared = SharedConfig::new(config);
+    let events = Events::start(shared.clone(), clock.clone(), metrics.clone());
+    let ops = Ops::new(metrics.clone(), events.clone(), clock.clone());
     let stop = Stop::default();
     let (control, inbox) = std::sync::mpsc::channel();
-    let scheduler = Scheduler::new(store, clock.clone(), runner, stop.clone());
+    let scheduler =
+        Scheduler::new(store, clock.clone(), runner, stop.clone()).watched(Arc::new(ops));
     let thread_config = shared.clone();
     let scheduler = std::thread::Builder::new()
         .name("scheduler".into())
@@ -247,6 +279,8 @@ async fn serve(
         config: shared.clone(),
         store: Arc::new(Mutex::new(web_store)),
         clock,
+        metrics,
+        events,
     });
     let (web_stop, web_stopped) = tokio::sync::oneshot::channel::<()>();
     info!("web server listening on http://{}/", listener.local_addr()?);
@@ -256,6 +290,14 @@ async fn serve(
                 let _ = web_stopped.await;
             })
             .await
+    });
+    notify::ready(&format!("ready; {scheduled} scheduled digest(s)"));
+    let watchdog = notify::watchdog_interval().map(|every| {
+        info!(
+            every_ms = every.as_millis() as u64,
+            "systemd watchdog enabled"
+        );
+        tokio::spawn(notify::watchdog(every))
     });
 
     let ended = loop {
@@ -269,6 +311,7 @@ async fn serve(
     let result = match ended {
         None => {
             info!("stopping: no new runs; a run in progress finishes first");
+            notify::stopping();
             stop.request();
             let _ = control.send(Control::Stop);
             scheduler.await
@@ -277,6 +320,9 @@ async fn serve(
     };
     // A message being processed is one transaction: stopping in between records it later.
     inbound.abort();
+    if let Some(watchdog) = watchdog {
+        watchdog.abort();
+    }
     let _ = web_stop.send(());
     web.await?.context("web server")?;
     match result {

@@ -12,12 +12,15 @@ use chrono::{DateTime, Utc};
 use crate::clock::Clock;
 use crate::config::{Config, Digest};
 use crate::mail::transport::Transport;
+use crate::metrics::Metrics;
 use crate::period::Period;
 use crate::publish::build::{self, Allow, BuildError, TooFew};
 use crate::publish::ingest::{self, Lazy, Refresh};
 use crate::publish::send::{self, Plan};
 use crate::stop::Stop;
 use crate::store::{Counts, RunStatus};
+
+use super::ops::Metered;
 
 /// One run to do: the issue of `digest` for `period`, due at `scheduled_at`.
 #[derive(Debug, Clone, Copy)]
@@ -100,6 +103,7 @@ pub trait Runner: Send + Sync {
 pub struct Publish {
     clock: Arc<dyn Clock>,
     transport: Option<Arc<dyn Transport>>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Publish {
@@ -109,6 +113,15 @@ impl Publish {
         Publish {
             clock,
             transport: None,
+            metrics: None,
+        }
+    }
+
+    /// The same runner counting ingests, attempts and recipients into `metrics`.
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Publish {
+        Publish {
+            metrics: Some(metrics),
+            ..self
         }
     }
 
@@ -129,7 +142,15 @@ impl Runner for Publish {
             false => Refresh::IfEmpty,
         };
         let mut log = ingest::Log;
-        let mut store = ingest::open(config, refresh, clock, &mut log)?;
+        let mut metered;
+        let observer: &mut dyn ingest::Observer = match &self.metrics {
+            Some(metrics) => {
+                metered = Metered { metrics };
+                &mut metered
+            }
+            None => &mut log,
+        };
+        let mut store = ingest::open(config, refresh, clock, observer)?;
         if stop.requested() {
             return Ok(RunOutcome::Interrupted);
         }
@@ -154,7 +175,10 @@ impl Runner for Publish {
         if job.digest.lists.is_empty() {
             return Ok(RunOutcome::Built { number, items });
         }
-        let plan = Plan::of(config, job.digest, issue, false)?;
+        let mut plan = Plan::of(config, job.digest, issue, false)?;
+        if let Some(metrics) = &self.metrics {
+            plan = plan.observed(metrics.clone());
+        }
         let audience = plan.resolve(&mut store, false, clock)?;
         for skipped in &audience.resolution.invalid {
             tracing::warn!(digest = %job.digest.id, "skipped invalid recipient {skipped}");

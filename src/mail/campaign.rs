@@ -115,5 +115,6 @@ pub fn setup(
         transport,
         limiter,
         options,
+        observer: None,
     })
 }

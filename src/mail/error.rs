@@ -165,6 +165,22 @@ pub enum ReplyClass {
     OtherPermanent,
 }
 
+impl ReplyClass {
+    /// A short name for metrics and reports: `throttle`, `bad_address`, `mailbox_full`,
+    /// `too_big`, `refused`, `other_transient`, `other_permanent`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplyClass::Throttle => "throttle",
+            ReplyClass::BadAddress => "bad_address",
+            ReplyClass::MailboxFull => "mailbox_full",
+            ReplyClass::TooBig => "too_big",
+            ReplyClass::Refused => "refused",
+            ReplyClass::OtherTransient => "other_transient",
+            ReplyClass::OtherPermanent => "other_permanent",
+        }
+    }
+}
+
 /// Where in the SMTP dialogue a refusal came.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stage {

@@ -122,6 +122,20 @@ pub fn draft(
     Ok((issue, Shown::Draft, explain.then_some(ranking)))
 }
 
+/// The ranking of `digest` for `period` from the current catalogue, for people
+/// ([`select::explain`]): what `digest build --explain` prints.
+pub fn explain(
+    config: &Config,
+    digest: &Digest,
+    period: Period,
+    store: &mut Lazy<'_>,
+) -> anyhow::Result<String> {
+    Ok(select::explain(
+        digest,
+        &rank(config, digest, period, store)?,
+    ))
+}
+
 fn rank(
     config: &Config,
     digest: &Digest,

@@ -16,6 +16,7 @@ pub mod inbound;
 pub mod ingest;
 pub mod init;
 pub mod preview;
+pub mod report;
 pub mod send;
 pub mod status;
 pub mod suppress;

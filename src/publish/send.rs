@@ -37,6 +37,8 @@ pub struct Plan<'c> {
     pub issue: Issue,
     /// The issue, rendered with its fixed headers.
     pub prepared: Arc<Prepared>,
+    /// Told about every attempt and recipient of [`Plan::run`] (the daemon's metrics).
+    observer: Option<Arc<dyn send::Observer>>,
 }
 
 /// The issue's audience as the ledger has it after resolving the digest's lists.
@@ -193,7 +195,16 @@ impl<'c> Plan<'c> {
             digest,
             issue,
             prepared,
+            observer: None,
         })
+    }
+
+    /// The same plan telling `observer` about every attempt and recipient of [`Plan::run`].
+    pub fn observed(self, observer: Arc<dyn send::Observer>) -> Plan<'c> {
+        Plan {
+            observer: Some(observer),
+            ..self
+        }
     }
 
     /// The ledger's name for the issue.
@@ -297,14 +308,8 @@ impl<'c> Plan<'c> {
             name: None,
         };
         let message = self.prepared.message(&to, clock.now(), true)?;
-        let bytes = message.formatted();
-        let reply = crate::publish::runtime()?.block_on(async {
-            let mut conn = transport.connect().await?;
-            let reply = conn.send(message.envelope(), &bytes).await;
-            conn.close().await;
-            reply
-        });
-        reply.map_err(|e| anyhow!("test message to {} not sent: {e}", address.address))
+        send_one(transport, &message)?
+            .map_err(|e| anyhow!("test message to {} not sent: {e}", address.address))
     }
 
     /// Sends the issue through `transport` to every unsent row of its ledger (resolve the
@@ -320,7 +325,7 @@ impl<'c> Plan<'c> {
         stop: &Stop,
         progress: impl FnMut(&Progress),
     ) -> Result<Summary> {
-        let setup = campaign::setup(
+        let mut setup = campaign::setup(
             self.config,
             self.prepared.clone(),
             transport,
@@ -328,8 +333,24 @@ impl<'c> Plan<'c> {
             clock,
             retry_failed,
         )?;
+        setup.observer = self.observer.clone();
         crate::publish::runtime()?.block_on(send::run(store, setup, clock, stop, progress))
     }
+}
+
+/// Sends one message outside any ledger over a connection of its own (a test message, a run
+/// report); the server's reply, or why not.
+pub fn send_one(
+    transport: &dyn Transport,
+    message: &lettre::Message,
+) -> Result<Result<String, crate::mail::Error>> {
+    let bytes = message.formatted();
+    Ok(crate::publish::runtime()?.block_on(async {
+        let mut conn = transport.connect().await?;
+        let reply = conn.send(message.envelope(), &bytes).await;
+        conn.close().await;
+        reply
+    }))
 }
 
 /// Where a send goes: `.eml` files in `eml` if given, else the configured SMTP relay.

@@ -8,7 +8,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::splice::Field;
 use super::{Context, archive_url, clean};
-use crate::issue::{Issue, Item};
+use crate::issue::{Issue, Item, Related};
 use crate::model::{MAX_SUMMARY, MAX_TITLE, canonical};
 
 /// Outlook (Word engine) ignores max-width: give it a fixed 600px table.
@@ -158,6 +158,28 @@ pub fn item(item: &Item) -> Markup {
                         }
                     }
                     p.summary { (clean(&item.summary, MAX_SUMMARY)) }
+                    (more(&item.more))
+                }
+            }
+        }
+    }
+}
+
+/// "More on this story: Source A · Source B", each source linked to its telling of the story
+/// (its title in the link's tooltip); nothing when the story has no other tellings.
+pub fn more(related: &[Related]) -> Markup {
+    html! {
+        @if !related.is_empty() {
+            p.more {
+                "More on this story: "
+                @for (i, r) in related.iter().enumerate() {
+                    @if i > 0 { " · " }
+                    @let source = clean(&r.source, 100);
+                    @if canonical::is_http(&r.url) {
+                        a.more-link href=(r.url) title=(clean(&r.title, MAX_TITLE)) { (source) }
+                    } @else {
+                        (source)
+                    }
                 }
             }
         }

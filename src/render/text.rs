@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::splice::Field;
 use super::{Context, archive_url, clean};
-use crate::issue::Issue;
+use crate::issue::{Issue, Related};
 use crate::model::{MAX_SUMMARY, MAX_TITLE, canonical};
 
 /// Line width of the text part.
@@ -45,6 +45,7 @@ pub fn email(issue: &Issue, ctx: &Context<'_>) -> String {
             &indent,
             &indent,
         );
+        more(&mut out, &item.more, &indent);
         out.push('\n');
     }
     let why = ctx.theme.footer_text.replace("{site}", &ctx.site.name);
@@ -64,6 +65,22 @@ pub fn email(issue: &Issue, ctx: &Context<'_>) -> String {
     let address = format!("{} · {}", ctx.site.name, ctx.theme.postal_address);
     wrap_into(&mut out, &address, "", "");
     out
+}
+
+/// "More on this story:" and, per other telling, its source and title, then its URL on a line
+/// of its own (never broken).
+fn more(out: &mut String, related: &[Related], indent: &str) {
+    if related.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{indent}More on this story:");
+    for r in related {
+        let line = format!("{}: {}", clean(&r.source, 100), clean(&r.title, MAX_TITLE));
+        wrap_into(out, &line, &format!("{indent}- "), &format!("{indent}  "));
+        if canonical::is_http(&r.url) {
+            let _ = writeln!(out, "{indent}  {}", r.url);
+        }
+    }
 }
 
 fn wrap(text: &str, first: &str, rest: &str) -> String {

@@ -5,6 +5,7 @@
 mod articles;
 mod inbound;
 mod ledger;
+mod metrics;
 mod runs;
 mod sources;
 mod suppressions;

@@ -1,9 +1,10 @@
-//! The daemon's web side (axum): one-click unsubscribe, the archive, `/healthz`, `/readyz` and
-//! `/status`.
+//! The daemon's web side (axum): one-click unsubscribe, the archive, `/healthz`, `/readyz`,
+//! `/status` and `/metrics`.
 //! Handlers do their file and store work on tokio's blocking pool.
 
 mod archive;
 mod health;
+mod metrics;
 pub mod preview;
 mod unsubscribe;
 
@@ -27,6 +28,10 @@ pub struct AppState {
     pub store: Arc<Mutex<Store>>,
     /// The time source, for next run times.
     pub clock: Arc<dyn Clock>,
+    /// The daemon's metrics, exposed at `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Where events for the webhooks go (unsubscribes).
+    pub events: crate::events::Events,
 }
 
 /// The routes.
@@ -36,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/status", get(health::status))
+        .route("/metrics", get(metrics::scrape))
         .route("/archive", get(archive::page))
         .route("/archive/", get(archive::page))
         .route("/archive/{*rest}", get(archive::page))

@@ -14,6 +14,7 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
 use super::{AppState, blocking};
+use crate::events::Event;
 use crate::mail::campaign;
 use crate::store::Reason;
 
@@ -56,27 +57,31 @@ pub(super) async fn unsubscribe(
     let config = state.config.get();
     let site = config.site.name.clone();
     let store = state.store.clone();
+    let events = state.events.clone();
     let now = state.clock.now();
     let recorded = blocking("recording an unsubscribe", move || {
         let keys = campaign::keys(&config)?;
         let shown: String = token.chars().take(8).collect();
         let Some(claim) = keys.verify(&token) else {
             tracing::warn!(token = %shown, "unsubscribe with an invalid or tampered token");
-            return Ok(());
+            return Ok(None);
         };
         let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
         match store.subscriber_address(claim.subscriber)? {
             Some(address) => {
                 let new = store.suppress(&address, Some(&claim.digest), Reason::Unsubscribed, Some("one-click"), now)?;
                 tracing::info!(digest = %claim.digest, subscriber = claim.subscriber, new, "unsubscribed");
+                return Ok(new.then_some(claim.digest));
             }
             None => tracing::warn!(token = %shown, "unsubscribe token for an unknown subscriber"),
         }
-        Ok(())
+        Ok(None)
     })
     .await;
-    if let Err(response) = recorded {
-        return response;
+    match recorded {
+        Err(response) => return response,
+        Ok(Some(scope)) => events.emit(Event::unsubscribed(&scope, now)),
+        Ok(None) => {}
     }
     let done = page(
         &site,

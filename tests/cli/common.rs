@@ -252,6 +252,7 @@ impl Daemon {
     /// [`Daemon::start`] with `env` added to the daemon's environment.
     pub fn start_with_env(p: &Project, args: &[&str], log: &str, env: &[(&str, &str)]) -> Daemon {
         let mut command = p.command(&["daemon"]);
+        command.envs(env.iter().copied());
         let mut child = command
             .args(args)
             .envs(env.iter().copied())

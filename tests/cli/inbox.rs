@@ -117,7 +117,7 @@ fn make_example() -> Example {
 }
 
 /// A new RSA key: (PKCS#8 PEM private key, base64 DER public key).
-fn rsa_key() -> (String, String) {
+pub(crate) fn rsa_key() -> (String, String) {
     let private = Command::new("openssl")
         .args([
             "genpkey",
@@ -189,7 +189,7 @@ fn json_of(command: &mut Command) -> Value {
 }
 
 /// Runs a checker script of the repository (`tests/…`) with `interpreter`, returning its JSON.
-fn script_json<I, A>(interpreter: &str, script: &str, args: I) -> Value
+pub(crate) fn script_json<I, A>(interpreter: &str, script: &str, args: I) -> Value
 where
     I: IntoIterator<Item = A>,
     A: AsRef<std::ffi::OsStr>,

@@ -13,7 +13,7 @@ use crate::serve::http_get;
 use crate::smtp::unavailable;
 
 /// maildev's SMTP and HTTP addresses (scripts/test starts it on these).
-fn maildev() -> Option<(String, String)> {
+pub fn maildev() -> Option<(String, String)> {
     let smtp =
         std::env::var("DIGEST_TEST_MAILDEV_SMTP").unwrap_or_else(|_| "127.0.0.1:1025".into());
     let web = std::env::var("DIGEST_TEST_MAILDEV_WEB").unwrap_or_else(|_| "127.0.0.1:1080".into());
@@ -30,7 +30,7 @@ fn body(response: &str) -> &str {
 }
 
 /// The messages maildev holds for recipients at `domain`.
-fn messages(web: &str, domain: &str) -> Vec<Value> {
+pub fn messages(web: &str, domain: &str) -> Vec<Value> {
     let all: Value = serde_json::from_str(body(&http_get(web, "/api/email"))).unwrap();
     all.as_array()
         .unwrap()
@@ -45,7 +45,7 @@ fn messages(web: &str, domain: &str) -> Vec<Value> {
 }
 
 /// The raw source of one maildev message.
-fn source(web: &str, message: &Value) -> String {
+pub fn source(web: &str, message: &Value) -> String {
     let id = message["id"].as_str().unwrap();
     body(&http_get(web, &format!("/api/email/{id}/source"))).to_string()
 }
@@ -167,7 +167,7 @@ fn fifty_recipients_each_get_one_intact_message() {
 }
 
 /// A per-run stamp so reruns against a long-lived maildev do not see old messages.
-fn chrono_stamp() -> u128 {
+pub fn chrono_stamp() -> u128 {
     std::time::SystemTime::UNIX_EPOCH
         .elapsed()
         .map_or(0, |d| d.as_nanos())

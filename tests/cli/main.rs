@@ -2,11 +2,13 @@
 
 mod archive;
 mod catalogue;
+mod clusters;
 mod common;
 mod config;
 #[cfg(feature = "fault-injection")]
 mod crash;
 mod daemon;
+mod dsn;
 mod faults;
 mod feeds;
 mod freeze;
@@ -18,9 +20,12 @@ mod inbox;
 mod init;
 mod maildev;
 mod message;
+mod ops;
 mod outage;
 mod periods;
+mod postfix;
 mod regression;
+mod relay;
 mod send;
 mod serve;
 mod smtp;

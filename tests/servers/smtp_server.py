@@ -14,7 +14,8 @@ anything else is accepted. Every accepted message is appended to --log as one JS
 connection as {"event": "connect"}, every MAIL command as {"event": "mail", "arg": ...}, every DATA
 command (an upload about to start) as {"event": "data"} and every RSET as {"event": "rset"}.
 --size-limit N advertises SIZE N (aiosmtpd refuses a larger declared SIZE on MAIL with 552);
---data-reply "554 5.6.0 ..." answers every message with that reply after its upload. --strict-helo
+--forward HOST:PORT relays every accepted message, unchanged, to that SMTP server (e.g. maildev)
+before answering. --data-reply "554 5.6.0 ..." answers every message with that reply after its upload. --strict-helo
 refuses every RCPT with Postfix's "504 5.5.2 <name>: Helo command rejected: need fully-qualified
 hostname" when the EHLO name is neither an address literal nor a name with a dot (Postfix's
 reject_non_fqdn_helo_hostname); every EHLO is logged as {"event": "ehlo", "name": ...}. --delay-ms slows every DATA reply; --stall makes DATA never
@@ -25,6 +26,7 @@ import argparse
 import asyncio
 import json
 import re
+import smtplib
 import ssl
 import sys
 from email.parser import BytesHeaderParser
@@ -38,6 +40,12 @@ def fully_qualified(name):
     if name.startswith("[") and name.endswith("]"):
         return True
     return "." in name.strip(".")
+
+
+def forward(host, port, mail_from, rcpts, content):
+    """Relays one accepted message to the SMTP server at host:port."""
+    with smtplib.SMTP(host, port, timeout=30) as relay:
+        relay.sendmail(mail_from, rcpts, content)
 
 
 class Handler:
@@ -97,6 +105,10 @@ class Handler:
             await asyncio.sleep(3600)
         if self.args.delay_ms:
             await asyncio.sleep(self.args.delay_ms / 1000)
+        if self.args.forward:
+            host, port = self.args.forward.rsplit(":", 1)
+            await asyncio.get_running_loop().run_in_executor(
+                None, forward, host, int(port), envelope.mail_from, rcpts, envelope.content)
         headers = BytesHeaderParser(policy=default).parsebytes(envelope.content)
         self.write({
             "event": "accepted",
@@ -155,6 +167,7 @@ def main():
     p.add_argument("--size-limit", type=int, default=64 * 1024 * 1024)
     p.add_argument("--data-reply")
     p.add_argument("--strict-helo", action="store_true")
+    p.add_argument("--forward")
     args = p.parse_args()
 
     handler = Handler(args)

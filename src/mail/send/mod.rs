@@ -167,6 +167,26 @@ pub struct Setup {
     pub limiter: Arc<Limiter>,
     /// Behaviour.
     pub options: Options,
+    /// Told about every attempt and every recipient done (the daemon's metrics), if any.
+    pub observer: Option<Arc<dyn Observer>>,
+}
+
+/// Told about a send as it goes, besides the running totals: the daemon's metrics listen here.
+pub trait Observer: Send + Sync {
+    /// A delivery attempt was answered after `took`: `class` is `accepted`, a refusal's
+    /// [`super::error::ReplyClass`] name, or `no_reply` (no connection, a timeout, a dropped
+    /// connection).
+    fn attempt(&self, class: &'static str, took: Duration);
+    /// A recipient of `digest` is done: `state` is sent, failed, deferred or suppressed.
+    fn done(&self, digest: &str, state: State);
+}
+
+/// The name [`Observer::attempt`] is told for an answer.
+fn answer_class(result: &Result<String, Error>) -> &'static str {
+    match result {
+        Ok(_) => "accepted",
+        Err(e) => e.reply().map_or("no_reply", |r| r.class().as_str()),
+    }
 }
 
 /// What every worker shares.
@@ -175,6 +195,7 @@ struct Shared {
     transport: Arc<dyn Transport>,
     limiter: Arc<Limiter>,
     options: Options,
+    observer: Option<Arc<dyn Observer>>,
     /// Asked when the send stops taking new messages (interrupted, or a fatal error).
     halt: Stop,
     /// When the relay became unreachable: the first failed connection attempt since the last one
@@ -212,6 +233,7 @@ pub async fn run(
         transport,
         limiter,
         options,
+        observer,
     } = setup;
     let issue = prepared.issue_key.clone();
     let digest = prepared.digest().to_string();
@@ -227,6 +249,7 @@ pub async fn run(
         transport,
         limiter,
         options: options.clone(),
+        observer: observer.clone(),
         halt: Stop::new(),
         outage: std::sync::Mutex::new(None),
         refusals: std::sync::Mutex::new(Refusals::default()),
@@ -250,6 +273,7 @@ pub async fn run(
         issue: &issue,
         options: &options,
         clock,
+        observer: observer.as_deref(),
     };
     let mut job_tx = Some(job_tx);
     let mut buffer: VecDeque<Pending> = VecDeque::new();
@@ -298,6 +322,9 @@ pub async fn run(
                     let row = (pending.subscriber_id, State::Suppressed, 0, None);
                     ledger.store.record(&issue, &[row], clock.now())?;
                     progress.suppressed += 1;
+                    if let Some(o) = &observer {
+                        o.done(&digest, State::Suppressed);
+                    }
                 } else {
                     match Address::from_str(&pending.send_to) {
                         Ok(address) => {
@@ -349,6 +376,7 @@ struct Ledger<'a> {
     issue: &'a IssueKey,
     options: &'a Options,
     clock: &'a dyn Clock,
+    observer: Option<&'a dyn Observer>,
 }
 
 impl Ledger<'_> {
@@ -372,6 +400,9 @@ impl Ledger<'_> {
                 State::Sent => progress.sent += 1,
                 State::Failed => progress.failed += 1,
                 _ => progress.deferred += 1,
+            }
+            if let Some(o) = self.observer {
+                o.done(&self.issue.digest, state);
             }
             let reply = match &d.result {
                 Ok(reply) => reply.clone(),

@@ -153,6 +153,7 @@ impl Fixture {
             transport: Arc::new(self.stub.clone()),
             limiter: Arc::new(Limiter::new(&RateLimits::default(), Recent::default())),
             options,
+            observer: None,
         };
         let mut reports = Vec::new();
         let summary = run(&mut self.store, setup, &FixedClock(now()), stop, |p| {

@@ -95,7 +95,12 @@ async fn deliver(job: Job, conn: &mut Option<Box<dyn Connection>>, shared: &Shar
         };
         attempt += 1;
         shared.limiter.acquire().await;
-        let error = match c.send(&envelope, &bytes).await {
+        let asked = Instant::now();
+        let answer = c.send(&envelope, &bytes).await;
+        if let Some(o) = &shared.observer {
+            o.attempt(super::answer_class(&answer), asked.elapsed());
+        }
+        let error = match answer {
             Ok(reply) => {
                 crate::fault::point("accepted");
                 return job.done(attempt, Ok(reply));

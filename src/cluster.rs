@@ -1,0 +1,1052 @@
+//! Story clustering, part of stage 3 (select): the candidates of one window whose titles and
+//! summaries tell the same story under different links are grouped, so an issue shows the story
+//! once. A leaf module of pure functions: it knows texts, not articles.
+//!
+//! The measure, for two items A and B among the `N` candidates of a window:
+//!
+//! 1. **Words.** Title and summary (its first [`SUMMARY_WORDS`] words) are lowercased and cut at
+//!    anything that is not a letter or digit (a `.` between digits stays: `1.80`); a number loses a
+//!    trailing unit (`$6.4B` → `6.4`, `21st` → `21`) and trailing `.0`s (`1.80.0` → `1.80`); stop
+//!    words (function words, the words of any headline: "announcing", "released", "in
+//!    practice", …, and the words of the digest's tags, which every candidate shares) and
+//!    one-letter words are dropped; the rest lose common English suffixes
+//!    (`licensing`, `licensed`, `licenses` → `licens`).
+//! 2. **Weights.** A word weighs its inverse document frequency among the window's candidates,
+//!    `ln(1 + N / df)`, doubled in the title: words shared by many candidates say little.
+//! 3. **Similarity** is the cosine of the two weight vectors, `Σ wA·wB / (|A| |B|)`, from 0
+//!    (nothing shared) to 1.
+//! 4. **Guards against shared vocabulary.** A *name* is a word written capitalised inside a
+//!    summary sentence somewhere and never in lowercase (acronyms and sentence starts say
+//!    nothing). A pair may merge ([`Link::Name`]) if a name of one title occurs in the other item;
+//!    if both titles hold names, at least half of each title's names must occur in the other.
+//!    Otherwise, if one title holds no name, titles sharing a distinctive word (in at most
+//!    [`ANCHOR_MIN_DF`] candidates, or [`ANCHOR_SHARE`] of them) may merge ([`Link::Word`]), held
+//!    to [`WORD_LINK_FACTOR`] × the threshold. Titles with version numbers (`1.79`, `16.4`) must
+//!    share one. "Raft in practice" and "Paxos in practice" never merge however alike their
+//!    summaries ("practice" is a stop word and neither name occurs in the other item); "Rust
+//!    1.79" and "Rust 1.80" fail the version guard.
+//! 5. **Clusters** are the connected components of the pairs that pass at or above the threshold
+//!    (single linkage): a story told by five outlets is one cluster even when two of them share
+//!    little.
+//!
+//! Only pairs sharing a title name or a distinctive title word are ever compared (an inverted
+//! index over the candidates' words).
+
+use std::collections::HashMap;
+
+/// Summary words taken into account: the opening of a summary says what it is about.
+pub const SUMMARY_WORDS: usize = 60;
+
+/// A title word found in more than this share of the candidates (and in more than
+/// [`ANCHOR_MIN_DF`]) is too common to anchor a pair.
+pub const ANCHOR_SHARE: f64 = 0.002;
+
+/// Below this document frequency, any title word may anchor a pair.
+pub const ANCHOR_MIN_DF: usize = 24;
+
+/// Weight of a title word relative to a summary word.
+const TITLE_FACTOR: f32 = 2.0;
+
+/// The default similarity threshold (`cluster_threshold`).
+pub const DEFAULT_THRESHOLD: f64 = 0.18;
+
+/// What clustering looks at in one candidate.
+#[derive(Debug, Clone, Copy)]
+pub struct Text<'a> {
+    /// Title.
+    pub title: &'a str,
+    /// Summary.
+    pub summary: &'a str,
+}
+
+/// What ties two candidates to one subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// A name in one title occurs in the other item.
+    Name,
+    /// Neither title's names meet, but (one title having none) the titles share a distinctive
+    /// word: weaker evidence, held to a higher similarity.
+    Word,
+}
+
+/// A pair linked only by a shared title word must be this many times the threshold similar.
+pub const WORD_LINK_FACTOR: f64 = 1.25;
+
+/// One candidate's words: (word id, weight), sorted by id; its distinctive title words; its
+/// version numbers.
+#[derive(Debug, Clone, Default)]
+struct Doc {
+    words: Vec<(u32, f32)>,
+    norm: f32,
+    names: Vec<u32>,
+    anchors: Vec<u32>,
+    versions: Vec<u32>,
+}
+
+/// The candidates of a window, indexed for clustering.
+#[derive(Debug, Clone)]
+pub struct Index {
+    docs: Vec<Doc>,
+    /// Per word id, the candidates whose text holds it.
+    postings: Vec<Vec<u32>>,
+}
+
+/// One group of candidates (indices into the texts given to [`Index::new`]), in ascending order.
+pub type Group = Vec<usize>;
+
+impl Index {
+    /// Tokenises and weighs `texts` (the candidates of one window). The words of `topic` (the
+    /// digest's tags, which every candidate shares by construction) count as stop words.
+    pub fn new(texts: &[Text<'_>], topic: &str) -> Index {
+        let mut vocabulary = Vocabulary::default();
+        for word in words_of(topic) {
+            let id = vocabulary.intern(word);
+            vocabulary.topic[id as usize] = true;
+        }
+        let mut postings: Vec<Vec<u32>> = Vec::new();
+        // (word, in title) per doc, then weighed once document frequencies are known.
+        let mut raw: Vec<Vec<(u32, bool)>> = Vec::with_capacity(texts.len());
+        let mut titles: Vec<Vec<u32>> = Vec::with_capacity(texts.len());
+        for (d, text) in texts.iter().enumerate() {
+            let mut words: Vec<(u32, bool)> = Vec::new();
+            let mut title_words = Vec::new();
+            for w in raw_words(text.title) {
+                if let Some(id) = vocabulary.id(text.title, &w, true) {
+                    words.push((id, true));
+                    title_words.push(id);
+                }
+            }
+            let summary = raw_words(text.summary)
+                .filter_map(|w| vocabulary.id(text.summary, &w, false))
+                .take(SUMMARY_WORDS);
+            words.extend(summary.map(|id| (id, false)));
+            // One entry per word, title first (its weight is the larger).
+            words.sort_unstable_by_key(|&(id, title)| (id, !title));
+            words.dedup_by_key(|&mut (id, _)| id);
+            postings.resize(vocabulary.len(), Vec::new());
+            for &(id, _) in &words {
+                postings[id as usize].push(d as u32);
+            }
+            raw.push(words);
+            titles.push(title_words);
+        }
+        let v = &vocabulary;
+        let name = |id: u32| v.capital[id as usize] && !v.lower[id as usize];
+        let n = texts.len() as f32;
+        let anchor_df = ((texts.len() as f64 * ANCHOR_SHARE).ceil() as usize).max(ANCHOR_MIN_DF);
+        let docs = raw
+            .into_iter()
+            .zip(titles)
+            .map(|(words, title)| {
+                let weigh = |(id, in_title): (u32, bool)| {
+                    let idf = (1.0 + n / postings[id as usize].len() as f32).ln();
+                    (id, if in_title { idf * TITLE_FACTOR } else { idf })
+                };
+                let common = |id: u32| postings[id as usize].len() > anchor_df;
+                let pick = |keep: &dyn Fn(u32, bool) -> bool| {
+                    let mut ids: Vec<u32> = title
+                        .iter()
+                        .copied()
+                        .filter(|&id| !common(id) && keep(id, v.number[id as usize]))
+                        .collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    ids
+                };
+                let names = pick(&|id, _| name(id));
+                let anchors = pick(&|_, number| !number);
+                let mut versions: Vec<u32> = title
+                    .iter()
+                    .copied()
+                    .filter(|&id| v.version[id as usize])
+                    .collect();
+                versions.sort_unstable();
+                versions.dedup();
+                let words: Vec<(u32, f32)> = words.into_iter().map(weigh).collect();
+                let norm = words.iter().map(|w| w.1 * w.1).sum::<f32>().sqrt();
+                Doc {
+                    words,
+                    norm,
+                    names,
+                    anchors,
+                    versions,
+                }
+            })
+            .collect();
+        Index { docs, postings }
+    }
+
+    /// Number of candidates indexed.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// Whether no candidate was indexed.
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    /// The cosine similarity of the weighted word vectors of candidates `a` and `b`, in 0..=1,
+    /// before the guards.
+    pub fn similarity(&self, a: usize, b: usize) -> f64 {
+        let (x, y) = (&self.docs[a], &self.docs[b]);
+        let (mut i, mut j, mut dot) = (0, 0, 0f32);
+        while i < x.words.len() && j < y.words.len() {
+            let ((ia, wa), (ib, wb)) = (x.words[i], y.words[j]);
+            match ia.cmp(&ib) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    dot += wa * wb;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        let norms = x.norm * y.norm;
+        if norms == 0.0 {
+            0.0
+        } else {
+            f64::from((dot / norms).min(1.0))
+        }
+    }
+
+    /// How candidates `a` and `b` are anchored to one subject, or `None` if they fail the guards
+    /// (step 4 of the measure).
+    pub fn link(&self, a: usize, b: usize) -> Option<Link> {
+        let (x, y) = (&self.docs[a], &self.docs[b]);
+        let holds = |doc: &Doc, id: u32| doc.words.binary_search_by_key(&id, |w| w.0).is_ok();
+        let found = |names: &[u32], doc: &Doc| names.iter().filter(|&&t| holds(doc, t)).count();
+        let (in_y, in_x) = (found(&x.names, y), found(&y.names, x));
+        // If both titles hold names, at least half of each title's names are in the other item.
+        let covered = x.names.is_empty()
+            || y.names.is_empty()
+            || (2 * in_y >= x.names.len() && 2 * in_x >= y.names.len());
+        let versions_meet = x.versions.is_empty()
+            || y.versions.is_empty()
+            || x.versions
+                .iter()
+                .any(|v| y.versions.binary_search(v).is_ok());
+        if !covered || !versions_meet {
+            return None;
+        }
+        if in_y + in_x > 0 {
+            return Some(Link::Name);
+        }
+        let worded = (x.names.is_empty() || y.names.is_empty())
+            && x.anchors.iter().any(|t| y.anchors.binary_search(t).is_ok());
+        worded.then_some(Link::Word)
+    }
+
+    /// Whether candidates `a` and `b` pass the guards.
+    pub fn may_match(&self, a: usize, b: usize) -> bool {
+        self.link(a, b).is_some()
+    }
+
+    /// Whether `a` and `b` tell one story at `threshold`: they pass the guards and are similar
+    /// enough (a pair linked only by a shared word needs [`WORD_LINK_FACTOR`] × `threshold`).
+    pub fn same_story(&self, a: usize, b: usize, threshold: f64) -> bool {
+        match self.link(a, b) {
+            Some(Link::Name) => self.similarity(a, b) >= threshold,
+            Some(Link::Word) => self.similarity(a, b) >= threshold * WORD_LINK_FACTOR,
+            None => false,
+        }
+    }
+
+    /// The similarity of `a` and `b` if they pass the guards, else 0.
+    pub fn score(&self, a: usize, b: usize) -> f64 {
+        if self.may_match(a, b) {
+            self.similarity(a, b)
+        } else {
+            0.0
+        }
+    }
+
+    /// The groups of two or more candidates whose pairs, guards passed, are similar at
+    /// `threshold` or above (connected components), ordered by their first member.
+    pub fn clusters(&self, threshold: f64) -> Vec<Group> {
+        let n = self.docs.len();
+        let mut parent: Vec<usize> = (0..n).collect();
+        let mut seen = vec![usize::MAX; n];
+        for a in 0..n {
+            // A title's names are among its anchors (a name is never a number).
+            for &t in &self.docs[a].anchors {
+                for &b in &self.postings[t as usize] {
+                    let b = b as usize;
+                    if b == a || seen[b] == a {
+                        continue;
+                    }
+                    seen[b] = a;
+                    if find(&mut parent, a) != find(&mut parent, b)
+                        && self.same_story(a, b, threshold)
+                    {
+                        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+                        parent[ra.max(rb)] = ra.min(rb);
+                    }
+                }
+            }
+        }
+        let mut groups: HashMap<usize, Group> = HashMap::new();
+        for i in 0..n {
+            let root = find(&mut parent, i);
+            groups.entry(root).or_default().push(i);
+        }
+        let mut out: Vec<Group> = groups.into_values().filter(|g| g.len() > 1).collect();
+        out.sort_by_key(|g| g[0]);
+        out
+    }
+}
+
+/// The root of `i`'s set, halving the path on the way.
+fn find(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
+}
+
+/// The normalised words of `text`, in order (step 1 of the measure).
+pub fn words_of(text: &str) -> impl Iterator<Item = String> + '_ {
+    raw_words(text).filter_map(|w| normalise(&lowercase(text, &w)))
+}
+
+/// How a word was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Case {
+    /// First in its sentence (or text), or an acronym: its capital says nothing.
+    First,
+    /// Capitalised inside a sentence: maybe a name.
+    Capital,
+    /// Lowercase.
+    Lower,
+}
+
+/// A run of letters and digits in a text (a `.` between two digits stays inside).
+#[derive(Debug, Clone)]
+struct RawWord {
+    /// Its bytes in the text.
+    range: std::ops::Range<usize>,
+    /// A hash of its lowercase form (FNV-1a over its characters).
+    hash: u64,
+    /// How it was written.
+    case: Case,
+}
+
+/// The word at `w` in `text`, lowercased.
+fn lowercase(text: &str, w: &RawWord) -> String {
+    text[w.range.clone()]
+        .chars()
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The runs of letters and digits of `text`, without allocating.
+fn raw_words(text: &str) -> impl Iterator<Item = RawWord> + '_ {
+    let mut chars = text.char_indices().peekable();
+    let mut sentence_start = true;
+    std::iter::from_fn(move || {
+        let (start, first) = loop {
+            let (i, c) = chars.next()?;
+            if c.is_alphanumeric() {
+                break (i, c);
+            }
+            if matches!(c, '.' | '!' | '?' | ':' | ';') {
+                sentence_start = true;
+            }
+        };
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut end;
+        let mut any_lower = false;
+        let mut c = first;
+        let mut at = start;
+        loop {
+            any_lower |= c.is_lowercase();
+            if c.is_ascii() {
+                let l = c.to_ascii_lowercase();
+                hash = (hash ^ u64::from(u32::from(l))).wrapping_mul(0x100_0000_01b3);
+            } else {
+                for l in c.to_lowercase() {
+                    hash = (hash ^ u64::from(u32::from(l))).wrapping_mul(0x100_0000_01b3);
+                }
+            }
+            end = at + c.len_utf8();
+            let previous_digit = c.is_ascii_digit();
+            match chars.peek().copied() {
+                Some((i, n)) if n.is_alphanumeric() => {
+                    (at, c) = (i, n);
+                    chars.next();
+                }
+                Some((i, '.')) if previous_digit => {
+                    let mut ahead = chars.clone();
+                    ahead.next();
+                    match ahead.peek().copied() {
+                        Some((_, d)) if d.is_ascii_digit() => {
+                            (at, c) = (i, '.');
+                            chars.next();
+                        }
+                        _ => break,
+                    }
+                }
+                _ => break,
+            }
+        }
+        // An acronym (no lowercase letter) is written the same everywhere: no sign of a name.
+        let case = match (sentence_start, first.is_uppercase(), any_lower) {
+            (true, _, _) | (false, true, false) => Case::First,
+            (false, true, true) => Case::Capital,
+            (false, false, _) => Case::Lower,
+        };
+        sentence_start = false;
+        Some(RawWord {
+            range: start..end,
+            hash,
+            case,
+        })
+    })
+}
+
+/// A hasher for keys that are hashes already.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// The words of a window: each distinct raw word (by hash) is normalised once and mapped to the
+/// id of its normal form, or to nothing (a stop word); what is known about each normal form.
+#[derive(Default)]
+struct Vocabulary {
+    raw: HashMap<u64, Option<u32>, std::hash::BuildHasherDefault<Prehashed>>,
+    normal: HashMap<String, u32>,
+    /// Per id: a number; a version number (with a dot).
+    number: Vec<bool>,
+    version: Vec<bool>,
+    /// Per id: capitalised inside a summary sentence somewhere; written in lowercase somewhere.
+    capital: Vec<bool>,
+    lower: Vec<bool>,
+    /// Per id: a word of the digest's topic (a stop word here).
+    topic: Vec<bool>,
+}
+
+impl Vocabulary {
+    /// Number of distinct normal forms.
+    fn len(&self) -> usize {
+        self.number.len()
+    }
+
+    /// The id of the word `w` of `text` (from a title if `in_title`), or `None` for a stop word.
+    fn id(&mut self, text: &str, w: &RawWord, in_title: bool) -> Option<u32> {
+        let id = match self.raw.get(&w.hash) {
+            Some(known) => (*known)?,
+            None => {
+                let id = normalise(&lowercase(text, w)).map(|n| self.intern(n));
+                self.raw.insert(w.hash, id);
+                id?
+            }
+        };
+        let i = id as usize;
+        if self.topic[i] {
+            return None;
+        }
+        self.capital[i] |= w.case == Case::Capital && !in_title;
+        self.lower[i] |= w.case == Case::Lower;
+        Some(id)
+    }
+
+    fn intern(&mut self, normal: String) -> u32 {
+        if let Some(&id) = self.normal.get(&normal) {
+            return id;
+        }
+        let id = self.number.len() as u32;
+        let number = normal.starts_with(|c: char| c.is_ascii_digit());
+        self.number.push(number);
+        self.version.push(number && normal.contains('.'));
+        self.capital.push(false);
+        self.lower.push(false);
+        self.topic.push(false);
+        self.normal.insert(normal, id);
+        id
+    }
+}
+
+/// A word's normal form, or `None` for a stop word or a single letter.
+fn normalise(word: &str) -> Option<String> {
+    if word.starts_with(|c: char| c.is_ascii_digit()) {
+        // A number: drop a unit ("6.4b", "21st") and trailing ".0"s ("1.80.0").
+        let mut n = word.trim_end_matches(|c: char| !c.is_ascii_digit());
+        while let Some(shorter) = n.strip_suffix(".0") {
+            n = shorter;
+        }
+        return Some(n.to_string());
+    }
+    if word.chars().count() < 2 || STOP_WORDS.binary_search(&word).is_ok() {
+        return None;
+    }
+    let stemmed = stem(word);
+    if STOP_WORDS.binary_search(&stemmed.as_str()).is_ok() {
+        return None;
+    }
+    Some(stemmed)
+}
+
+/// Strips common English suffixes, so that inflections of a word meet: `forks`, `forked`,
+/// `forking` → `fork`; `license`, `licensed`, `licensing` → `licens`. Words with digits stay.
+fn stem(word: &str) -> String {
+    if word.chars().any(|c| c.is_ascii_digit()) || !word.is_ascii() {
+        return word.to_string();
+    }
+    let mut w = word.to_string();
+    if w.len() > 4 && w.ends_with("ies") {
+        w.truncate(w.len() - 3);
+        w.push('y');
+    } else if w.ends_with("sses") {
+        w.truncate(w.len() - 2);
+    } else if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") {
+        w.pop();
+    }
+    for suffix in ["ing", "ed"] {
+        if w.len() > suffix.len() + 3 && w.ends_with(suffix) {
+            w.truncate(w.len() - suffix.len());
+            let b = w.as_bytes();
+            let n = b.len();
+            if n > 3 && b[n - 1] == b[n - 2] && !matches!(b[n - 1], b'l' | b's' | b'z') {
+                w.pop();
+            }
+            break;
+        }
+    }
+    if w.len() > 4 && w.ends_with('e') {
+        w.pop();
+    }
+    w
+}
+
+/// Words that say nothing about which story an item tells: English function words and the
+/// vocabulary of headlines and announcements. Sorted (binary search).
+const STOP_WORDS: &[&str] = &[
+    "about",
+    "after",
+    "again",
+    "against",
+    "ago",
+    "all",
+    "almost",
+    "along",
+    "already",
+    "also",
+    "although",
+    "always",
+    "am",
+    "among",
+    "an",
+    "and",
+    "announc",
+    "announce",
+    "announced",
+    "announcement",
+    "announces",
+    "announcing",
+    "another",
+    "any",
+    "anyone",
+    "anything",
+    "are",
+    "around",
+    "as",
+    "at",
+    "available",
+    "back",
+    "be",
+    "because",
+    "been",
+    "before",
+    "behind",
+    "being",
+    "best",
+    "better",
+    "between",
+    "big",
+    "both",
+    "bring",
+    "brings",
+    "but",
+    "by",
+    "can",
+    "cannot",
+    "could",
+    "day",
+    "days",
+    "deep",
+    "did",
+    "dive",
+    "do",
+    "does",
+    "doing",
+    "done",
+    "down",
+    "during",
+    "each",
+    "easy",
+    "either",
+    "else",
+    "even",
+    "ever",
+    "every",
+    "everything",
+    "few",
+    "first",
+    "five",
+    "for",
+    "four",
+    "from",
+    "further",
+    "get",
+    "gets",
+    "getting",
+    "give",
+    "go",
+    "goes",
+    "going",
+    "good",
+    "got",
+    "great",
+    "guide",
+    "had",
+    "happy",
+    "has",
+    "have",
+    "having",
+    "he",
+    "her",
+    "here",
+    "hers",
+    "him",
+    "his",
+    "how",
+    "however",
+    "if",
+    "in",
+    "inside",
+    "instead",
+    "into",
+    "introducing",
+    "introduction",
+    "is",
+    "it",
+    "its",
+    "itself",
+    "just",
+    "know",
+    "last",
+    "latest",
+    "learn",
+    "learned",
+    "lesson",
+    "lessons",
+    "let",
+    "like",
+    "look",
+    "made",
+    "make",
+    "makes",
+    "making",
+    "many",
+    "may",
+    "me",
+    "might",
+    "more",
+    "most",
+    "much",
+    "must",
+    "my",
+    "near",
+    "need",
+    "never",
+    "new",
+    "next",
+    "no",
+    "nor",
+    "not",
+    "now",
+    "of",
+    "off",
+    "often",
+    "on",
+    "once",
+    "one",
+    "only",
+    "onto",
+    "or",
+    "other",
+    "others",
+    "our",
+    "ours",
+    "out",
+    "over",
+    "own",
+    "part",
+    "people",
+    "per",
+    "practic",
+    "practice",
+    "practices",
+    "pro",
+    "proud",
+    "put",
+    "rather",
+    "real",
+    "really",
+    "releas",
+    "release",
+    "released",
+    "releases",
+    "run",
+    "running",
+    "said",
+    "same",
+    "say",
+    "says",
+    "see",
+    "seven",
+    "several",
+    "she",
+    "should",
+    "show",
+    "shows",
+    "since",
+    "six",
+    "so",
+    "some",
+    "something",
+    "still",
+    "such",
+    "take",
+    "takes",
+    "team",
+    "ten",
+    "than",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "themselves",
+    "then",
+    "there",
+    "these",
+    "they",
+    "thing",
+    "things",
+    "this",
+    "those",
+    "though",
+    "three",
+    "through",
+    "time",
+    "times",
+    "to",
+    "today",
+    "too",
+    "top",
+    "toward",
+    "towards",
+    "two",
+    "under",
+    "until",
+    "up",
+    "upon",
+    "us",
+    "use",
+    "used",
+    "uses",
+    "using",
+    "very",
+    "via",
+    "want",
+    "was",
+    "way",
+    "ways",
+    "we",
+    "week",
+    "weeks",
+    "well",
+    "were",
+    "what",
+    "whats",
+    "when",
+    "where",
+    "whether",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "whose",
+    "why",
+    "will",
+    "with",
+    "within",
+    "without",
+    "would",
+    "year",
+    "years",
+    "yet",
+    "you",
+    "your",
+    "yours",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(items: &[(&'static str, &'static str)]) -> Index {
+        let texts: Vec<Text<'_>> = items
+            .iter()
+            .map(|&(title, summary)| Text { title, summary })
+            .collect();
+        Index::new(&texts, "")
+    }
+
+    #[test]
+    fn stop_words_are_sorted_for_binary_search() {
+        // An unsorted list would let some stop words through the binary search.
+        assert!(STOP_WORDS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn words_are_lowercased_stemmed_and_numbers_normalised() {
+        let words: Vec<String> =
+            words_of("Announcing Rust 1.80.0: IBM buys HashiCorp for $6.4B, Redis' licensing")
+                .collect();
+        assert_eq!(
+            words,
+            [
+                "rust",
+                "1.80",
+                "ibm",
+                "buy",
+                "hashicorp",
+                "6.4",
+                "redi",
+                "licens"
+            ]
+        );
+        let forms: Vec<String> = ["forks", "forked", "forking", "stopped", "stop"]
+            .iter()
+            .map(|w| stem(w))
+            .collect();
+        assert_eq!(forms, ["fork", "fork", "fork", "stop", "stop"]);
+    }
+
+    #[test]
+    fn the_same_story_from_two_outlets_forms_one_cluster() {
+        let ix = index(&[
+            (
+                "IBM confirms it's buying HashiCorp for $6.4B",
+                "IBM will acquire HashiCorp, the company behind Terraform and Vault.",
+            ),
+            (
+                "IBM to buy HashiCorp in $6.4 billion deal",
+                "IBM agreed to buy cloud software provider HashiCorp for $6.4 billion.",
+            ),
+            (
+                "Linux Foundation launches Valkey",
+                "A fork of Redis under the BSD license.",
+            ),
+            (
+                "PostgreSQL 17 lands with incremental backups",
+                "The database adds incremental backups.",
+            ),
+        ]);
+        assert_eq!(ix.clusters(DEFAULT_THRESHOLD), vec![vec![0, 1]]);
+        assert!(ix.score(0, 1) > DEFAULT_THRESHOLD, "{}", ix.score(0, 1));
+    }
+
+    #[test]
+    fn shared_vocabulary_without_a_shared_subject_does_not_merge() {
+        // Without the anchor guard these summaries are alike enough to merge two stories.
+        let ix = index(&[
+            (
+                "Raft in practice",
+                "What we learned running Raft in production: disk latency and the bugs our \
+                 fault injection found in log replication.",
+            ),
+            (
+                "Paxos in practice",
+                "What we learned running Multi-Paxos in production: disk latency and the bugs \
+                 our fault injection found in log replication.",
+            ),
+        ]);
+        assert!(ix.similarity(0, 1) > DEFAULT_THRESHOLD);
+        assert!(!ix.may_match(0, 1));
+        assert!(ix.clusters(DEFAULT_THRESHOLD).is_empty());
+    }
+
+    #[test]
+    fn different_versions_of_the_same_product_do_not_merge() {
+        // Release notes share most words; only the version tells them apart.
+        let ix = index(&[
+            (
+                "Rust 1.80 released",
+                "The latest release of the Rust language stabilizes lazy types.",
+            ),
+            (
+                "Rust 1.79 released",
+                "The latest release of the Rust language stabilizes inline const.",
+            ),
+            (
+                "Announcing Rust 1.80.0",
+                "Rust 1.80 stabilizes LazyCell and LazyLock, lazy types.",
+            ),
+        ]);
+        assert!(!ix.may_match(0, 1));
+        assert!(ix.may_match(0, 2));
+        assert_eq!(ix.clusters(DEFAULT_THRESHOLD), vec![vec![0, 2]]);
+    }
+
+    #[test]
+    fn a_story_chains_through_its_closest_members_and_a_threshold_of_one_merges_nothing() {
+        let ix = index(&[
+            (
+                "CrowdStrike update crashes Windows PCs",
+                "A faulty Falcon sensor update.",
+            ),
+            (
+                "Faulty CrowdStrike update takes down Windows",
+                "Falcon sensor update crashed Windows PCs worldwide.",
+            ),
+            (
+                "Airlines grounded after CrowdStrike glitch",
+                "Windows PCs crashed worldwide after the faulty update.",
+            ),
+        ]);
+        assert_eq!(ix.clusters(DEFAULT_THRESHOLD), vec![vec![0, 1, 2]]);
+        assert!(ix.clusters(1.01).is_empty());
+    }
+
+    #[test]
+    fn empty_and_wordless_texts_are_no_one_s_cluster() {
+        let ix = index(&[("", ""), ("The", "of and"), ("!!!", "")]);
+        assert_eq!(ix.similarity(0, 1), 0.0);
+        assert!(ix.clusters(0.0).is_empty());
+        assert!(Index::new(&[], "").clusters(0.5).is_empty());
+    }
+}
+
+/// The labelled set `tests/fixtures/clusters/stories.jsonl`: headlines and summaries of 20
+/// stories from several outlets each, with look-alike pairs of distinct stories.
+#[cfg(test)]
+mod labelled {
+    use super::*;
+
+    fn stories() -> Vec<(String, String, String)> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/clusters/stories.jsonl"
+        );
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let s = |k: &str| v[k].as_str().unwrap().to_string();
+                (s("story"), s("title"), s("summary"))
+            })
+            .collect()
+    }
+
+    /// Pairwise precision and recall of `clusters` against the story labels: a pair of items is
+    /// predicted when they share a cluster, and true when they share a story.
+    fn pairwise(labels: &[String], clusters: &[Group]) -> (f64, f64, usize, usize, usize) {
+        let mut cluster_of = vec![usize::MAX; labels.len()];
+        for (c, g) in clusters.iter().enumerate() {
+            for &i in g {
+                cluster_of[i] = c;
+            }
+        }
+        let (mut tp, mut fp, mut fn_) = (0, 0, 0);
+        for a in 0..labels.len() {
+            for b in a + 1..labels.len() {
+                let predicted = cluster_of[a] != usize::MAX && cluster_of[a] == cluster_of[b];
+                match (predicted, labels[a] == labels[b]) {
+                    (true, true) => tp += 1,
+                    (true, false) => fp += 1,
+                    (false, true) => fn_ += 1,
+                    (false, false) => {}
+                }
+            }
+        }
+        let precision = tp as f64 / (tp + fp).max(1) as f64;
+        let recall = tp as f64 / (tp + fn_).max(1) as f64;
+        (precision, recall, tp, fp, fn_)
+    }
+
+    #[test]
+    fn the_labelled_stories_cluster_with_high_pairwise_precision_and_recall() {
+        // A measure that merged look-alike stories (Raft vs Paxos, Rust 1.79 vs 1.80, Redis's
+        // licence vs the Valkey fork) would lose precision; one too strict, recall.
+        let items = stories();
+        let labels: Vec<String> = items.iter().map(|i| i.0.clone()).collect();
+        let mut distinct = labels.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert!(items.len() >= 60 && distinct.len() >= 15);
+        let texts: Vec<Text<'_>> = items
+            .iter()
+            .map(|i| Text {
+                title: &i.1,
+                summary: &i.2,
+            })
+            .collect();
+        let index = Index::new(&texts, "");
+        let clusters = index.clusters(DEFAULT_THRESHOLD);
+        let (precision, recall, tp, fp, fn_) = pairwise(&labels, &clusters);
+        println!(
+            "labelled set: {} items, {} stories; threshold {DEFAULT_THRESHOLD}: pairwise \
+             precision {precision:.3}, recall {recall:.3} ({tp} true pairs found, {fp} false, \
+             {fn_} missed)",
+            items.len(),
+            distinct.len()
+        );
+        for t in [0.1, 0.14, 0.16, 0.17, 0.18, 0.19, 0.2, 0.25, 0.3] {
+            let (p, r, ..) = pairwise(&labels, &index.clusters(t));
+            println!("  threshold {t:.2}: precision {p:.3}, recall {r:.3}");
+        }
+        for g in &clusters {
+            let stories: Vec<&str> = g.iter().map(|&i| labels[i].as_str()).collect();
+            println!("  cluster {stories:?}");
+        }
+        for a in 0..items.len() {
+            for b in a + 1..items.len() {
+                if labels[a] == labels[b]
+                    && !clusters.iter().any(|g| g.contains(&a) && g.contains(&b))
+                {
+                    println!(
+                        "  missed {}: {:?} / {:?} (similarity {:.3}, guards {})",
+                        labels[a],
+                        items[a].1,
+                        items[b].1,
+                        index.similarity(a, b),
+                        index.may_match(a, b)
+                    );
+                }
+            }
+        }
+        assert!(precision >= 0.95, "precision {precision:.3}");
+        assert!(recall >= 0.9, "recall {recall:.3}");
+    }
+}
