@@ -70,7 +70,7 @@ pub enum Command {
 }
 
 /// `digest inbound`: `classify` files, or process what came back from standard input (an MTA's
-/// pipe) or a Maildir.
+/// pipe), a Maildir or an IMAP mailbox.
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct InboundArgs {
@@ -84,8 +84,12 @@ pub struct InboundArgs {
     pub stdin: bool,
     /// Process the messages of a Maildir (`new/`, and `cur/` unless seen), moving each into its
     /// `.processed` subfolder once recorded.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "imap")]
     pub maildir: Option<PathBuf>,
+    /// Process the messages of the IMAP mailbox of `[inbound.imap]` (password from
+    /// DIGEST__INBOUND__IMAP__PASSWORD), moving each into its processed mailbox once recorded.
+    #[arg(long, conflicts_with = "stdin")]
+    pub imap: bool,
 }
 
 /// Inbound actions.

@@ -5,7 +5,8 @@
 //! - `accepted`: a worker has the server's 250 for a message, before the ledger knows;
 //! - `record`: the ledger's transaction has its updates, before it commits;
 //! - `recorded`: just after the ledger committed a batch of outcomes;
-//! - `freeze`: a new `issue.json` is written to its temporary file, before it is moved into place.
+//! - `freeze`: a new `issue.json` is written to its temporary file, before it is moved into place;
+//! - `inbound-committed`: a message from the IMAP mailbox is recorded, before it is moved out.
 
 /// Aborts the process if `DIGEST_FAULT` names this point and this is its n-th arrival.
 #[cfg(feature = "fault-injection")]

@@ -34,4 +34,5 @@ pub mod select;
 pub mod stop;
 pub mod store;
 pub mod text;
+pub mod tls;
 pub mod web;

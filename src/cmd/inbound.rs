@@ -1,5 +1,5 @@
 //! `digest inbound`: `classify` prints what each message file is and, per bounced recipient,
-//! why; `--stdin` and `--maildir` apply what came back to the store and print a summary.
+//! why; `--stdin`, `--maildir` and `--imap` apply what came back to the store and print a summary.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -37,22 +37,34 @@ pub(super) fn run(config_dir: &Path, args: &InboundArgs, clock: &dyn Clock) -> R
             }
         });
     }
-    let Some(dir) = &args.maildir else {
+    if args.maildir.is_none() && !args.imap {
         return Err(UsageError(
-            "say what to process: --stdin, --maildir DIR, or classify FILE…".into(),
+            "say what to process: --stdin, --maildir DIR, --imap, or classify FILE…".into(),
         )
         .into());
-    };
+    }
     let config = Config::load(config_dir)?;
-    let run = publish::inbound::maildir(&config, dir, clock)?;
+    let (run, shown) = match &args.maildir {
+        Some(dir) => (
+            publish::inbound::maildir(&config, dir, clock)?,
+            one_line(&dir.display().to_string(), 500),
+        ),
+        None => {
+            let imap = config.inbound.as_ref().and_then(|i| i.imap.as_ref());
+            let imap = imap.ok_or_else(|| {
+                UsageError("--imap reads the mailbox of [inbound.imap]: configure one".into())
+            })?;
+            let source = publish::inbound::Source::Imap(imap);
+            (
+                publish::inbound::run(&config, source, clock)?,
+                imap.describe(),
+            )
+        }
+    };
     for problem in &run.problems {
         eprintln!("error: {problem}");
     }
-    say!(
-        "{}: {}",
-        one_line(&dir.display().to_string(), 500),
-        run.tally
-    );
+    say!("{shown}: {}", run.tally);
     Ok(if run.problems.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -24,7 +24,7 @@ pub(super) fn run(config: &Config, args: &StatusArgs, _clock: &dyn Clock) -> Res
     for ledger in &ledgers {
         say!("{}", ledger.to_string().trim_end());
     }
-    let sources = status::sources(config, &store)?;
+    let sources = status::sources(config, &store)? + &status::inbound(config, &store)?;
     if !sources.is_empty() {
         say!("{}", sources.trim_end());
     }

@@ -4,6 +4,7 @@
 //! Every section (and every digest, source and list) is deserialized on its own, so [`Config::load`]
 //! reports all problems at once, each with the file, the key and, where the file has it, the line.
 
+mod imap;
 mod locate;
 mod mail;
 mod ops;
@@ -22,6 +23,7 @@ use chrono_tz::Tz;
 use crate::cli::UsageError;
 use crate::period::PeriodKind;
 use crate::schedule::Schedule;
+pub use imap::{Imap, ImapTls};
 pub use mail::{
     Credentials, Dkim, DkimAlgorithm, List, Mail, Member, RateLimits, Secret, Sending, Signup,
     Smtp, Tls, is_loopback,
@@ -81,7 +83,7 @@ pub struct Config {
     pub web: Web,
     /// What bounces and complaints do (`[bounces]`).
     pub bounces: Bounces,
-    /// The Maildir the daemon processes (`[inbound]`), if any.
+    /// Where returned mail is, for the daemon (`[inbound]`), if anywhere.
     pub inbound: Option<Inbound>,
     /// Run reports to the operators (`[monitoring]`).
     pub monitoring: Monitoring,
@@ -127,12 +129,14 @@ impl Default for SignupSettings {
     }
 }
 
-/// `[inbound]`: the Maildir of returned mail that `digest daemon` processes as
-/// `digest inbound --maildir` does.
+/// `[inbound]`: where returned mail is, which `digest daemon` processes as `digest inbound
+/// --maildir` and `--imap` do: a Maildir, an IMAP mailbox, or both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inbound {
-    /// The Maildir (resolved path).
-    pub maildir: PathBuf,
+    /// The Maildir (resolved path), if any.
+    pub maildir: Option<PathBuf>,
+    /// The IMAP mailbox (`[inbound.imap]`), if any.
+    pub imap: Option<Imap>,
     /// Time between two looks (`poll_secs`, default 60).
     pub poll: std::time::Duration,
 }

@@ -101,7 +101,8 @@ struct RawBounces {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawInbound {
-    maildir: String,
+    maildir: Option<String>,
+    imap: Option<super::imap::RawImap>,
     #[serde(default = "sixty_secs")]
     poll_secs: u64,
 }
@@ -621,8 +622,18 @@ impl Checker {
             self.field_problem(&table, "inbound", "poll_secs", msg);
             return None;
         }
+        if raw.maildir.is_none() && raw.imap.is_none() {
+            let msg = "say where returned mail is: maildir = \"DIR\" or an [inbound.imap] table";
+            self.field_problem(&table, "inbound", "maildir", msg);
+            return None;
+        }
+        let imap = match raw.imap {
+            Some(imap) => Some(self.imap(&table, imap)?),
+            None => None,
+        };
         Some(Inbound {
-            maildir: self.root.join(raw.maildir),
+            maildir: raw.maildir.map(|m| self.root.join(m)),
+            imap,
             poll: std::time::Duration::from_secs(raw.poll_secs),
         })
     }

@@ -368,35 +368,50 @@ async fn serve(
     }
 }
 
-/// Processes the `[inbound]` Maildir every `poll_secs`, as `digest inbound --maildir` does, with
-/// the configuration in force at each look (without `[inbound]`, looks again for one a minute
-/// later). Failures are logged and tried again at the next look.
+/// Processes the `[inbound]` sources (Maildir, IMAP mailbox) every `poll_secs`, as `digest
+/// inbound --maildir` and `--imap` do, with the configuration in force at each look (without
+/// `[inbound]`, looks again for one a minute later). Failures are logged, recorded as the source's
+/// health (which `/readyz` reports) and tried again at the next look.
 async fn poll_inbound(config: SharedConfig, clock: Arc<dyn Clock>) {
     loop {
         let current = config.get();
-        let Some(inbound) = current.inbound.clone() else {
+        let Some(poll) = current.inbound.as_ref().map(|i| i.poll) else {
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;
             continue;
         };
         let clock = clock.clone();
-        let dir = inbound.maildir.clone();
         let done = tokio::task::spawn_blocking(move || {
-            crate::publish::inbound::maildir(&current, &dir, &*clock)
+            let sources = crate::publish::inbound::configured(&current);
+            sources
+                .iter()
+                .map(|s| {
+                    (
+                        s.describe(),
+                        crate::publish::inbound::run(&current, *s, &*clock),
+                    )
+                })
+                .collect::<Vec<_>>()
         })
         .await;
         match done {
-            Ok(Ok(run)) => {
-                if run.tally.messages > 0 {
-                    info!(maildir = %inbound.maildir.display(), "inbound: {}", run.tally);
-                }
-                for problem in run.problems {
-                    warn!("inbound: {problem}");
+            Ok(runs) => {
+                for (source, done) in runs {
+                    match done {
+                        Ok(run) => {
+                            if run.tally.messages > 0 {
+                                info!(%source, "inbound: {}", run.tally);
+                            }
+                            for problem in run.problems {
+                                warn!("inbound: {problem}");
+                            }
+                        }
+                        Err(e) => error!(%source, "inbound: {e:#}"),
+                    }
                 }
             }
-            Ok(Err(e)) => error!(maildir = %inbound.maildir.display(), "inbound: {e:#}"),
             Err(e) => error!("inbound: {e}"),
         }
-        tokio::time::sleep(inbound.poll).await;
+        tokio::time::sleep(poll).await;
     }
 }
 

@@ -20,6 +20,7 @@
 //! most [`MAX_FINDINGS`] recipients are read from one message.
 
 mod dsn;
+pub mod imap;
 pub mod matching;
 pub mod policy;
 pub mod process;

@@ -25,9 +25,9 @@ pub fn load(dir: &Path) -> Result<Config, Invalid> {
 }
 
 /// Problems beyond the configuration's own syntax: missing source and list files, a theme that
-/// does not load, a damaged store, and what a digest with lists needs to send (unsubscribe keys,
-/// `[mail]`, a DKIM key that loads, `[smtp]` for a scheduled send). Each names the configuration
-/// key it comes from.
+/// does not load, a damaged store, what a digest with lists needs to send (unsubscribe keys,
+/// `[mail]`, a DKIM key that loads, `[smtp]` for a scheduled send), and what the IMAP mailbox
+/// needs to be read (its password, its CA file). Each names the configuration key it comes from.
 pub fn problems(config: &Config) -> Vec<Problem> {
     let mut problems = Vec::new();
     for source in config.sources.values() {
@@ -46,6 +46,7 @@ pub fn problems(config: &Config) -> Vec<Problem> {
     }
     problems.extend(sending(config));
     problems.extend(super::review::problems(config));
+    problems.extend(inbound(config));
     if let Err(e) = Theme::load(&config.paths.templates) {
         problems.push(config.problem_at("paths.templates", format!("{e:#}")));
     }
@@ -57,6 +58,25 @@ pub fn problems(config: &Config) -> Vec<Problem> {
             }
             Err(e) => problems.push(config.problem_at("paths.store", format!("{e:#}"))),
         }
+    }
+    problems
+}
+
+/// What the `[inbound.imap]` mailbox lacks to be read: its password, its CA file.
+fn inbound(config: &Config) -> Vec<Problem> {
+    let Some(imap) = config.inbound.as_ref().and_then(|i| i.imap.as_ref()) else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    if imap.password.is_none() {
+        let var = crate::inbound::imap::PASSWORD_VAR;
+        let message =
+            format!("reading the mailbox needs its password: set the environment variable {var}");
+        problems.push(config.problem_at("inbound.imap", message));
+    }
+    if let Some(path) = imap.ca_file.as_ref().filter(|p| !p.is_file()) {
+        let message = format!("file not found: {}", path.display());
+        problems.push(config.problem_at("inbound.imap.ca_file", message));
     }
     problems
 }
@@ -103,9 +123,14 @@ fn sending(config: &Config) -> Vec<Problem> {
 }
 
 /// Why the daemon cannot do its job now, one reason per line for `/readyz` (empty: ready):
-/// `store unreachable`, `unsubscribe keys missing`, `digest X: last run failed: …`. Never a secret.
+/// `store unreachable`, `unsubscribe keys missing`, `digest X: last run failed: …`, `inbound
+/// SOURCE: failing …`. Never a secret.
 pub fn readiness(config: &Config, store: &Store) -> Vec<String> {
-    match failed_runs(config, store) {
+    let failed = failed_runs(config, store).and_then(|runs| {
+        let inbound = failing_inbound(config, store)?;
+        Ok(runs.into_iter().chain(inbound))
+    });
+    match failed {
         Ok(failed) => keys_missing(config)
             .then(|| "unsubscribe keys missing".to_string())
             .into_iter()
@@ -133,6 +158,20 @@ fn failed_runs(config: &Config, store: &Store) -> anyhow::Result<Vec<String>> {
         }
     }
     Ok(failed)
+}
+
+/// `inbound SOURCE: failing (N look(s) in a row): …` for each `[inbound]` source whose latest
+/// look failed (a wrong password, an untrusted certificate, a missing Maildir).
+fn failing_inbound(config: &Config, store: &Store) -> anyhow::Result<Vec<String>> {
+    Ok(crate::publish::inbound::health(config, store)?
+        .into_iter()
+        .filter(|(_, h)| h.consecutive_failures > 0)
+        .map(|(source, h)| {
+            let error = one_line(h.last_error.as_deref().unwrap_or("unknown error"));
+            let n = h.consecutive_failures;
+            format!("inbound {source}: failing ({n} look(s) in a row): {error}")
+        })
+        .collect())
 }
 
 /// `text` on one line: line breaks and other control characters become spaces.

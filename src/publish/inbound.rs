@@ -1,4 +1,4 @@
-//! `digest inbound --stdin` and `--maildir`: apply what came back (bounces, complaints, mailed
+//! `digest inbound --stdin`, `--maildir` and `--imap`: apply what came back (bounces, complaints, mailed
 //! unsubscribe requests) to the store, each message once.
 
 use std::io::Read as _;
@@ -14,8 +14,13 @@ use crate::inbound::process::{Processor, Tally};
 use crate::inbound::providers::Event;
 use crate::inbound::{Classified, MAX_MESSAGE};
 use crate::mail::campaign;
+use crate::model::token::Keys;
 use crate::store::Store;
 use crate::text::one_line;
+
+mod sources;
+
+pub use sources::{Source, configured, health, imap, run};
 
 /// The Maildir++ folder processed messages are moved to, inside the Maildir.
 pub const PROCESSED: &str = ".processed";
@@ -23,14 +28,15 @@ pub const PROCESSED: &str = ".processed";
 /// Runs `f` with a [`Processor`] for `config` (its unsubscribe keys and `[bounces]`).
 fn with_processor<T>(config: &Config, f: impl FnOnce(&Processor<'_>) -> Result<T>) -> Result<T> {
     let keys = campaign::keys(config)?;
-    let processor = Processor {
-        matcher: Matcher {
-            keys: &keys,
-            config,
-        },
+    f(&processor(config, &keys))
+}
+
+/// A [`Processor`] for `config` with its unsubscribe `keys`.
+fn processor<'a>(config: &'a Config, keys: &'a Keys) -> Processor<'a> {
+    Processor {
+        matcher: Matcher { keys, config },
         policy: &config.bounces,
-    };
-    f(&processor)
+    }
 }
 
 /// Processes the one message in `input` (read up to [`MAX_MESSAGE`] bytes, the rest drained so

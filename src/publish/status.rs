@@ -27,6 +27,21 @@ pub struct Status {
     pub now: DateTime<Utc>,
     /// Every configured digest, by id.
     pub digests: Vec<DigestStatus>,
+    /// Each `[inbound]` source that has been looked at.
+    pub inbound: Vec<InboundStatus>,
+}
+
+/// One source of returned mail in `/status`.
+#[derive(Debug, Serialize)]
+pub struct InboundStatus {
+    /// The Maildir's path or `imaps://user@host:port/mailbox`.
+    pub source: String,
+    /// Failed looks since the last successful one (0: healthy).
+    pub consecutive_failures: u32,
+    /// The error of the latest look, if it failed.
+    pub last_error: Option<String>,
+    /// When it was last looked at successfully.
+    pub last_success: Option<DateTime<Utc>>,
 }
 
 /// One digest in `/status`.
@@ -76,7 +91,20 @@ impl Status {
                 awaiting_review: store.awaiting_reviews(&d.id)?,
             });
         }
-        Ok(Status { now, digests })
+        let inbound = crate::publish::inbound::health(config, store)?
+            .into_iter()
+            .map(|(source, h)| InboundStatus {
+                source,
+                consecutive_failures: h.consecutive_failures,
+                last_error: h.last_error.filter(|_| h.consecutive_failures > 0),
+                last_success: h.last_success,
+            })
+            .collect();
+        Ok(Status {
+            now,
+            digests,
+            inbound,
+        })
     }
 }
 
@@ -273,6 +301,27 @@ pub fn sources(config: &Config, store: &Store) -> Result<String> {
                 list.display()
             );
         }
+    }
+    Ok(out)
+}
+
+/// One line per `[inbound]` source that has been looked at: healthy, or failing with the last
+/// error.
+pub fn inbound(config: &Config, store: &Store) -> Result<String> {
+    let mut out = String::new();
+    for (source, h) in crate::publish::inbound::health(config, store)? {
+        let last_ok = h.last_success.map_or("never".to_string(), |t| {
+            t.format("%Y-%m-%d %H:%M UTC").to_string()
+        });
+        let _ = match (h.consecutive_failures, &h.last_error) {
+            (0, _) | (_, None) => {
+                writeln!(out, "inbound {source}: healthy; last success {last_ok}")
+            }
+            (n, Some(e)) => writeln!(
+                out,
+                "inbound {source}: FAILING: {n} look(s) in a row; last success {last_ok}\n  last error: {e}"
+            ),
+        };
     }
     Ok(out)
 }

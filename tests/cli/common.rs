@@ -255,6 +255,7 @@ impl Daemon {
         command.envs(env.iter().copied());
         let mut child = command
             .args(args)
+            .envs(env.iter().copied())
             .env("DIGEST_LOG", log)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::common::output;
 
 /// `../shared/corpora/bounces`, or `None` (test skipped) when missing outside CI.
-fn bounces() -> Option<PathBuf> {
+pub fn bounces() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/bounces");
     if root.is_dir() {
         return Some(root);
@@ -27,7 +27,7 @@ fn bounces() -> Option<PathBuf> {
 }
 
 /// The corpus's messages, sorted.
-fn messages(root: &Path) -> Vec<PathBuf> {
+pub fn messages(root: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(root)
         .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
         .map(|e| e.unwrap().path())
@@ -377,7 +377,7 @@ fn maildir(dir: &Path) {
 }
 
 /// The files of a folder, by name.
-fn names(dir: &Path) -> Vec<String> {
+pub fn names(dir: &Path) -> Vec<String> {
     let mut out: Vec<String> = std::fs::read_dir(dir)
         .map(|d| {
             d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -407,13 +407,16 @@ fn inbound_stdin(p: &crate::common::Project, message: &[u8]) -> crate::common::O
     }
 }
 
-#[test]
-fn dsns_in_a_maildir_suppress_hard_bounced_and_complaining_readers_and_the_next_issue_skips_them() {
-    use crate::common::article;
-    use crate::smtp::{Server, mail_project, members};
-    let Some(server) = Server::start(&[]) else {
-        return;
-    };
+/// Per reader, the envelope sender and the Message-ID of the message sent to them.
+pub type Sent = HashMap<String, (String, String)>;
+
+/// A project whose July 2024 issue went through `server` to ann, bob, cat and dan @example.net
+/// with VERP return paths (`bounces+TOKEN@news.example.org`), `extra` added to `local.toml`.
+pub fn sent_to_four_readers(
+    server: &crate::smtp::Server,
+    extra: &str,
+) -> (crate::common::Project, Sent) {
+    use crate::smtp::{mail_project, members};
     let readers: Vec<String> = ["ann", "bob", "cat", "dan"]
         .iter()
         .map(|r| format!("{r}@example.net"))
@@ -421,12 +424,10 @@ fn dsns_in_a_maildir_suppress_hard_bounced_and_complaining_readers_and_the_next_
     let p = mail_project(server.port, "", &members(&readers));
     p.write(
         "config/local.toml",
-        "[mail]\nreturn_path = \"bounces@news.example.org\"\nverp = true\n",
+        &format!("[mail]\nreturn_path = \"bounces@news.example.org\"\nverp = true\n{extra}"),
     );
     p.ok(&["send", "d", "--period", "2024-07", "--yes"]);
-
-    // Each message went out from its own VERP address; From: is unchanged.
-    let sent: HashMap<String, (String, String)> = server
+    let sent = server
         .accepted()
         .iter()
         .map(|e| {
@@ -435,6 +436,46 @@ fn dsns_in_a_maildir_suppress_hard_bounced_and_complaining_readers_and_the_next_
             (to, (from, e["message_id"].as_str().unwrap().to_string()))
         })
         .collect();
+    (p, sent)
+}
+
+/// The bounces and the complaint that came back for [`sent_to_four_readers`]: Ann's hard bounce,
+/// back at her VERP address; Bob's soft bounce, to the plain return path (matched by Message-ID
+/// only); Cat's complaint.
+pub fn came_back(sent: &Sent) -> [String; 3] {
+    let verp = |r: &str| sent[r].0.clone();
+    let id = |r: &str| sent[r].1.clone();
+    [
+        dsn(
+            "b1@mx.example.net",
+            &verp("ann@example.net"),
+            "ann@example.net",
+            "5.1.1",
+            "550 5.1.1 <ann@example.net>: Recipient address rejected: User unknown",
+            &id("ann@example.net"),
+        ),
+        dsn(
+            "b2@mx.example.net",
+            "bounces@news.example.org",
+            "bob@example.net",
+            "4.2.2",
+            "452 4.2.2 Mailbox full",
+            &id("bob@example.net"),
+        ),
+        arf("c1@isp.example", "cat@example.net", &id("cat@example.net")),
+    ]
+}
+
+#[test]
+fn dsns_in_a_maildir_suppress_hard_bounced_and_complaining_readers_and_the_next_issue_skips_them() {
+    use crate::common::article;
+    use crate::smtp::Server;
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let (p, sent) = sent_to_four_readers(&server, "");
+
+    // Each message went out from its own VERP address; From: is unchanged.
     assert_eq!(sent.len(), 4);
     for (to, (from, _)) in &sent {
         let (local, domain) = from.split_once('@').unwrap();
@@ -445,40 +486,16 @@ fn dsns_in_a_maildir_suppress_hard_bounced_and_complaining_readers_and_the_next_
             "no address in clear: {from}"
         );
     }
-    let verp = |r: &str| sent[r].0.clone();
-    let id = |r: &str| sent[r].1.clone();
 
     let mail = p.path("Maildir");
     maildir(&mail);
     let put = |name: &str, text: &str| std::fs::write(mail.join("new").join(name), text).unwrap();
     // Ann: hard, back at her VERP address. Bob: a soft bounce, matched by Message-ID only. Cat
     // complains. Dan replies in person. A stale copy in cur/ already seen is left alone.
-    put(
-        "1.ann",
-        &dsn(
-            "b1@mx.example.net",
-            &verp("ann@example.net"),
-            "ann@example.net",
-            "5.1.1",
-            "550 5.1.1 <ann@example.net>: Recipient address rejected: User unknown",
-            &id("ann@example.net"),
-        ),
-    );
-    put(
-        "2.bob",
-        &dsn(
-            "b2@mx.example.net",
-            "bounces@news.example.org",
-            "bob@example.net",
-            "4.2.2",
-            "452 4.2.2 Mailbox full",
-            &id("bob@example.net"),
-        ),
-    );
-    put(
-        "3.cat",
-        &arf("c1@isp.example", "cat@example.net", &id("cat@example.net")),
-    );
+    let [ann, bob, cat] = came_back(&sent);
+    put("1.ann", &ann);
+    put("2.bob", &bob);
+    put("3.cat", &cat);
     put(
         "4.dan",
         "From: dan@example.net\r\nTo: digest@news.example.org\r\nSubject: Re: Best of\r\n\r\nThanks!\r\n",

@@ -15,6 +15,7 @@ mod feeds;
 mod freeze;
 mod golden;
 mod hostile;
+mod imap;
 mod inbound;
 mod inbox;
 mod init;

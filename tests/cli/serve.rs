@@ -65,7 +65,7 @@ fn serve_answers_http_with_the_preview_on_loopback() {
 }
 
 /// The status line and body of a GET to the daemon.
-fn get(daemon: &Daemon, path: &str) -> (String, String) {
+pub fn get(daemon: &Daemon, path: &str) -> (String, String) {
     let response = http_get(daemon.addr(), path);
     let (head, body) = response
         .split_once("\r\n\r\n")

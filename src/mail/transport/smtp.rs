@@ -23,7 +23,6 @@ use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::Response;
 use rustls_pki_types::ServerName;
-use rustls_pki_types::pem::PemObject;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -55,17 +54,8 @@ impl Connector {
     /// A connector for `smtp`; reads the extra CA file if one is configured.
     pub fn new(smtp: &Smtp) -> anyhow::Result<Connector> {
         use anyhow::Context as _;
-        let extra: Vec<Vec<u8>> = match &smtp.ca_file {
-            Some(path) => {
-                let pem = std::fs::read(path)
-                    .with_context(|| format!("reading smtp.ca_file {}", path.display()))?;
-                rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
-                    .map(|c| c.map(|c| c.to_vec()))
-                    .collect::<Result<_, _>>()
-                    .with_context(|| {
-                        format!("smtp.ca_file {}: not PEM certificates", path.display())
-                    })?
-            }
+        let extra = match &smtp.ca_file {
+            Some(path) => crate::tls::pem_certificates(path, "smtp.ca_file")?,
             None => Vec::new(),
         };
         let (starttls, implicit) = match smtp.tls {
@@ -73,21 +63,12 @@ impl Connector {
             Tls::StartTls => {
                 let mut builder = TlsParameters::builder(smtp.host.clone());
                 for der in &extra {
-                    builder = builder.add_root_certificate(Certificate::from_der(der.clone())?);
+                    builder = builder.add_root_certificate(Certificate::from_der(der.to_vec())?);
                 }
                 (Some(builder.build_rustls()?), None)
             }
             Tls::Implicit => {
-                let mut roots = rustls::RootCertStore::empty();
-                roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-                for der in extra {
-                    roots.add(rustls_pki_types::CertificateDer::from(der))?;
-                }
-                let provider = Arc::new(rustls::crypto::ring::default_provider());
-                let config = rustls::ClientConfig::builder_with_provider(provider)
-                    .with_safe_default_protocol_versions()?
-                    .with_root_certificates(roots)
-                    .with_no_client_auth();
+                let config = crate::tls::client_config(extra)?;
                 let name = ServerName::try_from(smtp.host.clone()).with_context(|| {
                     format!("smtp.host {:?} is not a valid TLS server name", smtp.host)
                 })?;
