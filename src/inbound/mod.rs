@@ -124,6 +124,9 @@ pub struct Finding {
     /// The server's or report's explanation (one line, at most [`MAX_DIAGNOSTIC`] characters;
     /// empty when there is none).
     pub diagnostic: String,
+    /// A delay warning (a DSN with `Action: delayed`): the sending server is still trying, and the
+    /// message may yet arrive. Recorded, but never counted toward a soft-bounce suppression.
+    pub delayed: bool,
 }
 
 /// What a report tells about the message digest sent, for matching it to the ledger.
@@ -256,7 +259,10 @@ fn judge(
                 };
                 let status = reason::best_status(r.status, text);
                 let class = reason::class(status, text, context, r.delayed);
-                finding(Some(r.address), Some(class), status, text)
+                Finding {
+                    delayed: r.delayed,
+                    ..finding(Some(r.address), Some(class), status, text)
+                }
             })
             .collect();
         return (Kind::Bounce, findings, None);
@@ -305,6 +311,7 @@ fn finding(
         class,
         status,
         diagnostic: one_line(diagnostic, MAX_DIAGNOSTIC),
+        delayed: false,
     }
 }
 

@@ -180,6 +180,7 @@ impl Processor<'_> {
                     matched_by: m.by.as_str(),
                     message_id: Some(source.id),
                     detail: diagnostic.filter(|d| !d.is_empty()),
+                    delayed: finding.is_some_and(|f| f.delayed),
                 })?;
                 // After the event: soft bounces are counted from the recorded ones.
                 let suppress = match (suppress, class) {

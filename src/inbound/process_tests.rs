@@ -99,6 +99,7 @@ fn bounce(recipient: &str, class: Class, message_id: Option<String>, to: &str) -
             class: Some(class),
             status: None,
             diagnostic: String::new(),
+            delayed: false,
         }],
         original: Original {
             message_id,
@@ -193,6 +194,7 @@ fn soft_bounce(f: &mut Fixture, key: &str, issue: &str) -> Option<policy::Suppre
             matched_by: "message_id",
             message_id: None,
             detail: None,
+            delayed: false,
         })
         .unwrap();
     policy::for_class(&f.store, &f.config.bounces, Class::Soft, &m, now()).unwrap()
@@ -340,4 +342,64 @@ fn a_policy_refusal_and_other_mail_are_recorded_and_suppress_no_one() {
     assert_eq!(f.suppression("ann@example.net"), None);
     let key = IssueKey::new("d", "2024-01".parse().unwrap());
     assert_eq!(f.store.issue_bounces(&key).unwrap().policy, 1);
+}
+
+/// A Postfix delivery status notification about `to`, for the message `id`, with `action`
+/// (`delayed`: a warning, still being retried; `failed`: given up), shaped like a real one.
+fn postfix_dsn(own: &str, to: &str, id: &str, action: &str) -> Vec<u8> {
+    format!(
+        "From: MAILER-DAEMON@relay.example\r\nTo: bounces@news.example.org\r\n\
+         Message-Id: <{own}>\r\nSubject: Delayed Mail (still being retried)\r\n\
+         Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\n# THIS IS A WARNING ONLY. #\r\n\
+         <{to}>: host 127.0.0.1[127.0.0.1] said: 452 4.2.2 Mailbox full (in reply to RCPT TO \
+         command)\r\n\
+         --b\r\nContent-Type: message/delivery-status\r\n\r\n\
+         Reporting-MTA: dns; relay.example\r\n\r\n\
+         Final-Recipient: rfc822; {to}\r\nOriginal-Recipient: rfc822;{to}\r\n\
+         Action: {action}\r\nStatus: 4.2.2\r\n\
+         Diagnostic-Code: smtp; 452 4.2.2 Mailbox full\r\n\r\n\
+         --b\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: digest@news.example.org\r\n\
+         To: {to}\r\nMessage-ID: {id}\r\nSubject: Best of\r\n\r\n--b--\r\n"
+    )
+    .into_bytes()
+}
+
+// Postfix warns "Delayed Mail (still being retried)" while a message sits in its queue; such a
+// warning was counted as a soft bounce, so a reader whose mail was merely slow in three of five
+// issues (and then delivered) was suppressed for 90 days.
+#[test]
+fn delay_warnings_are_recorded_but_never_count_toward_a_soft_bounce_suppression() {
+    let mut f = fixture(&["ann@example.net"], 5);
+    let ann = "ann@example.net";
+    let p = Processor {
+        matcher: Matcher {
+            keys: &f.keys,
+            config: &f.config,
+        },
+        policy: &f.config.bounces,
+    };
+    let store = &mut f.store;
+    for month in 3..=5 {
+        let issue = format!("d/2024-{month:02}");
+        let id = f.keys.message_id(&issue, ann, "news.example.org");
+        let raw = postfix_dsn(&format!("delay-{month}@relay.example"), ann, &id, "delayed");
+        let tally = p.process(store, &raw, "m", now()).unwrap();
+        assert_eq!((tally.messages, tally.suppressed), (1, 0), "{issue}");
+        let key = IssueKey::new("d", format!("2024-{month:02}").parse().unwrap());
+        assert_eq!(store.issue_bounces(&key).unwrap().soft, 0, "{issue}");
+    }
+    assert_eq!(store.suppressed(ann, "d", now()).unwrap(), None);
+    // The same report with `Action: failed` in a third issue does suppress: the rule still works.
+    for month in 3..=5 {
+        let issue = format!("d/2024-{month:02}");
+        let id = f.keys.message_id(&issue, ann, "news.example.org");
+        let raw = postfix_dsn(&format!("failed-{month}@relay.example"), ann, &id, "failed");
+        p.process(store, &raw, "m", now()).unwrap();
+    }
+    assert_eq!(
+        store.suppressed(ann, "d", now()).unwrap(),
+        Some(Reason::Bounced)
+    );
 }

@@ -31,6 +31,9 @@ pub struct Event<'a> {
     pub message_id: Option<&'a str>,
     /// The diagnostic.
     pub detail: Option<&'a str>,
+    /// A delay warning, not a bounce: never counted toward a soft-bounce suppression nor in the
+    /// issue's bounce rates.
+    pub delayed: bool,
 }
 
 /// Bounces and complaints recorded for one issue, each reader counted once per class.
@@ -72,8 +75,8 @@ impl Store {
         self.conn
             .prepare_cached(
                 "INSERT INTO inbound_events (received_at, kind, class, status, recipient,
-                   subscriber_id, issue, matched_by, message_id, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                   subscriber_id, issue, matched_by, message_id, detail, delayed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![
                 e.received_at.timestamp(),
@@ -85,7 +88,8 @@ impl Store {
                 e.issue,
                 e.matched_by,
                 e.message_id,
-                e.detail
+                e.detail,
+                e.delayed
             ])?;
         Ok(())
     }
@@ -116,7 +120,7 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT COUNT(DISTINCT issue) FROM inbound_events
-             WHERE subscriber_id = ?1 AND class = 'soft' AND issue IN (
+             WHERE subscriber_id = ?1 AND class = 'soft' AND NOT delayed AND issue IN (
                SELECT issue FROM deliveries WHERE subscriber_id = ?1 AND state = 'sent'
                ORDER BY sent_at DESC LIMIT ?2)",
             )?
@@ -127,7 +131,8 @@ impl Store {
     pub fn issue_bounces(&self, issue: &IssueKey) -> Result<IssueBounces> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT class, COUNT(DISTINCT subscriber_id) FROM inbound_events
-             WHERE issue = ?1 AND class IN ('hard', 'soft', 'policy', 'complaint') GROUP BY class",
+             WHERE issue = ?1 AND class IN ('hard', 'soft', 'policy', 'complaint') AND NOT delayed
+             GROUP BY class",
         )?;
         let rows = stmt.query_map([issue.to_string()], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))

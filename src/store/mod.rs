@@ -168,6 +168,9 @@ const MIGRATIONS: &[&str] = &[
         mac     TEXT PRIMARY KEY,
         used_at INTEGER NOT NULL
     ) WITHOUT ROWID;",
+    // 8: delay warnings (DSNs with `Action: delayed`) are recorded apart from bounces: the message
+    // may still arrive, so they never count toward a soft-bounce suppression.
+    "ALTER TABLE inbound_events ADD COLUMN delayed INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// An open store.
