@@ -327,7 +327,8 @@ fn an_unreadable_file_is_named_and_the_others_are_still_classified_with_exit_1()
 }
 
 /// An RFC 3464 report, itself `own`, sent to `envelope_to`, that the message `message_id` could
-/// not be delivered to `recipient`: `status` with `diagnostic`.
+/// not be delivered to `recipient`: `status` with `diagnostic`. Always `Action: failed` (given up,
+/// as after a temporary failure outlives the queue); a delay warning is not a bounce.
 fn dsn(
     own: &str,
     envelope_to: &str,
@@ -336,11 +337,6 @@ fn dsn(
     diagnostic: &str,
     message_id: &str,
 ) -> String {
-    let action = if status.starts_with('4') {
-        "delayed"
-    } else {
-        "failed"
-    };
     format!(
         "Return-Path: <>\r\nDelivered-To: {envelope_to}\r\nFrom: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n\
          To: {envelope_to}\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <{own}>\r\n\
@@ -348,7 +344,7 @@ fn dsn(
          Content-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\r\n\
          --r\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered to <{recipient}>.\r\n\r\n\
          --r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n\
-         Final-Recipient: rfc822; {recipient}\r\nAction: {action}\r\nStatus: {status}\r\n\
+         Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: {status}\r\n\
          Diagnostic-Code: smtp; {diagnostic}\r\n\r\n\
          --r\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: Test Digest <digest@news.example.org>\r\n\
          To: {recipient}\r\nSubject: Best of\r\nMessage-ID: {message_id}\r\n\r\n--r--\r\n"
