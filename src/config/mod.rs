@@ -20,8 +20,8 @@ use crate::cli::UsageError;
 use crate::period::PeriodKind;
 use crate::schedule::Schedule;
 pub use mail::{
-    Credentials, Dkim, DkimAlgorithm, List, Mail, Member, RateLimits, Secret, Sending, Smtp, Tls,
-    is_loopback,
+    Credentials, Dkim, DkimAlgorithm, DkimEd25519, List, Mail, Member, RateLimits, Secret, Sending,
+    Smtp, Tls, is_loopback,
 };
 pub use raw::{DEFAULT_LISTEN, DEFAULT_MAX_LATENESS, DEFAULT_SUMMARY_LENGTH, Scoring, SourceKind};
 pub use shared::SharedConfig;

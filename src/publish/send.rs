@@ -296,11 +296,10 @@ impl<'c> Plan<'c> {
             address: &address.address,
             name: None,
         };
-        let message = self.prepared.message(&to, clock.now(), true)?;
-        let bytes = message.formatted();
+        let (envelope, bytes) = self.prepared.formatted(&to, clock.now(), true)?;
         let reply = crate::publish::runtime()?.block_on(async {
             let mut conn = transport.connect().await?;
-            let reply = conn.send(message.envelope(), &bytes).await;
+            let reply = conn.send(&envelope, &bytes).await;
             conn.close().await;
             reply
         });

@@ -7,6 +7,7 @@ mod config;
 #[cfg(feature = "fault-injection")]
 mod crash;
 mod daemon;
+mod dkim;
 mod faults;
 mod feeds;
 mod freeze;
