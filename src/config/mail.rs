@@ -178,6 +178,17 @@ pub struct Dkim {
     pub algorithm: DkimAlgorithm,
     /// Private key, from `DIGEST__DKIM__KEY`.
     pub key: Secret,
+    /// A second signature, Ed25519 beside the RSA one (RFC 8463 dual signing).
+    pub ed25519: Option<DkimEd25519>,
+}
+
+/// `[dkim] ed25519_selector` and `DIGEST__DKIM__ED25519_KEY`: the key of a second signature.
+#[derive(Debug, Clone)]
+pub struct DkimEd25519 {
+    /// Selector (`s=`) of the Ed25519 key.
+    pub selector: String,
+    /// Private key, from `DIGEST__DKIM__ED25519_KEY`.
+    pub key: Secret,
 }
 
 /// Everything sending needs; each part optional until a command needs it.
@@ -291,6 +302,8 @@ struct RawDkim {
     #[serde(default = "rsa")]
     algorithm: String,
     key: String,
+    ed25519_selector: Option<String>,
+    ed25519_key: Option<String>,
 }
 
 fn rsa() -> String {
@@ -602,17 +615,40 @@ impl Checker {
     }
 
     fn dkim(&mut self, value: Value) -> Option<Dkim> {
-        let secrets_ok = self.secrets_from_env_only("dkim", &["key"]);
+        let secrets_ok = self.secrets_from_env_only("dkim", &["key", "ed25519_key"]);
         let table = self.table("dkim", value.clone())?;
         let raw: RawDkim = self.typed("dkim", value)?;
         let algorithm = one_of(&raw.algorithm, DKIM_ALGORITHMS)
             .map_err(|m| self.field_problem(&table, "dkim", "algorithm", m))
             .ok()?;
+        let ed25519 = match (raw.ed25519_selector, raw.ed25519_key) {
+            (None, None) => None,
+            (Some(_), _) if algorithm == DkimAlgorithm::Ed25519 => {
+                let m = "a second signature is Ed25519 beside an RSA one: set algorithm = \"rsa\"";
+                self.field_problem(&table, "dkim", "ed25519_selector", m);
+                return None;
+            }
+            (Some(selector), Some(key)) => Some(DkimEd25519 {
+                selector: selector.trim().to_string(),
+                key: Secret(key),
+            }),
+            (Some(_), None) => {
+                let m = "set DIGEST__DKIM__ED25519_KEY, the key of the Ed25519 signature";
+                self.field_problem(&table, "dkim", "ed25519_selector", m);
+                return None;
+            }
+            (None, Some(_)) => {
+                let m = "missing: DIGEST__DKIM__ED25519_KEY is set, so the Ed25519 key needs its selector";
+                self.field_problem(&table, "dkim", "ed25519_selector", m);
+                return None;
+            }
+        };
         secrets_ok.then(|| Dkim {
             domain: raw.domain.trim().to_ascii_lowercase(),
             selector: raw.selector.trim().to_string(),
             algorithm,
             key: Secret(raw.key),
+            ed25519,
         })
     }
 }

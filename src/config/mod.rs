@@ -25,7 +25,7 @@ use crate::period::PeriodKind;
 use crate::schedule::Schedule;
 pub use imap::{Imap, ImapTls};
 pub use mail::{
-    Credentials, Dkim, DkimAlgorithm, List, Mail, Member, RateLimits, Secret, Sending, Signup,
+    Credentials, Dkim, DkimAlgorithm, DkimEd25519, List, Mail, Member, RateLimits, Secret, Sending, Signup,
     Smtp, Tls, is_loopback,
 };
 pub use ops::{Monitoring, WEBHOOK_EVENTS, Webhooks};

@@ -9,24 +9,17 @@ use std::time::SystemTime;
 use anyhow::{Context as _, Result, anyhow};
 use chrono::{DateTime, Utc};
 use lettre::address::Envelope;
-use lettre::message::dkim::{
-    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
-    DkimSigningKey,
-};
 use lettre::message::header::{
     self, ContentTransferEncoding, ContentType, HeaderName, HeaderValue, Headers, MIME_VERSION_1_0,
 };
 use lettre::message::{Body, Mailbox, Mailboxes, MultiPart, SinglePart};
 use lettre::{Address, Message};
 use quoted_printable::{InputMode, Options};
-use rsa::RsaPrivateKey;
-use rsa::pkcs1::EncodeRsaPrivateKey;
-use rsa::pkcs8::der::zeroize::Zeroizing;
-use rsa::pkcs8::{DecodePrivateKey, LineEnding};
 use sha2::{Digest as _, Sha256};
 
-use crate::config::{Digest, DkimAlgorithm, Site};
+use crate::config::{Digest, Site};
 use crate::issue::Issue;
+use crate::mail::dkim::Signer;
 use crate::model::IssueKey;
 use crate::model::token::Keys;
 use crate::render::{self, Escape, Field, Piece, Template, Values};
@@ -35,20 +28,6 @@ use crate::render::{self, Escape, Field, Piece, Template, Values};
 const ONE_CLICK: &str = "List-Unsubscribe=One-Click";
 /// `Auto-Submitted` of every message.
 const AUTO_GENERATED: &str = "auto-generated";
-
-/// Headers covered by the DKIM signature when present (RFC 8058 requires the List-Unsubscribe pair).
-const SIGNED: &[&str] = &[
-    "From",
-    "Reply-To",
-    "To",
-    "Subject",
-    "Date",
-    "Message-ID",
-    "List-Id",
-    "List-Unsubscribe",
-    "List-Unsubscribe-Post",
-    "Feedback-ID",
-];
 
 /// A body quoted-printable encoded once, with holes.
 #[derive(Debug, Clone)]
@@ -313,7 +292,7 @@ pub struct Prepared {
     /// Whether each envelope sender is the return path with the recipient's VERP token.
     verp: bool,
     id_domain: String,
-    dkim: Option<DkimConfig>,
+    dkim: Option<Signer>,
     frame: Frame,
     /// [`Boundary::seed`] of the issue.
     boundary_seed: Sha256,
@@ -342,7 +321,7 @@ impl Prepared {
             .and_then(|u| u.host_str().map(str::to_owned))
             .ok_or_else(|| anyhow!("site.base_url has no host"))?;
         let description = s.digest.tag_name.replace(['"', '\\'], "");
-        let dkim = s.dkim.map(dkim_config).transpose()?;
+        let dkim = s.dkim.map(Signer::new).transpose()?;
         let reply_to = s
             .digest
             .reply_to
@@ -463,8 +442,8 @@ impl Prepared {
         .context("building the envelope")
     }
 
-    /// The message for one recipient as lettre's `Message`, dated `date`; a `test` message says so
-    /// in its subject. Signed when DKIM is configured.
+    /// The message for one recipient as lettre's `Message`, dated `date`, unsigned; a `test` message
+    /// says so in its subject. [`Prepared::formatted`] is the same message as sent.
     pub fn message(&self, to: &To<'_>, date: DateTime<Utc>, test: bool) -> Result<Message> {
         let p = self.personal(to);
         let values = Values {
@@ -502,29 +481,44 @@ impl Prepared {
                     ContentTransferEncoding::QuotedPrintable,
                 ))
         };
-        let mut message = builder
+        builder
             .multipart(
                 MultiPart::alternative()
                     .boundary(p.boundary.as_str())
                     .singlepart(part(&self.text, ContentType::TEXT_PLAIN))
                     .singlepart(part(&self.html, ContentType::TEXT_HTML)),
             )
-            .context("building the message")?;
-        if let Some(dkim) = &self.dkim {
-            message.sign(dkim);
-        }
-        Ok(message)
+            .context("building the message")
     }
 
-    /// The envelope and the bytes of the message for one recipient, as sent. Without DKIM the
-    /// message is written straight into one buffer: the recipient's headers, then the frame and
-    /// the bodies encoded once per issue, spliced with the recipient's values (the same message
-    /// as [`Prepared::message`], which DKIM signing needs).
+    /// [`Prepared::message`] as sent: its envelope and its bytes, signed when DKIM is configured.
+    pub fn formatted(
+        &self,
+        to: &To<'_>,
+        date: DateTime<Utc>,
+        test: bool,
+    ) -> Result<(Envelope, Vec<u8>)> {
+        let message = self.message(to, date, test)?;
+        let bytes = self.signed(message.formatted(), date)?;
+        Ok((message.envelope().clone(), bytes))
+    }
+
+    /// `message` with its DKIM signatures in front when DKIM is configured, dated `date`.
+    fn signed(&self, message: Vec<u8>, date: DateTime<Utc>) -> Result<Vec<u8>> {
+        let Some(signer) = &self.dkim else {
+            return Ok(message);
+        };
+        let mut out = signer.sign(&message, date.timestamp())?;
+        out.extend_from_slice(&message);
+        Ok(out)
+    }
+
+    /// The envelope and the bytes of the message for one recipient, as sent. The message is
+    /// written straight into one buffer: the recipient's headers, then the frame and the bodies
+    /// encoded once per issue, spliced with the recipient's values (the same message as
+    /// [`Prepared::formatted`] makes through lettre's builder), and signed when DKIM is configured.
     pub fn bytes(&self, to: &To<'_>, date: DateTime<Utc>) -> Result<(Envelope, Vec<u8>)> {
         let envelope = self.envelope(to)?;
-        if self.dkim.is_some() {
-            return Ok((envelope, self.message(to, date, false)?.formatted()));
-        }
         let p = self.personal(to);
         let values = Values {
             unsubscribe_url: &p.unsubscribe,
@@ -552,7 +546,7 @@ impl Prepared {
         f.middle.write(&p.boundary, &mut out);
         self.html.fill_into(&values, &mut out);
         f.tail.write(&p.boundary, &mut out);
-        Ok((envelope, out))
+        Ok((envelope, self.signed(out, date)?))
     }
 }
 
@@ -560,56 +554,11 @@ fn header(name: &'static str, value: String) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
 }
 
-/// Whether the `[dkim]` settings make a signing key (for `digest check`); the error names
-/// `DIGEST__DKIM__KEY` and what is wrong with its format, never the key.
+/// Whether the `[dkim]` settings make signing keys (for `digest check`); the error names
+/// the variable (`DIGEST__DKIM__KEY`, `DIGEST__DKIM__ED25519_KEY`) and what is wrong with its
+/// format, never the key.
 pub fn check_dkim(d: &crate::config::Dkim) -> Result<()> {
-    dkim_config(d).map(drop)
-}
-
-fn dkim_config(d: &crate::config::Dkim) -> Result<DkimConfig> {
-    let algorithm = match d.algorithm {
-        DkimAlgorithm::Rsa => DkimSigningAlgorithm::Rsa,
-        DkimAlgorithm::Ed25519 => DkimSigningAlgorithm::Ed25519,
-    };
-    // lettre reads RSA keys as PKCS#1 PEM; `openssl genrsa` writes PKCS#8 since OpenSSL 3.
-    let pkcs1;
-    let pem = match d.algorithm {
-        DkimAlgorithm::Rsa if d.key.expose().contains("-----BEGIN PRIVATE KEY-----") => {
-            pkcs1 = pkcs8_to_pkcs1(d.key.expose())?;
-            pkcs1.as_str()
-        }
-        _ => d.key.expose(),
-    };
-    // The error is about the key's format; it never contains the key.
-    let key = DkimSigningKey::new(pem, algorithm).map_err(|e| {
-        anyhow!(
-            "DIGEST__DKIM__KEY is not a valid {:?} private key: {e}",
-            d.algorithm
-        )
-    })?;
-    let headers = SIGNED
-        .iter()
-        .map(|h| HeaderName::new_from_ascii_str(h))
-        .collect();
-    let relaxed = DkimCanonicalization {
-        header: DkimCanonicalizationType::Relaxed,
-        body: DkimCanonicalizationType::Relaxed,
-    };
-    Ok(DkimConfig::new(
-        d.selector.clone(),
-        d.domain.clone(),
-        key,
-        headers,
-        relaxed,
-    ))
-}
-
-/// A PKCS#8 PEM RSA private key (`BEGIN PRIVATE KEY`) as PKCS#1 PEM (`BEGIN RSA PRIVATE KEY`).
-fn pkcs8_to_pkcs1(pem: &str) -> Result<Zeroizing<String>> {
-    let key = RsaPrivateKey::from_pkcs8_pem(pem.trim())
-        .map_err(|e| anyhow!("DIGEST__DKIM__KEY is not a valid PKCS#8 RSA private key: {e}"))?;
-    key.to_pkcs1_pem(LineEnding::LF)
-        .map_err(|e| anyhow!("DIGEST__DKIM__KEY: converting the RSA key to PKCS#1: {e}"))
+    Signer::new(d).map(drop)
 }
 
 #[cfg(test)]

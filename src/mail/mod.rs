@@ -3,6 +3,7 @@
 pub mod address;
 pub mod audience;
 pub mod campaign;
+pub mod dkim;
 pub mod error;
 pub mod ledger;
 pub mod message;

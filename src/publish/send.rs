@@ -307,8 +307,8 @@ impl<'c> Plan<'c> {
             address: &address.address,
             name: None,
         };
-        let message = self.prepared.message(&to, clock.now(), true)?;
-        send_one(transport, &message)?
+        let (envelope, bytes) = self.prepared.formatted(&to, clock.now(), true)?;
+        send_bytes(transport, &envelope, &bytes)?
             .map_err(|e| anyhow!("test message to {} not sent: {e}", address.address))
     }
 
@@ -344,10 +344,18 @@ pub fn send_one(
     transport: &dyn Transport,
     message: &lettre::Message,
 ) -> Result<Result<String, crate::mail::Error>> {
-    let bytes = message.formatted();
+    send_bytes(transport, message.envelope(), &message.formatted())
+}
+
+/// [`send_one`] for a message already formatted (and signed): `bytes` to `envelope`.
+pub fn send_bytes(
+    transport: &dyn Transport,
+    envelope: &lettre::address::Envelope,
+    bytes: &[u8],
+) -> Result<Result<String, crate::mail::Error>> {
     Ok(crate::publish::runtime()?.block_on(async {
         let mut conn = transport.connect().await?;
-        let reply = conn.send(message.envelope(), &bytes).await;
+        let reply = conn.send(envelope, bytes).await;
         conn.close().await;
         reply
     }))

@@ -205,8 +205,18 @@ impl Project {
     /// The frozen issue of `digest` for `period`, prepared for sending as `digest send` prepares
     /// it, with the test unsubscribe keys as the only environment.
     pub fn prepared(&self, digest: &str, period: &str) -> Prepared {
-        let env = [("DIGEST__UNSUBSCRIBE__KEYS".into(), TEST_KEYS.into())].into();
-        let config = Config::load_with_env(&self.path("config"), Some(env)).unwrap();
+        self.prepared_with(digest, period, &[])
+    }
+
+    /// [`Project::prepared`] with the environment variables `env` as well.
+    pub fn prepared_with(&self, digest: &str, period: &str, env: &[(&str, &str)]) -> Prepared {
+        let mut env: std::collections::HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        env.insert("DIGEST__UNSUBSCRIBE__KEYS".into(), TEST_KEYS.into());
+        let config =
+            Config::load_with_env(&self.path("config"), Some(env.into_iter().collect())).unwrap();
         let d = config.digest(digest).unwrap();
         let period = Period::parse_as(d.period, period).unwrap();
         let issue = digest::issue::find(&config.paths.digests, &d.id, period)

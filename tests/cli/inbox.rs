@@ -474,12 +474,8 @@ fn the_dkim_signature_verifies_with_dkimpy_and_covers_the_list_headers() {
     }
     let e = example();
     let verify = |eml: &Path| {
-        let args = [
-            eml.as_os_str(),
-            SELECTOR.as_ref(),
-            DOMAIN.as_ref(),
-            e.public_key.as_ref(),
-        ];
+        let key = format!("{SELECTOR}:rsa:{}", e.public_key);
+        let args = [eml.as_os_str(), DOMAIN.as_ref(), key.as_ref()];
         script_json("python3", "tests/checks/dkim_verify.py", args)
     };
     let result = verify(&e.eml);

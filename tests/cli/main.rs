@@ -10,6 +10,7 @@ mod crash;
 mod daemon;
 mod desk;
 mod dsn;
+mod dkim;
 mod faults;
 mod feeds;
 mod freeze;

@@ -1,6 +1,8 @@
 //! The two ways a message is built are the same message: `Prepared::bytes` (written straight
-//! into one buffer, used to send) and `Prepared::message` (lettre's builder, used for DKIM and
-//! test messages), parsed by an independent parser (mail-parser).
+//! into one buffer, used to send) and `Prepared::formatted` (lettre's builder, used for test
+//! messages), parsed by an independent parser (mail-parser); signed, they carry the same DKIM
+//! signatures (RSA and Ed25519 signatures are deterministic, so equal signatures mean the two
+//! paths hashed the same canonical headers and body).
 
 use digest::mail::{address, message::To};
 use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
@@ -16,14 +18,33 @@ fn the_fast_path_and_lettres_builder_make_the_same_message() {
         "--period",
         "2024-07",
     ]);
-    let prepared = p.prepared("best-of-distributed-systems", "2024-07");
+    let unsigned = p.prepared("best-of-distributed-systems", "2024-07");
+    let config = p.read("config/digest.toml");
+    p.write(
+        "config/digest.toml",
+        &format!("{config}\n[dkim]\ndomain = \"example.com\"\nselector = \"r\"\ned25519_selector = \"e\"\n"),
+    );
+    let (rsa, _, _) = crate::dkim::rsa_key();
+    let (ed25519, _, _) = crate::dkim::ed25519_key();
+    let signed = p.prepared_with(
+        "best-of-distributed-systems",
+        "2024-07",
+        &[
+            ("DIGEST__DKIM__KEY", &rsa),
+            ("DIGEST__DKIM__ED25519_KEY", &ed25519),
+        ],
+    );
     let date = chrono::DateTime::parse_from_rfc3339("2024-08-01T08:00:00Z")
         .unwrap()
         .to_utc();
-    for (raw, name) in [
+    let cases = [
         ("Ann.Lee@Example.com", Some("Ann \"Äpfel\" Lee\r\nBcc: x@y")),
         ("\"john doe\"@example.org", None),
-    ] {
+    ];
+    for ((raw, name), prepared) in cases
+        .into_iter()
+        .flat_map(|c| [(c, &unsigned), (c, &signed)])
+    {
         let a = address::normalize(raw).unwrap();
         let to = To {
             subscriber: 7,
@@ -32,9 +53,8 @@ fn the_fast_path_and_lettres_builder_make_the_same_message() {
             name,
         };
         let (envelope, fast) = prepared.bytes(&to, date).unwrap();
-        let built = prepared.message(&to, date, false).unwrap();
-        assert_eq!(&envelope, built.envelope());
-        let slow = built.formatted();
+        let (built_envelope, slow) = prepared.formatted(&to, date, false).unwrap();
+        assert_eq!(envelope, built_envelope);
         let (f, s) = (
             MessageParser::default().parse(&fast).unwrap(),
             MessageParser::default().parse(&slow).unwrap(),
@@ -50,6 +70,18 @@ fn the_fast_path_and_lettres_builder_make_the_same_message() {
             v
         };
         assert_eq!(headers(&f), headers(&s), "{raw}");
+        let signatures = headers(&f)
+            .iter()
+            .filter(|(name, _)| name == "DKIM-Signature")
+            .count();
+        assert_eq!(
+            signatures,
+            if std::ptr::eq(prepared, &signed) {
+                2
+            } else {
+                0
+            }
+        );
         assert_eq!(f.date(), s.date());
         assert!(matches!(
             f.header("Content-Type"),
