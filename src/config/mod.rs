@@ -25,8 +25,8 @@ use crate::period::PeriodKind;
 use crate::schedule::Schedule;
 pub use imap::{Imap, ImapTls};
 pub use mail::{
-    Credentials, Dkim, DkimAlgorithm, DkimEd25519, List, Mail, Member, RateLimits, Secret, Sending, Signup,
-    Smtp, Tls, is_loopback,
+    Credentials, Dkim, DkimAlgorithm, DkimEd25519, List, Mail, Member, RateLimits, Secret, Sending,
+    Signup, Smtp, Tls, is_loopback,
 };
 pub use ops::{Monitoring, WEBHOOK_EVENTS, Webhooks};
 pub use providers::{
