@@ -107,12 +107,8 @@ fn every_message_handed_to_a_postfix_relay_reaches_the_final_hop_exactly_once() 
     for dump in dumps.iter().take(3) {
         let eml = p.path("arrived.eml");
         std::fs::write(&eml, &dump.message).unwrap();
-        let args = [
-            eml.as_os_str(),
-            SELECTOR.as_ref(),
-            DOMAIN.as_ref(),
-            public_key.as_ref(),
-        ];
+        let key = format!("{SELECTOR}:rsa:{public_key}");
+        let args = [eml.as_os_str(), DOMAIN.as_ref(), key.as_ref()];
         let result = script_json("python3", "tests/checks/dkim_verify.py", args);
         assert_eq!(result["verified"], true, "{result:#}\n{}", dump.message);
     }
