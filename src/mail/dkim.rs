@@ -69,6 +69,18 @@ impl std::fmt::Debug for Signer {
     }
 }
 
+/// `message` with the signatures `dkim` calls for in front; unchanged without `[dkim]`. For mail
+/// sent outside an issue's send (review messages, run reports, sign-up mails), signed like the
+/// digest itself so that it passes the same receivers' checks; `time` is the signatures' `t=`.
+pub fn signed(dkim: Option<&Dkim>, message: Vec<u8>, time: i64) -> Result<Vec<u8>> {
+    let Some(dkim) = dkim else {
+        return Ok(message);
+    };
+    let mut out = Signer::new(dkim)?.sign(&message, time)?;
+    out.extend_from_slice(&message);
+    Ok(out)
+}
+
 impl Signer {
     /// The signer of the `[dkim]` settings: the key of `DIGEST__DKIM__KEY`, and with
     /// `ed25519_selector` also the Ed25519 key of `DIGEST__DKIM__ED25519_KEY`. An error names the

@@ -187,7 +187,7 @@ pub fn mail(
     let message = builder
         .body(report.to_string())
         .context("building the run report")?;
-    crate::publish::send::send_one(transport, &message)?
+    crate::publish::send::send_one(config, transport, &message, clock.now())?
         .map(Some)
         .map_err(|e| anyhow!("run report not sent: {e}"))
 }

@@ -189,7 +189,7 @@ pub fn mail_reviewers(
         messages.push((address, message));
     }
     for (address, message) in &messages {
-        crate::publish::send::send_one(transport, message)?
+        crate::publish::send::send_one(config, transport, message, clock.now())?
             .map_err(|e| anyhow!("review message to {address} not sent: {e}"))?;
     }
     Ok(messages.len())

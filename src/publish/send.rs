@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow};
+use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
 use crate::config::{Config, Digest};
@@ -341,10 +342,14 @@ impl<'c> Plan<'c> {
 /// Sends one message outside any ledger over a connection of its own (a test message, a run
 /// report); the server's reply, or why not.
 pub fn send_one(
+    config: &Config,
     transport: &dyn Transport,
     message: &lettre::Message,
+    now: DateTime<Utc>,
 ) -> Result<Result<String, crate::mail::Error>> {
-    send_bytes(transport, message.envelope(), &message.formatted())
+    let dkim = config.sending.dkim.as_ref();
+    let bytes = crate::mail::dkim::signed(dkim, message.formatted(), now.timestamp())?;
+    send_bytes(transport, message.envelope(), &bytes)
 }
 
 /// [`send_one`] for a message already formatted (and signed): `bytes` to `envelope`.

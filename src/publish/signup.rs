@@ -147,9 +147,14 @@ pub fn manage_url(config: &Config, keys: &Keys, reader: Reader) -> String {
     format!("{}/manage/{}", config.site.base_url, reader.seal(keys))
 }
 
-/// A message to `to` with a plain-text and an HTML part, from `[mail] from`, ready for the
-/// transport.
-pub fn message(config: &Config, to: &str, mail: &Mail) -> Result<(Envelope, Vec<u8>)> {
+/// A message to `to` with a plain-text and an HTML part, from `[mail] from`, dated `now` and
+/// DKIM-signed when `[dkim]` is configured, ready for the transport.
+pub fn message(
+    config: &Config,
+    to: &str,
+    mail: &Mail,
+    now: DateTime<Utc>,
+) -> Result<(Envelope, Vec<u8>)> {
     let from = config
         .sending
         .mail
@@ -162,6 +167,7 @@ pub fn message(config: &Config, to: &str, mail: &Mail) -> Result<(Envelope, Vec<
         .from(from)
         .to(to)
         .subject(&mail.subject)
+        .date(now.into())
         .multipart(
             MultiPart::alternative()
                 .singlepart(
@@ -175,7 +181,9 @@ pub fn message(config: &Config, to: &str, mail: &Mail) -> Result<(Envelope, Vec<
                         .body(mail.html.clone()),
                 ),
         )?;
-    Ok((message.envelope().clone(), message.formatted()))
+    let dkim = config.sending.dkim.as_ref();
+    let bytes = crate::mail::dkim::signed(dkim, message.formatted(), now.timestamp())?;
+    Ok((message.envelope().clone(), bytes))
 }
 
 /// The confirmation mail of `pending`, in the texts' language.

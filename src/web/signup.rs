@@ -96,7 +96,7 @@ impl Ctx {
             }
             let sent = async {
                 let mail = mail(&config)?;
-                let (envelope, bytes) = use_case::message(&config, &to, &mail)?;
+                let (envelope, bytes) = use_case::message(&config, &to, &mail, now)?;
                 use_case::deliver(&config, &envelope, &bytes).await
             }
             .await;

@@ -65,7 +65,7 @@ pub fn ed25519_key() -> (String, String, String) {
 
 /// Whether python3 has dkimpy and PyNaCl (its Ed25519); without them the test is skipped (or
 /// fails in CI).
-fn have_dkimpy() -> bool {
+pub(crate) fn have_dkimpy() -> bool {
     let present = Command::new("python3")
         .args(["-c", "import dkim, nacl"])
         .stdout(Stdio::null())
@@ -79,7 +79,7 @@ fn have_dkimpy() -> bool {
 }
 
 /// dkimpy's verdict on `eml`, given the public keys as `SELECTOR:KIND:P`.
-fn verify(eml: &Path, keys: &[String]) -> Value {
+pub(crate) fn verify(eml: &Path, keys: &[String]) -> Value {
     let out = Command::new("python3")
         .arg(repo().join("tests/checks/dkim_verify.py"))
         .arg(eml)

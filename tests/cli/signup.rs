@@ -696,3 +696,31 @@ fn check_names_a_default_digest_that_does_not_go_to_the_list() {
     let p = Project::new(&toml("25", "default_digests = [\"e\"]", ""));
     p.ok(&["check"]);
 }
+
+// Mail sent outside an issue's send went out unsigned, so with DKIM configured the confirmation
+// mail (the one a new reader must open) failed the receivers' checks the digest itself passes.
+#[test]
+fn the_confirmation_mail_is_dkim_signed_like_the_digest() {
+    let Some(server) = smtp() else { return };
+    if !crate::dkim::have_dkimpy() {
+        return;
+    }
+    let p = project(&server, "");
+    let config = p.read("config/digest.toml");
+    p.write(
+        "config/digest.toml",
+        &format!("{config}\n[dkim]\ndomain = \"news.example.org\"\nselector = \"s1\"\n"),
+    );
+    let (key, _, public) = crate::dkim::rsa_key();
+    let daemon = Daemon::start_with_env(&p, &[], "digest=info", &[("DIGEST__DKIM__KEY", &key)]);
+    let addr = daemon.addr().to_string();
+
+    let (status, _) = subscribe(&addr, "email=ann%40x.example&digest=d");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    let mails = wait_mails(&server, 1);
+    assert_eq!(mails.len(), 1, "one confirmation mail");
+    let eml = p.path("confirmation.eml");
+    std::fs::write(&eml, mails[0]["content"].as_str().unwrap()).unwrap();
+    let result = crate::dkim::verify(&eml, &[format!("s1:rsa:{public}")]);
+    assert_eq!(result["verified"], true, "{result:#}");
+}
