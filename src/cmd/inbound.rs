@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::inbound;
 use crate::publish;
+use crate::publish::inbound::Source;
 use crate::text::one_line;
 
 /// sysexits.h EX_TEMPFAIL: the MTA keeps the message and retries.
@@ -44,27 +45,27 @@ pub(super) fn run(config_dir: &Path, args: &InboundArgs, clock: &dyn Clock) -> R
         .into());
     }
     let config = Config::load(config_dir)?;
-    let (run, shown) = match &args.maildir {
-        Some(dir) => (
-            publish::inbound::maildir(&config, dir, clock)?,
-            one_line(&dir.display().to_string(), 500),
+    let source = match &args.maildir {
+        Some(dir) => Source::Maildir(dir),
+        None => Source::Imap(
+            config
+                .inbound
+                .as_ref()
+                .and_then(|i| i.imap.as_ref())
+                .ok_or_else(|| {
+                    UsageError("--imap reads the mailbox of [inbound.imap]: configure one".into())
+                })?,
         ),
-        None => {
-            let imap = config.inbound.as_ref().and_then(|i| i.imap.as_ref());
-            let imap = imap.ok_or_else(|| {
-                UsageError("--imap reads the mailbox of [inbound.imap]: configure one".into())
-            })?;
-            let source = publish::inbound::Source::Imap(imap);
-            (
-                publish::inbound::run(&config, source, clock)?,
-                imap.describe(),
-            )
-        }
+    };
+    // A Maildir named on the command line need not be the configured one: no health recorded.
+    let run = match source {
+        Source::Maildir(dir) => publish::inbound::maildir(&config, dir, clock)?,
+        Source::Imap(_) => publish::inbound::run(&config, source, clock)?,
     };
     for problem in &run.problems {
         eprintln!("error: {problem}");
     }
-    say!("{shown}: {}", run.tally);
+    say!("{}: {}", source.describe(), run.tally);
     Ok(if run.problems.is_empty() {
         ExitCode::SUCCESS
     } else {
