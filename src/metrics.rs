@@ -72,6 +72,7 @@ pub struct Metrics {
     source_failures: Family<Labels, Gauge>,
     suppressions: Family<Labels, Gauge>,
     inbound: Family<Labels, Counter>,
+    signup_domains: Family<Labels, Counter>,
     /// Held while a scrape sets the store's gauges and renders, so two scrapes do not interleave.
     scraping: std::sync::Mutex<()>,
 }
@@ -119,6 +120,7 @@ impl Metrics {
             source_failures: Family::default(),
             suppressions: Family::default(),
             inbound: Family::default(),
+            signup_domains: Family::default(),
             scraping: std::sync::Mutex::new(()),
             registry: Registry::default(),
         };
@@ -194,7 +196,19 @@ impl Metrics {
             "Returned mail recorded in the store, by kind (bounce, complaint, …) and class (hard, soft, …)",
             m.inbound.clone(),
         );
+        r.register(
+            "signup_domain_checks",
+            "MX checks of sign-up addresses' domains by this process, by result (mx, address, no_mail, unknown: the lookup failed and the mail went anyway)",
+            m.signup_domains.clone(),
+        );
         Metrics { registry, ..m }
+    }
+
+    /// The MX check of a sign-up address's domain ended with `result`.
+    pub fn signup_domain(&self, result: &str) {
+        self.signup_domains
+            .get_or_create(&vec![("result", result.to_string())])
+            .inc();
     }
 
     /// A scheduled run of `digest` ended with `outcome` (a run status).

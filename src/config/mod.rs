@@ -110,6 +110,15 @@ pub struct SignupSettings {
     pub per_address_per_day: u32,
     /// Sign-up and link mails per hour in all (default 200): a flood cannot burn the sender.
     pub mails_per_hour: u32,
+    /// Look up the MX (or else A/AAAA) records of an address's domain before mailing it a
+    /// confirmation (`check_mx`; default off).
+    pub check_mx: bool,
+    /// The DNS server `check_mx` asks (`dns_server`, "IP" or "IP:port"); default: the system's
+    /// (`/etc/resolv.conf`).
+    pub dns_server: Option<std::net::SocketAddr>,
+    /// The reverse proxies whose `X-Forwarded-For` names the client (`trusted_proxies`,
+    /// addresses or networks; default none: the TCP peer is the client).
+    pub trusted_proxies: Vec<crate::model::cidr::Cidr>,
 }
 
 impl SignupSettings {
@@ -125,6 +134,9 @@ impl Default for SignupSettings {
             per_ip_per_hour: 20,
             per_address_per_day: 3,
             mails_per_hour: 200,
+            check_mx: false,
+            dns_server: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }

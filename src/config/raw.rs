@@ -115,6 +115,9 @@ struct RawSignup {
     per_ip_per_hour: Option<u32>,
     per_address_per_day: Option<u32>,
     mails_per_hour: Option<u32>,
+    check_mx: bool,
+    dns_server: Option<String>,
+    trusted_proxies: Vec<String>,
 }
 
 fn sixty_secs() -> u64 {
@@ -586,6 +589,23 @@ impl Checker {
             );
             self.field_problem(&table, "signup", "pow_bits", msg);
         }
+        let dns_server = raw.dns_server.as_deref().and_then(|s| {
+            let parsed = s.parse::<std::net::SocketAddr>().or_else(|_| {
+                let ip = s.parse::<std::net::IpAddr>()?;
+                Ok::<_, std::net::AddrParseError>(std::net::SocketAddr::new(ip, 53))
+            });
+            let msg = format!("{s:?} is not an IP address with an optional port (127.0.0.1:53)");
+            parsed
+                .map_err(|_| self.field_problem(&table, "signup", "dns_server", msg))
+                .ok()
+        });
+        let trusted_proxies = (raw.trusted_proxies.iter())
+            .filter_map(|p| {
+                p.parse::<crate::model::cidr::Cidr>()
+                    .map_err(|e| self.field_problem(&table, "signup", "trusted_proxies", e))
+                    .ok()
+            })
+            .collect();
         let mut positive = |key: &str, v: Option<u32>, default: u32| match v {
             Some(0) => {
                 self.field_problem(&table, "signup", key, "must be at least 1");
@@ -595,6 +615,9 @@ impl Checker {
             None => default,
         };
         SignupSettings {
+            check_mx: raw.check_mx,
+            dns_server,
+            trusted_proxies,
             pow_bits: raw.pow_bits.min(SignupSettings::MAX_POW_BITS),
             welcome: raw.welcome,
             per_ip_per_hour: positive(

@@ -7,6 +7,7 @@ pub mod dkim;
 pub mod error;
 pub mod ledger;
 pub mod message;
+pub mod mx;
 pub mod rate;
 pub mod send;
 pub mod transport;

@@ -6,6 +6,7 @@
 //! - [`article`]: [`Article`], [`Item`], [`Kind`], [`Publisher`] and the text limits
 //!   [`MAX_TITLE`], [`MAX_SUMMARY`]; the catalogue makes them, the store keeps them.
 //! - [`canonical`]: canonical article URLs; [`tag`]: tag normalisation.
+//! - [`cidr`]: IP networks (the trusted reverse proxies of the sign-up pages).
 //! - [`engagement`]: the engagement [`Field`](engagement::Field)s a source may name.
 //! - [`Validators`]: HTTP cache validators, kept by the store, sent by the fetcher.
 //! - [`token`]: unsubscribe-token and Message-ID signing [`Keys`](token::Keys), checked by the
@@ -16,6 +17,7 @@
 
 pub mod article;
 pub mod canonical;
+pub mod cidr;
 pub mod engagement;
 mod issue_key;
 pub mod signup;

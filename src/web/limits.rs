@@ -72,6 +72,8 @@ pub struct Limits {
     pub per_address: Limiter,
     /// Mails per hour in all.
     pub mails: Limiter,
+    /// The optional MX check of the domains mailed (`[signup] check_mx`), with its resolver.
+    pub domains: crate::mail::mx::Domains,
 }
 
 impl Limits {
@@ -81,6 +83,7 @@ impl Limits {
             per_ip: Limiter::new(settings.per_ip_per_hour, Duration::hours(1), MAX_KEYS),
             per_address: Limiter::new(settings.per_address_per_day, Duration::days(1), MAX_KEYS),
             mails: Limiter::new(settings.mails_per_hour, Duration::hours(1), 1),
+            domains: crate::mail::mx::Domains::default(),
         }
     }
 }

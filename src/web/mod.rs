@@ -4,6 +4,7 @@
 //! Handlers do their file and store work on tokio's blocking pool.
 
 mod archive;
+mod forwarded;
 mod health;
 pub mod limits;
 mod manage;

@@ -20,6 +20,7 @@ use maud::Markup;
 use super::limits::{Limits, ip_key};
 use super::{AppState, blocking};
 use crate::config::Config;
+use crate::mail::mx::Verdict;
 use crate::model::signup::{CONFIRM_TTL, Pending};
 use crate::publish::signup::{self as use_case, Confirmed, Form, Refusal};
 use crate::render::Theme;
@@ -45,6 +46,8 @@ pub(super) struct Ctx {
     pub texts: Texts,
     /// Now.
     pub now: DateTime<Utc>,
+    /// The daemon's metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Ctx {
@@ -71,11 +74,14 @@ impl Ctx {
             theme,
             texts,
             now,
+            metrics: state.metrics.clone(),
         })
     }
 
-    /// Mails `mail` to the address `to` after the response, if the per-address and overall
-    /// limits allow; failures are logged (the address never is).
+    /// Mails `mail` to the address `to` after the response, if the per-address limit, the
+    /// optional MX check of its domain and the overall limit allow; failures are logged (the
+    /// address never is). As it all happens after the response, neither the answer nor its
+    /// timing says how it went.
     pub fn mail_later(
         &self,
         limits: Arc<Limits>,
@@ -83,12 +89,32 @@ impl Ctx {
         what: &'static str,
         mail: impl FnOnce(&Config) -> anyhow::Result<pages::Mail> + Send + 'static,
     ) {
-        let (config, now) = (self.config.clone(), self.now);
-        let key = crate::mail::address::normalize(&to).map_or_else(|_| to.clone(), |a| a.key);
+        let (config, now, metrics) = (self.config.clone(), self.now, self.metrics.clone());
+        let normalized = crate::mail::address::normalize(&to).ok();
+        let key = normalized
+            .as_ref()
+            .map_or_else(|| to.clone(), |a| a.key.clone());
         tokio::spawn(async move {
             if !limits.per_address.allow(&key, now) {
                 tracing::info!("{what}: this address had its mails for today; none sent");
                 return;
+            }
+            if let Some(address) = normalized.filter(|_| config.signup.check_mx) {
+                let (server, domain) = (config.signup.dns_server, address.address.domain());
+                let verdict = limits.domains.check(server, domain).await;
+                metrics.signup_domain(verdict.label());
+                match verdict {
+                    Verdict::NoMail(why) => {
+                        tracing::info!(
+                            "{what}: the address's domain takes no mail ({why}); none sent"
+                        );
+                        return;
+                    }
+                    Verdict::Unknown(e) => tracing::warn!(
+                        "{what}: the MX check of the address's domain failed ({e}); mailing anyway"
+                    ),
+                    Verdict::Mx | Verdict::Address => {}
+                }
             }
             if !limits.mails.allow("all", now) {
                 tracing::warn!("{what}: the hourly limit of sign-up mails is reached; none sent");
@@ -126,19 +152,25 @@ impl Ctx {
     }
 }
 
-/// The client's IP address (the TCP peer), when the server records it.
+/// The client's IP address, when the server records it: the TCP peer, or behind a trusted
+/// reverse proxy the client it names (see [`super::forwarded`]).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Peer(pub Option<IpAddr>);
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+impl axum::extract::FromRequestParts<AppState> for Peer {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        _: &S,
+        state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>();
-        Ok(Peer(peer.map(|c| c.0.ip())))
+        let config = state.config.get();
+        let trusted = &config.signup.trusted_proxies;
+        let client = |c: &ConnectInfo<SocketAddr>| {
+            super::forwarded::client(c.0.ip(), &parts.headers, trusted)
+        };
+        Ok(Peer(peer.map(client)))
     }
 }
 
@@ -302,7 +334,11 @@ fn subscribe_with(cx: &Ctx, limits: Arc<Limits>, body: &[u8]) -> Response {
         let solved = use_case::keys(config)
             .is_ok_and(|k| use_case::pow_ok(&k, challenge, nonce, bits, cx.now));
         if !solved {
-            let error = texts.get("subscribe.pow_failed", &[]);
+            let key = match nonce.is_empty() {
+                true => "subscribe.pow_missing",
+                false => "subscribe.pow_failed",
+            };
+            let error = texts.get(key, &[]);
             return form_page(cx, form.list.as_deref(), Some(&form), Some(error));
         }
     }

@@ -14,7 +14,7 @@ use crate::serve::http_get;
 use crate::smtp::Server;
 use crate::unsubscribe::{http_post, status_and_body};
 
-const FORM: &str = "application/x-www-form-urlencoded";
+pub(crate) const FORM: &str = "application/x-www-form-urlencoded";
 
 /// The TOML of two digests (`d` monthly, `e` weekly) on the sign-up list `web` (with `list`
 /// added to it), mailing through the SMTP server on `smtp_port`, and `rest` after it.
@@ -41,7 +41,7 @@ fn picks(p: &Project, dates: &[&str]) {
 
 /// A project of [`toml`] mailing through `server`, the daemon on any port; `signup` is extra
 /// TOML for `[signup]`.
-fn project(server: &Server, signup: &str) -> Project {
+pub(crate) fn project(server: &Server, signup: &str) -> Project {
     let rest = format!("[signup]\n{signup}\n{WEB_ANY_PORT}");
     let p = Project::new(&toml(
         &server.port.to_string(),
@@ -59,12 +59,12 @@ fn project(server: &Server, signup: &str) -> Project {
     p
 }
 
-fn smtp() -> Option<Server> {
+pub(crate) fn smtp() -> Option<Server> {
     Server::start(&["--bodies"])
 }
 
 /// Waits until `server` accepted `n` messages (or 20 s passed); the accepted ones.
-fn wait_mails(server: &Server, n: usize) -> Vec<serde_json::Value> {
+pub(crate) fn wait_mails(server: &Server, n: usize) -> Vec<serde_json::Value> {
     let start = Instant::now();
     loop {
         let got = server.accepted();
@@ -76,14 +76,14 @@ fn wait_mails(server: &Server, n: usize) -> Vec<serde_json::Value> {
 }
 
 /// The plain-text body of an accepted message.
-fn text(message: &serde_json::Value) -> String {
+pub(crate) fn text(message: &serde_json::Value) -> String {
     let raw = message["content"].as_str().unwrap();
     let parsed = MessageParser::default().parse(raw.as_bytes()).unwrap();
     parsed.body_text(0).unwrap().to_string()
 }
 
 /// The path (`/confirm/…`) of the first link under `base` in `body`.
-fn link(body: &str, prefix: &str) -> String {
+pub(crate) fn link(body: &str, prefix: &str) -> String {
     let at = body
         .find(&format!("https://news.example.org{prefix}"))
         .unwrap_or_else(|| panic!("no {prefix} link in {body}"));
@@ -110,7 +110,7 @@ fn token(address: &str, digests: &[&str], age: i64) -> String {
     pending.seal(&Keys::parse(TEST_KEYS).unwrap())
 }
 
-fn subscribe(addr: &str, body: &str) -> (String, String) {
+pub(crate) fn subscribe(addr: &str, body: &str) -> (String, String) {
     status_and_body(&http_post(addr, "/subscribe", FORM, body))
 }
 
@@ -430,7 +430,7 @@ fn a_burst_of_posts_is_limited_per_ip_and_per_address_and_healthz_stays_up() {
 
 /// How many messages `server` accepted once `n` arrived (or 20 s passed) and a second more went
 /// by: a limit that lets too many through shows as more than `n`.
-fn settled(server: &Server, n: usize) -> usize {
+pub(crate) fn settled(server: &Server, n: usize) -> usize {
     wait_mails(server, n);
     std::thread::sleep(Duration::from_secs(1));
     server.accepted().len()
