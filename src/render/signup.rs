@@ -231,7 +231,7 @@ pub fn signup_form(t: &Texts, form: &SignupForm<'_>, action: &str) -> Markup {
                 input #website type="text" name="website" tabindex="-1" autocomplete="off";
             }
             @if let Some((challenge, bits)) = &form.pow {
-                noscript { p.error { (t.get("subscribe.pow_no_js", &[])) } }
+                p.error.pow-js { (t.get("subscribe.pow_no_js", &[])) }
                 input type="hidden" name="pow_challenge" value=(challenge);
                 input type="hidden" name="pow_nonce" value="" data-bits=(bits);
                 p.muted { (t.get("subscribe.pow_note", &[])) }
@@ -245,9 +245,10 @@ pub fn signup_form(t: &Texts, form: &SignupForm<'_>, action: &str) -> Markup {
 /// Finds the proof-of-work nonce in the browser before the form is sent (see
 /// `crate::publish::signup::pow_ok`): the smallest decimal nonce such that
 /// SHA-256(`challenge:nonce`) starts with `bits` zero bits. Once per form (a second press while
-/// it works does nothing); where the browser has no Web Crypto (a page not served over https nor
-/// from localhost) the form goes without a nonce and the server's answer says why it failed.
-const POW_SCRIPT: &str = r#"(function(){var f=document.currentScript.closest('form');f.addEventListener('submit',async function(e){var n=f.querySelector('[name=pow_nonce]');if(n.value||!(window.crypto&&crypto.subtle))return;e.preventDefault();if(f.dataset.busy)return;f.dataset.busy='1';var c=f.querySelector('[name=pow_challenge]').value,b=+n.dataset.bits,enc=new TextEncoder();for(var i=0;;i++){var h=new Uint8Array(await crypto.subtle.digest('SHA-256',enc.encode(c+':'+i)));var z=0;for(var k=0;k<h.length;k++){if(h[k]===0){z+=8;continue}z+=Math.clz32(h[k])-24;break}if(z>=b){n.value=String(i);f.submit();return}}})})();"#;
+/// it works does nothing). It hides the form's "needs JavaScript" notice, which therefore shows
+/// whenever the script cannot run: JavaScript off, or no Web Crypto (a page served neither over
+/// https nor from localhost), where the form goes without a nonce and the server says why.
+const POW_SCRIPT: &str = r#"(function(){var f=document.currentScript.closest('form');if(!(window.crypto&&crypto.subtle))return;f.querySelector('.pow-js').hidden=true;f.addEventListener('submit',async function(e){var n=f.querySelector('[name=pow_nonce]');if(n.value)return;e.preventDefault();if(f.dataset.busy)return;f.dataset.busy='1';var c=f.querySelector('[name=pow_challenge]').value,b=+n.dataset.bits,enc=new TextEncoder();for(var i=0;;i++){var h=new Uint8Array(await crypto.subtle.digest('SHA-256',enc.encode(c+':'+i)));var z=0;for(var k=0;k<h.length;k++){if(h[k]===0){z+=8;continue}z+=Math.clz32(h[k])-24;break}if(z>=b){n.value=String(i);f.submit();return}}})})();"#;
 
 /// A page of one or more paragraphs, with an optional link.
 pub fn message(paragraphs: &[String], link: Option<(&str, String)>) -> Markup {

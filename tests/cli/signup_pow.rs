@@ -101,8 +101,9 @@ fn with_proof_of_work_the_browser_solves_the_challenge_and_only_a_solved_post_is
 
     // Over raw HTTP: no solution, a wrong one, and a right one to a challenge not signed here.
     let (_, form) = status_and_body(&http_get(&addr, "/subscribe"));
-    let at = form.find("name=\"pow_challenge\" value=\"").unwrap() + 27;
-    let fresh = &form[at..at + form[at..].find('"').unwrap()];
+    let (_, rest) = form.split_once("name=\"pow_challenge\" value=\"").unwrap();
+    let fresh = &rest[..rest.find('"').unwrap()];
+    assert!(fresh.len() > 20, "{fresh:?}");
     #[allow(clippy::disallowed_methods)] // the daemon runs on the system clock
     let forged = digest::publish::signup::pow_challenge(
         &Keys::parse("x1:another-secret-another-secret-another-0001").unwrap(),

@@ -14,7 +14,7 @@ import { chromium } from 'playwright-core';
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const [daemon, withJs, withoutJs] = process.argv.slice(2);
-const NOTICE = 'This form needs JavaScript';
+const NOTICE = 'This form needs JavaScript:';
 
 async function submit(browser, javaScriptEnabled, address) {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, javaScriptEnabled });
