@@ -540,6 +540,21 @@ fn a_crash_inside_the_confirmation_loses_no_reader_and_leaves_no_half_member() {
     );
 }
 
+/// Runs `tests/node/<script>` with `args`; the JSON it prints.
+pub(crate) fn node(script: &str, args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new("node")
+        .arg(crate::common::repo().join("tests/node").join(script))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn a_reader_signs_up_chooses_and_leaves_in_a_real_browser_and_axe_finds_nothing() {
     // The whole path a reader takes, in Chromium: without it a page could work over raw HTTP
@@ -565,19 +580,7 @@ fn a_reader_signs_up_chooses_and_leaves_in_a_real_browser_and_axe_finds_nothing(
     p.ok(&["build", "e", "--period", "2024-W28"]);
     let _daemon = Daemon::start(&p, &[], "digest=info");
     let reader = format!("reader@{domain}");
-    let node = |args: &[&str]| -> serde_json::Value {
-        let out = std::process::Command::new("node")
-            .arg(crate::common::repo().join("tests/node/signup.mjs"))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
+    let node = |args: &[&str]| node("signup.mjs", args);
     let shots = std::env::var("DIGEST_SIGNUP_SCREENSHOTS").unwrap_or_default();
     let mut args = vec!["subscribe", &daemon_url, &web, &reader, &daemon_url];
     if !shots.is_empty() {

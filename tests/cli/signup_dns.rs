@@ -109,18 +109,25 @@ fn answer(raw: &str, address: &str) -> (String, Vec<String>, String) {
     (status, headers, body.replace(address, "ADDRESS"))
 }
 
+/// An SMTP server, a dnsmasq, and a project mailing through the one with `check_mx` asking the
+/// other, its daemon running; `None` if a server is missing.
+fn checking() -> Option<(crate::smtp::Server, Dnsmasq, crate::common::Project, Daemon)> {
+    let server = smtp()?;
+    let dns = Dnsmasq::start()?;
+    let settings = format!("check_mx = true\ndns_server = \"127.0.0.1:{}\"", dns.port);
+    let p = project(&server, &settings);
+    let daemon = Daemon::start(&p, &[], "digest=info");
+    Some((server, dns, p, daemon))
+}
+
 #[test]
 fn the_mx_check_mails_domains_with_mx_or_an_address_and_answers_alike_for_a_domain_without() {
     // Without the check a typo'd or made-up domain would get a confirmation mail (and a bounce);
     // without the RFC 5321 fallback a domain whose own host takes mail would be refused; and an
     // answer that differed would tell a stranger which domains were refused.
-    let Some(server) = smtp() else { return };
-    let Some(dns) = Dnsmasq::start() else { return };
-    let p = project(
-        &server,
-        &format!("check_mx = true\ndns_server = \"127.0.0.1:{}\"", dns.port),
-    );
-    let mut daemon = Daemon::start(&p, &[], "digest=info");
+    let Some((server, _dns, _p, mut daemon)) = checking() else {
+        return;
+    };
     let addr = daemon.addr().to_string();
 
     let post = |address: &str| {
@@ -156,13 +163,9 @@ fn the_mx_check_mails_domains_with_mx_or_an_address_and_answers_alike_for_a_doma
 #[test]
 fn a_failed_mx_lookup_mails_the_reader_anyway_and_is_logged_and_counted() {
     // Refusing on a DNS failure would turn readers away for the site's own DNS trouble, silently.
-    let Some(server) = smtp() else { return };
-    let Some(dns) = Dnsmasq::start() else { return };
-    let p = project(
-        &server,
-        &format!("check_mx = true\ndns_server = \"127.0.0.1:{}\"", dns.port),
-    );
-    let mut daemon = Daemon::start(&p, &[], "digest=info");
+    let Some((server, _dns, _p, mut daemon)) = checking() else {
+        return;
+    };
     let addr = daemon.addr().to_string();
     let (status, body) = subscribe(&addr, "email=dan%40refused.example&digest=d");
     assert_eq!(status, "HTTP/1.1 200 OK", "{body}");

@@ -36,17 +36,7 @@ fn nonce(challenge: &str, bits: u32, solves: bool) -> String {
 
 /// Runs the browser script against `daemon`; its JSON.
 fn chromium(daemon: &str, with_js: &str, without_js: &str) -> serde_json::Value {
-    let out = std::process::Command::new("node")
-        .arg(crate::common::repo().join("tests/node/signup-pow.mjs"))
-        .args([daemon, with_js, without_js])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    crate::signup::node("signup-pow.mjs", &[daemon, with_js, without_js])
 }
 
 /// The value of the form field `name` in a form-urlencoded body.

@@ -136,3 +136,36 @@ fn through_a_trusted_proxy_each_forwarded_client_has_its_own_limit_and_network()
     );
     assert_eq!(v6, "2001:db8:1::/48");
 }
+
+#[test]
+fn bad_proxy_and_dns_server_settings_name_the_file_line_and_key() {
+    // Without it a typo in trusted_proxies would silently trust no proxy (or the wrong one).
+    let Some(server) = smtp() else { return };
+    let p = project(
+        &server,
+        "trusted_proxies = [\"10.0.0.0/33\", \"proxy.example\"]\ndns_server = \"localhost:53\"",
+    );
+    let out = p.fails(&["check"]);
+    let line = |key: &str| {
+        let toml = p.read("config/digest.toml");
+        1 + toml.lines().position(|l| l.starts_with(key)).unwrap()
+    };
+    let (proxies, dns) = (line("trusted_proxies"), line("dns_server"));
+    for want in [
+        format!(
+            "config/digest.toml:{proxies}: signup.trusted_proxies: \"10.0.0.0/33\": the prefix length must be 0 to 32"
+        ),
+        format!(
+            "config/digest.toml:{proxies}: signup.trusted_proxies: \"proxy.example\" is not an IP address"
+        ),
+        format!(
+            "config/digest.toml:{dns}: signup.dns_server: \"localhost:53\" is not an IP address with an optional port"
+        ),
+    ] {
+        assert!(
+            out.stderr.contains(&want),
+            "missing {want:?} in:\n{}",
+            out.all()
+        );
+    }
+}
