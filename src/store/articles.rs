@@ -193,63 +193,71 @@ impl Store {
             )?;
             for item in items {
                 let old = find(item)?;
+                // Its owner sending it again unchanged (the usual re-ingest): merging would give
+                // the stored row back, so nothing is merged, formatted or written.
+                let resent = old.as_ref().is_some_and(|(old, old_extra)| {
+                    old_extra.is_empty()
+                        && old.origin.as_deref().is_none_or(|o| o == origin)
+                        && old.article == item.article
+                });
                 let (merged, extra) = match &old {
-                    Some((old, old_extra)) => {
+                    Some((old, old_extra)) if !resent => {
                         let (merged, extra) = merge(origin, &item.article, old, old_extra);
                         (Cow::Owned(merged), extra)
                     }
-                    None => (Cow::Borrowed(&item.article), Vec::new()),
+                    _ => (Cow::Borrowed(&item.article), Vec::new()),
                 };
                 let m = merged.as_ref();
-                let published = m.published_at.map(|t| t.timestamp());
-                let mut add_tags = |id: i64| -> rusqlite::Result<()> {
-                    for t in &m.tags {
-                        add_tag.execute(params![id, t, published])?;
-                    }
-                    Ok(())
-                };
-                let owner = old
-                    .as_ref()
-                    .and_then(|(o, _)| o.origin.clone())
-                    .unwrap_or_else(|| origin.to_string());
-                let fields = params![
-                    m.title,
-                    m.summary,
-                    m.kind.as_str(),
-                    m.publisher.id,
-                    m.publisher.name,
-                    m.publisher.avatar,
-                    published,
-                    count(m.upvotes),
-                    count(m.comments),
-                    m.tags.join(" "),
-                    extra.join(" "),
-                    now.timestamp(),
-                    m.url,
-                    owner,
-                ];
                 let id = match &old {
-                    Some((old, old_extra)) if old.article == *m && *old_extra == extra => {
+                    Some((old, old_extra))
+                        if resent || (old.article == *m && *old_extra == extra) =>
+                    {
                         if old.origin.is_none() {
                             claim.execute(params![origin, old.id])?;
                         }
                         stats.unchanged += 1;
                         old.id
                     }
-                    Some((old, _)) => {
-                        let mut with_id = fields.to_vec();
-                        with_id.push(&old.id);
-                        update.execute(with_id.as_slice())?;
-                        clear_tags.execute([old.id])?;
-                        stats.updated += 1;
-                        add_tags(old.id)?;
-                        old.id
-                    }
-                    None => {
-                        insert.execute(fields)?;
-                        stats.new += 1;
-                        let id = tx.last_insert_rowid();
-                        add_tags(id)?;
+                    _ => {
+                        let published = m.published_at.map(|t| t.timestamp());
+                        let owner = old
+                            .as_ref()
+                            .and_then(|(o, _)| o.origin.as_deref())
+                            .unwrap_or(origin);
+                        let fields = params![
+                            m.title,
+                            m.summary,
+                            m.kind.as_str(),
+                            m.publisher.id,
+                            m.publisher.name,
+                            m.publisher.avatar,
+                            published,
+                            count(m.upvotes),
+                            count(m.comments),
+                            m.tags.join(" "),
+                            extra.join(" "),
+                            now.timestamp(),
+                            m.url,
+                            owner,
+                        ];
+                        let id = match &old {
+                            Some((old, _)) => {
+                                let mut with_id = fields.to_vec();
+                                with_id.push(&old.id);
+                                update.execute(with_id.as_slice())?;
+                                clear_tags.execute([old.id])?;
+                                stats.updated += 1;
+                                old.id
+                            }
+                            None => {
+                                insert.execute(fields)?;
+                                stats.new += 1;
+                                tx.last_insert_rowid()
+                            }
+                        };
+                        for t in &m.tags {
+                            add_tag.execute(params![id, t, published])?;
+                        }
                         id
                     }
                 };
