@@ -6,6 +6,7 @@
 //! - `record`: the ledger's transaction has its updates, before it commits;
 //! - `recorded`: just after the ledger committed a batch of outcomes;
 //! - `freeze`: a new `issue.json` is written to its temporary file, before it is moved into place;
+//! - `ingest-chunk`: a chunk of JSON Lines articles is stored inside the load's open transaction;
 //! - `inbound-committed`: a message from the IMAP mailbox is recorded, before it is moved out.
 
 /// Aborts the process if `DIGEST_FAULT` names this point and this is its n-th arrival.

@@ -1,6 +1,7 @@
 //! JSON Lines catalogues: one article per line (format in the README). Lines are streamed; a bad
 //! line is reported with its file and line number and the rest still load.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -33,18 +34,23 @@ impl fmt::Display for LineError {
     }
 }
 
+/// One line as written; text borrowed from the line where it holds no escapes.
 #[derive(Deserialize)]
-struct RawArticle {
-    url: String,
-    title: String,
-    #[serde(default)]
-    summary: String,
+struct RawArticle<'a> {
+    #[serde(borrow)]
+    url: Cow<'a, str>,
+    #[serde(borrow)]
+    title: Cow<'a, str>,
+    #[serde(default, borrow)]
+    summary: Cow<'a, str>,
     #[serde(default = "article")]
     kind: Kind,
-    source: RawSource,
-    #[serde(default)]
-    tags: Vec<String>,
-    published_at: String,
+    #[serde(borrow)]
+    source: RawSource<'a>,
+    #[serde(default, borrow)]
+    tags: Vec<Text<'a>>,
+    #[serde(borrow)]
+    published_at: Cow<'a, str>,
     #[serde(default)]
     upvotes: u64,
     #[serde(default)]
@@ -56,11 +62,19 @@ fn article() -> Kind {
 }
 
 #[derive(Deserialize)]
-struct RawSource {
-    id: String,
-    name: Option<String>,
-    avatar: Option<String>,
+struct RawSource<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
+    #[serde(borrow)]
+    avatar: Option<Text<'a>>,
 }
+
+/// A string borrowed from the line (serde borrows a `Cow` only as a field of its own, not inside
+/// a `Vec` or an `Option`).
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// Parses and cleans one catalogue line.
 pub fn parse_line(line: &str) -> Result<Article, String> {
@@ -95,13 +109,13 @@ pub fn parse_line(line: &str) -> Result<Article, String> {
     let name = raw
         .source
         .name
-        .map(|n| one_line(&n, MAX_NAME))
+        .map(|n| one_line(&n.0, MAX_NAME))
         .filter(|n| !n.is_empty());
     let avatar = raw
         .source
         .avatar
-        .filter(|a| canonical::is_http(a))
-        .map(|a| bounded_url(a.trim().to_string()))
+        .filter(|a| canonical::is_http(&a.0))
+        .map(|a| bounded_url(a.0.trim().to_string()))
         .transpose()
         .map_err(|e| format!("field `source.avatar`: {e}"))?;
     Ok(Article {
@@ -114,7 +128,7 @@ pub fn parse_line(line: &str) -> Result<Article, String> {
             id,
             avatar,
         },
-        tags: tag::normalize_all(raw.tags.iter().map(String::as_str)),
+        tags: tag::normalize_all(raw.tags.iter().map(|t| t.0.as_ref())),
         published_at: Some(published_at),
         upvotes: raw.upvotes,
         comments: raw.comments,

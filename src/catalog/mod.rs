@@ -32,8 +32,10 @@ pub use crate::model::{canonical, tag};
 /// Articles per store transaction while ingesting: each commit writes every index page it
 /// touched, so fewer, larger transactions write far less (see BENCHMARKS.md, catalogue ingest).
 const BATCH: usize = 50_000;
-/// Bytes of skipped-line reasons after which a batch is shipped early, so a catalogue of bad
-/// lines holds at most a few batches of reasons in memory.
+/// Lines the parser thread hands to the store thread at a time (see `load_lines`).
+const CHUNK: usize = 8_192;
+/// Bytes of skipped-line reasons after which a chunk is shipped early, so a catalogue of bad
+/// lines holds at most a few chunks of reasons in memory.
 const BATCH_REASON_BYTES: usize = 1 << 20;
 
 /// What ingesting one source did.
@@ -196,9 +198,11 @@ fn ingest_jsonl(
 }
 
 /// Stores the articles of `lines`, [`BATCH`] per transaction; bad lines go to `report`. Lines
-/// are parsed on a second thread one batch ahead of the store, and each batch is stored in URL
-/// order (stable, so a later line about the same URL still comes after an earlier one): the
-/// URL index is then written front to back instead of at a million scattered pages.
+/// are parsed on a second thread in chunks of [`CHUNK`], at most one chunk ahead of the one being
+/// stored, so memory holds about three chunks whatever the size of the file. Each chunk is stored
+/// in URL order (stable, so a later line about the same URL still comes after an earlier one; the
+/// chunks keep their file order): the URL index is then written in sweeps instead of at scattered
+/// pages.
 fn load_lines(
     source: &Source,
     lines: jsonl::Lines<std::io::BufReader<std::fs::File>>,
@@ -208,48 +212,64 @@ fn load_lines(
     (progress, skipped): Hooks<'_>,
 ) -> Result<Option<Validators>, Failure> {
     #[derive(Default)]
-    struct Batch {
+    struct Chunk {
         items: Vec<Item>,
         errors: Vec<String>,
         error_bytes: usize,
     }
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(0);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(0);
     std::thread::scope(|scope| {
-        scope.spawn(move || {
-            let ship = |mut batch: Batch| {
-                batch
+        let parser = move || {
+            let ship = |mut chunk: Chunk| {
+                chunk
                     .items
                     .sort_by(|a, b| a.article.url.cmp(&b.article.url));
-                tx.send(batch)
+                tx.send(chunk)
             };
-            let mut batch = Batch::default();
+            let mut chunk = Chunk::default();
             for line in lines {
                 match line {
-                    Ok(article) => batch.items.push(Item {
+                    Ok(article) => chunk.items.push(Item {
                         article,
                         guid: None,
                     }),
                     Err(e) => {
                         let e = e.to_string();
-                        batch.error_bytes += e.len();
-                        batch.errors.push(e);
+                        chunk.error_bytes += e.len();
+                        chunk.errors.push(e);
                     }
                 }
-                let full = batch.items.len() + batch.errors.len() == BATCH
-                    || batch.error_bytes >= BATCH_REASON_BYTES;
+                let full = chunk.items.len() + chunk.errors.len() == CHUNK
+                    || chunk.error_bytes >= BATCH_REASON_BYTES;
                 // A closed channel means the store failed; the error is on the other side.
-                if full && ship(std::mem::take(&mut batch)).is_err() {
+                if full && ship(std::mem::take(&mut chunk)).is_err() {
                     return;
                 }
             }
-            let _ = ship(batch);
-        });
-        for batch in rx {
-            for e in &batch.errors {
-                report.error(e, skipped);
-            }
-            report.stats += store
-                .upsert(&source.name, &batch.items, now)
+            let _ = ship(chunk);
+        };
+        std::thread::Builder::new()
+            .name("jsonl-parse".into())
+            .spawn_scoped(scope, parser)
+            .context("starting the JSON Lines parser")
+            .map_err(Failure::Store)?;
+        let mut chunks = rx.into_iter().peekable();
+        while chunks.peek().is_some() {
+            store
+                .transaction(|store| {
+                    let mut lines = 0;
+                    while lines < BATCH
+                        && let Some(chunk) = chunks.next()
+                    {
+                        for e in &chunk.errors {
+                            report.error(e, skipped);
+                        }
+                        report.stats += store.upsert(&source.name, &chunk.items, now)?;
+                        crate::fault::point("ingest-chunk");
+                        lines += chunk.items.len() + chunk.errors.len();
+                    }
+                    Ok(())
+                })
                 .map_err(Failure::Store)?;
             progress(report.stats.total() + report.error_count);
         }

@@ -135,7 +135,8 @@ fn merge(
 const TAG_INDEX: &str = "article_tags_by_tag_time";
 
 impl Store {
-    /// Stores the `items` of the configured source `origin` in one transaction. An item is the
+    /// Stores the `items` of the configured source `origin` in one transaction (a savepoint
+    /// inside a transaction already open, see [`Store::transaction`]). An item is the
     /// stored article with the same GUID from the same source (even if its link changed), else
     /// the one with the same canonical URL (from any source), else new. The source that stored
     /// an article first owns its text; others add tags, engagement and a missing date.
@@ -146,7 +147,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<UpsertStats> {
         let mut stats = UpsertStats::default();
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         {
             let mut by_url = tx.prepare_cached(&format!(
                 "SELECT {COLUMNS}, extra_tags FROM articles WHERE url = ?1"
@@ -192,63 +193,71 @@ impl Store {
             )?;
             for item in items {
                 let old = find(item)?;
+                // Its owner sending it again unchanged (the usual re-ingest): merging would give
+                // the stored row back, so nothing is merged, formatted or written.
+                let resent = old.as_ref().is_some_and(|(old, old_extra)| {
+                    old_extra.is_empty()
+                        && old.origin.as_deref().is_none_or(|o| o == origin)
+                        && old.article == item.article
+                });
                 let (merged, extra) = match &old {
-                    Some((old, old_extra)) => {
+                    Some((old, old_extra)) if !resent => {
                         let (merged, extra) = merge(origin, &item.article, old, old_extra);
                         (Cow::Owned(merged), extra)
                     }
-                    None => (Cow::Borrowed(&item.article), Vec::new()),
+                    _ => (Cow::Borrowed(&item.article), Vec::new()),
                 };
                 let m = merged.as_ref();
-                let published = m.published_at.map(|t| t.timestamp());
-                let mut add_tags = |id: i64| -> rusqlite::Result<()> {
-                    for t in &m.tags {
-                        add_tag.execute(params![id, t, published])?;
-                    }
-                    Ok(())
-                };
-                let owner = old
-                    .as_ref()
-                    .and_then(|(o, _)| o.origin.clone())
-                    .unwrap_or_else(|| origin.to_string());
-                let fields = params![
-                    m.title,
-                    m.summary,
-                    m.kind.as_str(),
-                    m.publisher.id,
-                    m.publisher.name,
-                    m.publisher.avatar,
-                    published,
-                    count(m.upvotes),
-                    count(m.comments),
-                    m.tags.join(" "),
-                    extra.join(" "),
-                    now.timestamp(),
-                    m.url,
-                    owner,
-                ];
                 let id = match &old {
-                    Some((old, old_extra)) if old.article == *m && *old_extra == extra => {
+                    Some((old, old_extra))
+                        if resent || (old.article == *m && *old_extra == extra) =>
+                    {
                         if old.origin.is_none() {
                             claim.execute(params![origin, old.id])?;
                         }
                         stats.unchanged += 1;
                         old.id
                     }
-                    Some((old, _)) => {
-                        let mut with_id = fields.to_vec();
-                        with_id.push(&old.id);
-                        update.execute(with_id.as_slice())?;
-                        clear_tags.execute([old.id])?;
-                        stats.updated += 1;
-                        add_tags(old.id)?;
-                        old.id
-                    }
-                    None => {
-                        insert.execute(fields)?;
-                        stats.new += 1;
-                        let id = tx.last_insert_rowid();
-                        add_tags(id)?;
+                    _ => {
+                        let published = m.published_at.map(|t| t.timestamp());
+                        let owner = old
+                            .as_ref()
+                            .and_then(|(o, _)| o.origin.as_deref())
+                            .unwrap_or(origin);
+                        let fields = params![
+                            m.title,
+                            m.summary,
+                            m.kind.as_str(),
+                            m.publisher.id,
+                            m.publisher.name,
+                            m.publisher.avatar,
+                            published,
+                            count(m.upvotes),
+                            count(m.comments),
+                            m.tags.join(" "),
+                            extra.join(" "),
+                            now.timestamp(),
+                            m.url,
+                            owner,
+                        ];
+                        let id = match &old {
+                            Some((old, _)) => {
+                                let mut with_id = fields.to_vec();
+                                with_id.push(&old.id);
+                                update.execute(with_id.as_slice())?;
+                                clear_tags.execute([old.id])?;
+                                stats.updated += 1;
+                                old.id
+                            }
+                            None => {
+                                insert.execute(fields)?;
+                                stats.new += 1;
+                                tx.last_insert_rowid()
+                            }
+                        };
+                        for t in &m.tags {
+                            add_tag.execute(params![id, t, published])?;
+                        }
                         id
                     }
                 };
@@ -261,16 +270,17 @@ impl Store {
         Ok(stats)
     }
 
-    /// Runs `f` with settings for loading many articles in large transactions: a 64 MiB page
-    /// cache, so the URL and tag indexes stay in memory between batches, and a WAL checkpoint
-    /// every 40 MiB instead of every 4 MiB. Into a store with no articles, the tag index is
-    /// dropped and built once afterwards (a sort, not scattered inserts). The defaults (small
-    /// cache, for a flat memory profile while sending) are restored afterwards and the cache
-    /// memory released.
+    /// Runs `f` with settings for loading many articles in large transactions: a 32 MiB page
+    /// cache, so most of the URL and tag index pages stay in memory between batches, and a WAL
+    /// checkpoint every 40 MiB instead of every 4 MiB. Into a store with no articles, the tag
+    /// index is dropped and built once afterwards (a sort, not scattered inserts; the sorter's
+    /// memory is bounded by the cache size and spills to temporary files past it). The defaults
+    /// (small cache, for a flat memory profile while sending) are restored afterwards and the
+    /// cache memory released.
     pub fn bulk<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> Result<T> {
         let cache: i64 = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
         self.conn
-            .execute_batch("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000;")?;
+            .execute_batch("PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 10000;")?;
         let fresh: bool =
             self.conn
                 .query_row("SELECT NOT EXISTS (SELECT 1 FROM articles)", [], |r| {
@@ -282,6 +292,9 @@ impl Store {
         }
         let out = f(self);
         if fresh {
+            // The loaded pages leave the cache first: the sort fills it again, beside its own
+            // buffers.
+            self.conn.execute_batch("PRAGMA shrink_memory;")?;
             self.ensure_tag_index()?;
         }
         self.conn.execute_batch(&format!(

@@ -272,3 +272,41 @@ fn a_daemon_killed_during_a_scheduled_send_resumes_and_completes_once() {
         "resumed once"
     );
 }
+
+#[test]
+fn an_ingest_aborted_inside_its_transaction_leaves_a_sound_store_that_the_next_ingest_fills() {
+    // A load killed with half a transaction written (the tag index dropped for a fresh store) must
+    // leave neither a corrupt store, nor part of that transaction, nor a store selection cannot use.
+    let p = Project::new(&config("d", ""));
+    let lines: Vec<String> = (0..20_000)
+        .map(|i| {
+            article(
+                &format!("https://a.example/{i}"),
+                &format!("Story {i}"),
+                "a",
+                &["distributed-systems"],
+                "2024-07-10T00:00:00Z",
+                i % 97,
+            )
+        })
+        .collect();
+    p.catalog(&lines);
+    // Two chunks of lines stored, inside the first (uncommitted) transaction.
+    let out = crate::common::output(p.command(&["ingest"]).env("DIGEST_FAULT", "ingest-chunk:2"));
+    assert_ne!(out.code, 0, "aborted");
+    integrity(&p);
+    let counts = Store::open(&p.path("digest.db"))
+        .unwrap()
+        .article_counts()
+        .unwrap();
+    assert_eq!(
+        counts,
+        (0, 0),
+        "the interrupted transaction is rolled back whole"
+    );
+    let out = p.ok(&["ingest"]);
+    assert!(out.stdout.contains("main: 20000 new"), "{}", out.stdout);
+    integrity(&p);
+    p.ok(&["build", "d", "--period", "2024-07"]);
+    assert_eq!(p.titles("d", "2024-07").len(), 5);
+}
