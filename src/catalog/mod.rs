@@ -225,10 +225,7 @@ fn load_lines(
             let mut batch = Batch::default();
             for line in lines {
                 match line {
-                    Ok(article) => batch.items.push(Item {
-                        article,
-                        guid: None,
-                    }),
+                    Ok(item) => batch.items.push(item),
                     Err(e) => {
                         let e = e.to_string();
                         batch.error_bytes += e.len();
