@@ -137,7 +137,7 @@ struct Doc<'a> {
 /// The candidates of a window, indexed for clustering.
 #[derive(Debug, Clone)]
 pub struct Index {
-    /// Per candidate: its words, names, anchors and versions (see [`Doc`]), and its norm.
+    /// Per candidate: its words, names, anchors and versions (see `Doc`), and its norm.
     words: Rows<(u32, f32)>,
     norms: Vec<f32>,
     names: Rows<u32>,
@@ -617,7 +617,7 @@ fn normalise(word: &str) -> Option<String> {
     normalise_in(&mut normal).then_some(normal)
 }
 
-/// Turns the lowercase `word` into its normal form in place (see [`normalise`]); `false` for a
+/// Turns the lowercase `word` into its normal form in place (see `normalise`); `false` for a
 /// stop word or a single letter.
 fn normalise_in(word: &mut String) -> bool {
     if word.starts_with(|c: char| c.is_ascii_digit()) {

@@ -165,15 +165,10 @@ fn one_article_from_three_sources_is_one_item_discussed_on_two_with_a_combined_s
     // A single-source item with a link is discussed there; a `javascript:` link is dropped.
     assert_eq!(items[1]["discussions"][0]["name"], "Hacker News");
     assert!(items[2].get("discussions").is_none(), "{issue:#}");
-    let out = p.ok(&[
-        "preview",
-        "d",
-        "--period",
-        "2024-07",
-        "--explain",
-        "--out",
-        "x.html",
-    ]);
+    let explain: Vec<&str> = "preview d --period 2024-07 --explain --out x.html"
+        .split(' ')
+        .collect();
+    let out = p.ok(&explain);
     assert!(
         out.stdout
             .contains("Raft at scale: others 10.0; blog 0/0, hn 100/10, lobsters 30/5"),
