@@ -29,8 +29,9 @@
 //!    (single linkage): a story told by five outlets is one cluster even when two of them share
 //!    little.
 //!
-//! Only pairs sharing a title name or a distinctive title word are ever compared (an inverted
-//! index over the candidates' words).
+//! Only pairs that could pass the guards are ever compared: a candidate meets the candidates
+//! holding one of its title names anywhere, and those sharing one of its distinctive title words
+//! (two inverted indexes, built by a counting sort into flat arrays: no allocation per candidate).
 
 use std::collections::HashMap;
 
@@ -72,23 +73,80 @@ pub enum Link {
 /// A pair linked only by a shared title word must be this many times the threshold similar.
 pub const WORD_LINK_FACTOR: f64 = 1.25;
 
-/// One candidate's words: (word id, weight), sorted by id; its distinctive title words; its
-/// version numbers.
-#[derive(Debug, Clone, Default)]
-struct Doc {
-    words: Vec<(u32, f32)>,
+/// Rows of values stored end to end: row `i` is `values[starts[i]..starts[i + 1]]`. One
+/// allocation for all candidates instead of one per candidate and field.
+#[derive(Debug, Clone)]
+struct Rows<T> {
+    starts: Vec<u32>,
+    values: Vec<T>,
+}
+
+impl<T: Copy> Rows<T> {
+    fn with_capacity(rows: usize, values: usize) -> Rows<T> {
+        let mut starts = Vec::with_capacity(rows + 1);
+        starts.push(0);
+        Rows {
+            starts,
+            values: Vec::with_capacity(values),
+        }
+    }
+
+    /// Ends the row being filled (the values pushed since the last call).
+    fn close(&mut self) {
+        self.starts.push(self.values.len() as u32);
+    }
+
+    fn row(&self, i: usize) -> &[T] {
+        &self.values[self.starts[i] as usize..self.starts[i + 1] as usize]
+    }
+
+    /// Per column `0..columns` (of each value, by `column`), the rows holding it, in ascending
+    /// order (a counting sort).
+    fn transpose(&self, columns: usize, column: impl Fn(&T) -> u32) -> Rows<u32> {
+        let mut starts = vec![0u32; columns + 1];
+        for v in &self.values {
+            starts[column(v) as usize + 1] += 1;
+        }
+        for c in 0..columns {
+            starts[c + 1] += starts[c];
+        }
+        let mut next = starts.clone();
+        let mut values = vec![0u32; self.values.len()];
+        for r in 0..self.starts.len() - 1 {
+            for v in self.row(r) {
+                let at = &mut next[column(v) as usize];
+                values[*at as usize] = r as u32;
+                *at += 1;
+            }
+        }
+        Rows { starts, values }
+    }
+}
+
+/// One candidate's words: (word id, weight), sorted by id; its names, distinctive title words
+/// and version numbers (word ids, sorted).
+#[derive(Debug, Clone, Copy)]
+struct Doc<'a> {
+    words: &'a [(u32, f32)],
     norm: f32,
-    names: Vec<u32>,
-    anchors: Vec<u32>,
-    versions: Vec<u32>,
+    names: &'a [u32],
+    anchors: &'a [u32],
+    versions: &'a [u32],
 }
 
 /// The candidates of a window, indexed for clustering.
 #[derive(Debug, Clone)]
 pub struct Index {
-    docs: Vec<Doc>,
+    /// Per candidate: its words, names, anchors and versions (see `Doc`), and its norm.
+    words: Rows<(u32, f32)>,
+    norms: Vec<f32>,
+    names: Rows<u32>,
+    anchors: Rows<u32>,
+    versions: Rows<u32>,
     /// Per word id, the candidates whose text holds it.
-    postings: Vec<Vec<u32>>,
+    postings: Rows<u32>,
+    /// Per word id, the candidates whose title has it as an anchor.
+    anchored: Rows<u32>,
 }
 
 /// One group of candidates (indices into the texts given to [`Index::new`]), in ascending order.
@@ -100,96 +158,116 @@ impl Index {
     pub fn new(texts: &[Text<'_>], topic: &str) -> Index {
         let mut vocabulary = Vocabulary::default();
         for word in words_of(topic) {
-            let id = vocabulary.intern(word);
+            let id = vocabulary.intern(&word);
             vocabulary.topic[id as usize] = true;
         }
-        let mut postings: Vec<Vec<u32>> = Vec::new();
         // (word, in title) per doc, then weighed once document frequencies are known.
-        let mut raw: Vec<Vec<(u32, bool)>> = Vec::with_capacity(texts.len());
-        let mut titles: Vec<Vec<u32>> = Vec::with_capacity(texts.len());
-        for (d, text) in texts.iter().enumerate() {
-            let mut words: Vec<(u32, bool)> = Vec::new();
-            let mut title_words = Vec::new();
+        let mut raw: Rows<(u32, bool)> = Rows::with_capacity(texts.len(), texts.len() * 48);
+        let mut titles: Rows<u32> = Rows::with_capacity(texts.len(), texts.len() * 10);
+        let mut df: Vec<u32> = Vec::new();
+        for text in texts {
+            let from = raw.values.len();
             for w in raw_words(text.title) {
                 if let Some(id) = vocabulary.id(text.title, &w, true) {
-                    words.push((id, true));
-                    title_words.push(id);
+                    raw.values.push((id, true));
+                    titles.values.push(id);
                 }
             }
             let summary = raw_words(text.summary)
                 .filter_map(|w| vocabulary.id(text.summary, &w, false))
                 .take(SUMMARY_WORDS);
-            words.extend(summary.map(|id| (id, false)));
+            raw.values.extend(summary.map(|id| (id, false)));
             // One entry per word, title first (its weight is the larger).
+            let words = &mut raw.values[from..];
             words.sort_unstable_by_key(|&(id, title)| (id, !title));
-            words.dedup_by_key(|&mut (id, _)| id);
-            postings.resize(vocabulary.len(), Vec::new());
-            for &(id, _) in &words {
-                postings[id as usize].push(d as u32);
+            let kept = dedup_by_id(words);
+            raw.values.truncate(from + kept);
+            df.resize(vocabulary.len(), 0);
+            for &(id, _) in &raw.values[from..] {
+                df[id as usize] += 1;
             }
-            raw.push(words);
-            titles.push(title_words);
+            raw.close();
+            titles.close();
         }
         let v = &vocabulary;
         let name = |id: u32| v.capital[id as usize] && !v.lower[id as usize];
         let n = texts.len() as f32;
         let anchor_df = ((texts.len() as f64 * ANCHOR_SHARE).ceil() as usize).max(ANCHOR_MIN_DF);
-        let docs = raw
-            .into_iter()
-            .zip(titles)
-            .map(|(words, title)| {
-                let weigh = |(id, in_title): (u32, bool)| {
-                    let idf = (1.0 + n / postings[id as usize].len() as f32).ln();
+        let common = |id: u32| df[id as usize] as usize > anchor_df;
+        let idf: Vec<f32> = df.iter().map(|&d| (1.0 + n / d as f32).ln()).collect();
+        let mut words = Rows::with_capacity(texts.len(), raw.values.len());
+        let mut norms = Vec::with_capacity(texts.len());
+        let mut names = Rows::with_capacity(texts.len(), titles.values.len());
+        let mut anchors = Rows::with_capacity(texts.len(), titles.values.len());
+        let mut versions = Rows::with_capacity(texts.len(), 0);
+        for d in 0..texts.len() {
+            let title = titles.row(d);
+            let pick = |into: &mut Rows<u32>, keep: &dyn Fn(u32) -> bool| {
+                let from = into.values.len();
+                into.values
+                    .extend(title.iter().copied().filter(|&id| keep(id)));
+                let ids = &mut into.values[from..];
+                ids.sort_unstable();
+                let kept = dedup_by_id(ids);
+                into.values.truncate(from + kept);
+                into.close();
+            };
+            pick(&mut names, &|id| !common(id) && name(id));
+            pick(&mut anchors, &|id| !common(id) && !v.number[id as usize]);
+            pick(&mut versions, &|id| v.version[id as usize]);
+            let from = words.values.len();
+            words
+                .values
+                .extend(raw.row(d).iter().map(|&(id, in_title)| {
+                    let idf = idf[id as usize];
                     (id, if in_title { idf * TITLE_FACTOR } else { idf })
-                };
-                let common = |id: u32| postings[id as usize].len() > anchor_df;
-                let pick = |keep: &dyn Fn(u32, bool) -> bool| {
-                    let mut ids: Vec<u32> = title
-                        .iter()
-                        .copied()
-                        .filter(|&id| !common(id) && keep(id, v.number[id as usize]))
-                        .collect();
-                    ids.sort_unstable();
-                    ids.dedup();
-                    ids
-                };
-                let names = pick(&|id, _| name(id));
-                let anchors = pick(&|_, number| !number);
-                let mut versions: Vec<u32> = title
+                }));
+            words.close();
+            norms.push(
+                words.values[from..]
                     .iter()
-                    .copied()
-                    .filter(|&id| v.version[id as usize])
-                    .collect();
-                versions.sort_unstable();
-                versions.dedup();
-                let words: Vec<(u32, f32)> = words.into_iter().map(weigh).collect();
-                let norm = words.iter().map(|w| w.1 * w.1).sum::<f32>().sqrt();
-                Doc {
-                    words,
-                    norm,
-                    names,
-                    anchors,
-                    versions,
-                }
-            })
-            .collect();
-        Index { docs, postings }
+                    .map(|w| w.1 * w.1)
+                    .sum::<f32>()
+                    .sqrt(),
+            );
+        }
+        let postings = raw.transpose(vocabulary.len(), |&(id, _)| id);
+        let anchored = anchors.transpose(vocabulary.len(), |&id| id);
+        Index {
+            words,
+            norms,
+            names,
+            anchors,
+            versions,
+            postings,
+            anchored,
+        }
     }
 
     /// Number of candidates indexed.
     pub fn len(&self) -> usize {
-        self.docs.len()
+        self.norms.len()
     }
 
     /// Whether no candidate was indexed.
     pub fn is_empty(&self) -> bool {
-        self.docs.is_empty()
+        self.norms.is_empty()
+    }
+
+    fn doc(&self, i: usize) -> Doc<'_> {
+        Doc {
+            words: self.words.row(i),
+            norm: self.norms[i],
+            names: self.names.row(i),
+            anchors: self.anchors.row(i),
+            versions: self.versions.row(i),
+        }
     }
 
     /// The cosine similarity of the weighted word vectors of candidates `a` and `b`, in 0..=1,
     /// before the guards.
     pub fn similarity(&self, a: usize, b: usize) -> f64 {
-        let (x, y) = (&self.docs[a], &self.docs[b]);
+        let (x, y) = (self.doc(a), self.doc(b));
         let (mut i, mut j, mut dot) = (0, 0, 0f32);
         while i < x.words.len() && j < y.words.len() {
             let ((ia, wa), (ib, wb)) = (x.words[i], y.words[j]);
@@ -214,10 +292,10 @@ impl Index {
     /// How candidates `a` and `b` are anchored to one subject, or `None` if they fail the guards
     /// (step 4 of the measure).
     pub fn link(&self, a: usize, b: usize) -> Option<Link> {
-        let (x, y) = (&self.docs[a], &self.docs[b]);
-        let holds = |doc: &Doc, id: u32| doc.words.binary_search_by_key(&id, |w| w.0).is_ok();
-        let found = |names: &[u32], doc: &Doc| names.iter().filter(|&&t| holds(doc, t)).count();
-        let (in_y, in_x) = (found(&x.names, y), found(&y.names, x));
+        let (x, y) = (self.doc(a), self.doc(b));
+        let holds = |doc: &Doc<'_>, id: u32| doc.words.binary_search_by_key(&id, |w| w.0).is_ok();
+        let found = |names: &[u32], doc: &Doc<'_>| names.iter().filter(|&&t| holds(doc, t)).count();
+        let (in_y, in_x) = (found(x.names, &y), found(y.names, &x));
         // If both titles hold names, at least half of each title's names are in the other item.
         let covered = x.names.is_empty()
             || y.names.is_empty()
@@ -264,44 +342,83 @@ impl Index {
 
     /// The groups of two or more candidates whose pairs, guards passed, are similar at
     /// `threshold` or above (connected components), ordered by their first member.
+    ///
+    /// Only pairs that can pass the guards are compared: a pair linked by a name has a name of
+    /// one title in the other item's words (the postings of that name), and a pair linked by a
+    /// word shares a title anchor (the candidates anchored by it; that relation is symmetric, so
+    /// each pair is taken once, from its smaller member).
     pub fn clusters(&self, threshold: f64) -> Vec<Group> {
-        let n = self.docs.len();
-        let mut parent: Vec<usize> = (0..n).collect();
-        let mut seen = vec![usize::MAX; n];
+        let n = self.len();
+        let mut parent: Vec<u32> = (0..n as u32).collect();
+        let mut seen = vec![u32::MAX; n];
         for a in 0..n {
-            // A title's names are among its anchors (a name is never a number).
-            for &t in &self.docs[a].anchors {
-                for &b in &self.postings[t as usize] {
-                    let b = b as usize;
-                    if b == a || seen[b] == a {
+            let by_name = self.names.row(a).iter().map(|&t| (t, &self.postings));
+            let by_word = self.anchors.row(a).iter().map(|&t| (t, &self.anchored));
+            for (t, rows) in by_name.chain(by_word) {
+                for &b in rows.row(t as usize) {
+                    if b as usize == a || seen[b as usize] == a as u32 {
                         continue;
                     }
-                    seen[b] = a;
-                    if find(&mut parent, a) != find(&mut parent, b)
-                        && self.same_story(a, b, threshold)
-                    {
-                        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
-                        parent[ra.max(rb)] = ra.min(rb);
+                    seen[b as usize] = a as u32;
+                    let (ra, rb) = (find(&mut parent, a as u32), find(&mut parent, b));
+                    if ra != rb && self.same_story(a, b as usize, threshold) {
+                        parent[ra.max(rb) as usize] = ra.min(rb);
                     }
                 }
             }
         }
-        let mut groups: HashMap<usize, Group> = HashMap::new();
+        let mut group_of = vec![u32::MAX; n];
+        let mut out: Vec<Group> = Vec::new();
         for i in 0..n {
-            let root = find(&mut parent, i);
-            groups.entry(root).or_default().push(i);
+            let root = find(&mut parent, i as u32) as usize;
+            // A root is its set's smallest member (unions keep the smaller root), so it comes
+            // first and groups are made in the order of their first member.
+            if group_of[root] == u32::MAX {
+                group_of[root] = out.len() as u32;
+                out.push(Vec::new());
+            }
+            out[group_of[root] as usize].push(i);
         }
-        let mut out: Vec<Group> = groups.into_values().filter(|g| g.len() > 1).collect();
-        out.sort_by_key(|g| g[0]);
+        out.retain(|g| g.len() > 1);
         out
     }
 }
 
+/// Sorts nothing: keeps the first of each run of entries with the same id in `ids` (sorted by
+/// id) at the front, and returns how many there are.
+fn dedup_by_id<T: Copy + Id>(ids: &mut [T]) -> usize {
+    let mut kept = 0;
+    for i in 0..ids.len() {
+        if kept == 0 || ids[kept - 1].id() != ids[i].id() {
+            ids[kept] = ids[i];
+            kept += 1;
+        }
+    }
+    kept
+}
+
+/// A word id, or an entry keyed by one.
+trait Id {
+    fn id(&self) -> u32;
+}
+
+impl Id for u32 {
+    fn id(&self) -> u32 {
+        *self
+    }
+}
+
+impl Id for (u32, bool) {
+    fn id(&self) -> u32 {
+        self.0
+    }
+}
+
 /// The root of `i`'s set, halving the path on the way.
-fn find(parent: &mut [usize], mut i: usize) -> usize {
-    while parent[i] != i {
-        parent[i] = parent[parent[i]];
-        i = parent[i];
+fn find(parent: &mut [u32], mut i: u32) -> u32 {
+    while parent[i as usize] != i {
+        parent[i as usize] = parent[parent[i as usize] as usize];
+        i = parent[i as usize];
     }
     i
 }
@@ -335,10 +452,15 @@ struct RawWord {
 
 /// The word at `w` in `text`, lowercased.
 fn lowercase(text: &str, w: &RawWord) -> String {
-    text[w.range.clone()]
-        .chars()
-        .flat_map(char::to_lowercase)
-        .collect()
+    let mut lower = String::new();
+    lowercase_into(&mut lower, text, w);
+    lower
+}
+
+/// Writes the word at `w` in `text`, lowercased, into `buffer` (emptied first).
+fn lowercase_into(buffer: &mut String, text: &str, w: &RawWord) {
+    buffer.clear();
+    buffer.extend(text[w.range.clone()].chars().flat_map(char::to_lowercase));
 }
 
 /// The runs of letters and digits of `text`, without allocating.
@@ -406,7 +528,8 @@ fn raw_words(text: &str) -> impl Iterator<Item = RawWord> + '_ {
     })
 }
 
-/// A hasher for keys that are hashes already.
+/// A hasher for keys that are hashes already (taken as they are) and for short strings
+/// (FNV-1a: words are a few bytes long, where SipHash's set-up costs more than the hashing).
 #[derive(Default)]
 struct Prehashed(u64);
 
@@ -417,7 +540,7 @@ impl std::hash::Hasher for Prehashed {
 
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
         }
     }
 
@@ -431,7 +554,9 @@ impl std::hash::Hasher for Prehashed {
 #[derive(Default)]
 struct Vocabulary {
     raw: HashMap<u64, Option<u32>, std::hash::BuildHasherDefault<Prehashed>>,
-    normal: HashMap<String, u32>,
+    normal: HashMap<String, u32, std::hash::BuildHasherDefault<Prehashed>>,
+    /// A word being normalised (one buffer for all).
+    scratch: String,
     /// Per id: a number; a version number (with a dot).
     number: Vec<bool>,
     version: Vec<bool>,
@@ -453,7 +578,10 @@ impl Vocabulary {
         let id = match self.raw.get(&w.hash) {
             Some(known) => (*known)?,
             None => {
-                let id = normalise(&lowercase(text, w)).map(|n| self.intern(n));
+                let mut word = std::mem::take(&mut self.scratch);
+                lowercase_into(&mut word, text, w);
+                let id = normalise_in(&mut word).then(|| self.intern(&word));
+                self.scratch = word;
                 self.raw.insert(w.hash, id);
                 id?
             }
@@ -467,8 +595,8 @@ impl Vocabulary {
         Some(id)
     }
 
-    fn intern(&mut self, normal: String) -> u32 {
-        if let Some(&id) = self.normal.get(&normal) {
+    fn intern(&mut self, normal: &str) -> u32 {
+        if let Some(&id) = self.normal.get(normal) {
             return id;
         }
         let id = self.number.len() as u32;
@@ -478,38 +606,43 @@ impl Vocabulary {
         self.capital.push(false);
         self.lower.push(false);
         self.topic.push(false);
-        self.normal.insert(normal, id);
+        self.normal.insert(normal.to_string(), id);
         id
     }
 }
 
 /// A word's normal form, or `None` for a stop word or a single letter.
 fn normalise(word: &str) -> Option<String> {
-    if word.starts_with(|c: char| c.is_ascii_digit()) {
-        // A number: drop a unit ("6.4b", "21st") and trailing ".0"s ("1.80.0").
-        let mut n = word.trim_end_matches(|c: char| !c.is_ascii_digit());
-        while let Some(shorter) = n.strip_suffix(".0") {
-            n = shorter;
-        }
-        return Some(n.to_string());
-    }
-    if word.chars().count() < 2 || STOP_WORDS.binary_search(&word).is_ok() {
-        return None;
-    }
-    let stemmed = stem(word);
-    if STOP_WORDS.binary_search(&stemmed.as_str()).is_ok() {
-        return None;
-    }
-    Some(stemmed)
+    let mut normal = word.to_string();
+    normalise_in(&mut normal).then_some(normal)
 }
 
-/// Strips common English suffixes, so that inflections of a word meet: `forks`, `forked`,
-/// `forking` → `fork`; `license`, `licensed`, `licensing` → `licens`. Words with digits stay.
-fn stem(word: &str) -> String {
-    if word.chars().any(|c| c.is_ascii_digit()) || !word.is_ascii() {
-        return word.to_string();
+/// Turns the lowercase `word` into its normal form in place (see `normalise`); `false` for a
+/// stop word or a single letter.
+fn normalise_in(word: &mut String) -> bool {
+    if word.starts_with(|c: char| c.is_ascii_digit()) {
+        // A number: drop a unit ("6.4b", "21st") and trailing ".0"s ("1.80.0").
+        let mut end = word.trim_end_matches(|c: char| !c.is_ascii_digit()).len();
+        while word[..end].ends_with(".0") {
+            end -= 2;
+        }
+        word.truncate(end);
+        return true;
     }
-    let mut w = word.to_string();
+    if word.chars().count() < 2 || STOP_WORDS.binary_search(&word.as_str()).is_ok() {
+        return false;
+    }
+    stem(word);
+    STOP_WORDS.binary_search(&word.as_str()).is_err()
+}
+
+/// Strips common English suffixes in place, so that inflections of a word meet: `forks`,
+/// `forked`, `forking` → `fork`; `license`, `licensed`, `licensing` → `licens`. Words with digits
+/// stay.
+fn stem(w: &mut String) {
+    if w.chars().any(|c| c.is_ascii_digit()) || !w.is_ascii() {
+        return;
+    }
     if w.len() > 4 && w.ends_with("ies") {
         w.truncate(w.len() - 3);
         w.push('y');
@@ -532,7 +665,6 @@ fn stem(word: &str) -> String {
     if w.len() > 4 && w.ends_with('e') {
         w.pop();
     }
-    w
 }
 
 /// Words that say nothing about which story an item tells: English function words and the
@@ -847,7 +979,11 @@ mod tests {
         );
         let forms: Vec<String> = ["forks", "forked", "forking", "stopped", "stop"]
             .iter()
-            .map(|w| stem(w))
+            .map(|w| {
+                let mut w = w.to_string();
+                stem(&mut w);
+                w
+            })
             .collect();
         assert_eq!(forms, ["fork", "fork", "fork", "stop", "stop"]);
     }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Digest;
 use crate::files;
-use crate::model::{Article, Kind, Publisher};
+use crate::model::{Article, Discussion, Kind, Publisher};
 use crate::period::{Period, Window};
 use crate::select::Ranking;
 
@@ -145,6 +145,10 @@ pub struct Item {
     /// from `issue.json` when there are none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub more: Vec<Related>,
+    /// Where it was discussed (the sources that gave a discussion link), with their counts,
+    /// shown as "Discussed on …" (absent from `issue.json` when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discussions: Vec<Discussion>,
 }
 
 /// Another article telling the story of an [`Item`].
@@ -177,8 +181,23 @@ impl Item {
             upvotes: article.upvotes,
             comments: article.comments,
             more: Vec::new(),
+            discussions: Vec::new(),
         })
     }
+}
+
+/// The records of `discussions` that link to a discussion (http or https), in order: what
+/// "Discussed on …" shows.
+pub fn discussed(discussions: &[Discussion]) -> Vec<Discussion> {
+    discussions
+        .iter()
+        .filter(|d| {
+            d.url
+                .as_deref()
+                .is_some_and(crate::model::canonical::is_http)
+        })
+        .cloned()
+        .collect()
 }
 
 impl Issue {
@@ -345,6 +364,7 @@ pub fn compose(
         .zip(1..)
         .filter_map(|((index, c), number)| {
             let mut item = Item::of(&c.article, number, c.score.total, date)?;
+            item.discussions = discussed(&c.discussions);
             item.more = ranking
                 .others(index)
                 .map(|o| Related {

@@ -13,6 +13,18 @@
 //! - `weight` is the per-source weight (default 1), so a digest of weight-1 sources ranks exactly
 //!   as engagement alone does.
 //!
+//! **One link from several sources.** An article that several configured sources delivered (its
+//! blog's feed, Hacker News, Lobsters…) is one candidate; its engagement is then combined from
+//! each source's own counts: the best source's `upvotes × w_upvotes + comments × w_comments`
+//! (its parts shown as upvotes and comments), plus [`OTHER_SOURCE_SHARE`] of each other source's
+//! (shown as `others`). Being discussed in several places counts, but each extra place adds at
+//! most a quarter of the best thread: counts from different communities run on different
+//! scales (hundreds of points on one, a dozen votes on another), so a plain sum would let the
+//! largest decide alone anyway while rewarding every echo in full, and the maximum alone (the
+//! rule for one source) would ignore that the piece was discussed widely. An article with
+//! records from fewer than two sources scores as before, so single-source catalogues rank as
+//! they always did.
+//!
 //! Ties break on the later publication time, then on the URL, so the same catalogue always yields
 //! the same issue.
 //!
@@ -29,7 +41,7 @@ use anyhow::{Context as _, Result};
 
 use crate::cluster;
 use crate::config::{Digest, Scoring, Source};
-use crate::model::Article;
+use crate::model::{Article, Discussion};
 use crate::period::{Period, Window};
 use crate::store::Store;
 
@@ -40,6 +52,9 @@ pub struct Score {
     pub upvotes: f64,
     /// Comments × weight.
     pub comments: f64,
+    /// Engagement from the sources other than the best one: [`OTHER_SOURCE_SHARE`] × their
+    /// weighted upvotes and comments (0 for an article from fewer than two sources).
+    pub others: f64,
     /// The fallback for an item without engagement: recency × weight (0 for the others).
     pub recency: f64,
     /// Time-decay factor in (0, 1].
@@ -75,11 +90,21 @@ pub struct Story {
     pub others: Vec<(usize, f64)>,
 }
 
+/// The share of each other source's engagement added to the best source's, for an article several
+/// sources delivered (see the module documentation).
+pub const OTHER_SOURCE_SHARE: f64 = 0.25;
+
+/// A candidate as [`rank`] takes it: the article, the weight of the source that stored it, and
+/// each source's record of it ([`crate::store::Stored::discussions`]).
+pub type Weighted = (Article, f64, Vec<Discussion>);
+
 /// One scored candidate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
     /// The article.
     pub article: Article,
+    /// Each source's record of it: counts and discussion link.
+    pub discussions: Vec<Discussion>,
     /// Its score.
     pub score: Score,
     /// The decision.
@@ -151,12 +176,42 @@ fn stories(digest: &Digest, candidates: &[Candidate], threshold: f64) -> Vec<Sto
         .collect()
 }
 
-/// The score of `article` from a source of `weight` under `scoring`, in `window`.
-pub fn score(article: &Article, weight: f64, scoring: &Scoring, window: &Window) -> Score {
-    let upvotes = article.upvotes as f64 * scoring.upvotes;
-    let comments = article.comments as f64 * scoring.comments;
+/// The score of `article` from a source of `weight` under `scoring`, in `window`, given each
+/// source's record of it (`discussions`; its own counts are used with fewer than two).
+pub fn score(
+    article: &Article,
+    discussions: &[Discussion],
+    weight: f64,
+    scoring: &Scoring,
+    window: &Window,
+) -> Score {
+    let parts = |upvotes: u64, comments: u64| {
+        (
+            upvotes as f64 * scoring.upvotes,
+            comments as f64 * scoring.comments,
+        )
+    };
+    let (upvotes, comments, others) = if discussions.len() >= 2 {
+        let all: Vec<(f64, f64)> = discussions
+            .iter()
+            .map(|d| parts(d.upvotes, d.comments))
+            .collect();
+        // The first of the best on a tie (records come in source-name order).
+        let best = (0..all.len())
+            .rev()
+            .max_by(|&i, &j| (all[i].0 + all[i].1).total_cmp(&(all[j].0 + all[j].1)))
+            .unwrap_or(0);
+        let rest: f64 = (0..all.len())
+            .filter(|&i| i != best)
+            .map(|i| all[i].0 + all[i].1)
+            .sum();
+        (all[best].0, all[best].1, rest * OTHER_SOURCE_SHARE)
+    } else {
+        let (u, c) = parts(article.upvotes, article.comments);
+        (u, c, 0.0)
+    };
     let recency = match article.published_at {
-        Some(at) if upvotes + comments == 0.0 => {
+        Some(at) if upvotes + comments + others == 0.0 => {
             let span = (window.end - window.start).num_seconds().max(1) as f64;
             let fraction = (at - window.start).num_seconds() as f64 / span;
             scoring.recency * fraction.clamp(0.0, 1.0)
@@ -173,10 +228,11 @@ pub fn score(article: &Article, weight: f64, scoring: &Scoring, window: &Window)
     Score {
         upvotes,
         comments,
+        others,
         recency,
         decay,
         weight,
-        total: (upvotes + comments + recency) * decay * weight,
+        total: (upvotes + comments + others + recency) * decay * weight,
     }
 }
 
@@ -201,21 +257,23 @@ pub fn rank_period(
         .into_iter()
         .map(|s| {
             let w = weight(s.origin.as_deref());
-            (s.article, w)
+            (s.article, w, s.discussions)
         })
         .collect();
     Ok(rank(digest, window, weighted))
 }
 
-/// Ranks the `articles` (each with its source's weight) published in `window` for `digest`.
-pub fn rank(digest: &Digest, window: Window, articles: Vec<(Article, f64)>) -> Ranking {
+/// Ranks the `articles` (each with its source's weight and records) published in `window` for
+/// `digest`.
+pub fn rank(digest: &Digest, window: Window, articles: Vec<Weighted>) -> Ranking {
     let mut candidates: Vec<Candidate> = articles
         .into_iter()
-        .filter(|(a, _)| a.published_at.is_some_and(|t| window.contains(t)))
-        .map(|(article, weight)| {
-            let score = score(&article, weight, &digest.scoring, &window);
+        .filter(|(a, _, _)| a.published_at.is_some_and(|t| window.contains(t)))
+        .map(|(article, weight, discussions)| {
+            let score = score(&article, &discussions, weight, &digest.scoring, &window);
             Candidate {
                 article,
+                discussions,
                 score,
                 verdict: Verdict::BeyondSize,
             }
@@ -331,8 +389,42 @@ pub fn explain(digest: &Digest, ranking: &Ranking) -> String {
             c.score.weight
         );
     }
+    explain_sources(&mut out, ranking);
     explain_stories(&mut out, ranking);
     out
+}
+
+/// The several-sources section of [`explain`]: each candidate that several sources delivered,
+/// with the share of the others' engagement in its score; nothing when there are none.
+fn explain_sources(out: &mut String, ranking: &Ranking) {
+    let several: Vec<&Candidate> = ranking
+        .candidates
+        .iter()
+        .filter(|c| c.discussions.len() >= 2)
+        .collect();
+    if several.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\ndelivered by several sources: {} (upvotes and comments are the best source's; others = \
+         {OTHER_SOURCE_SHARE} × each other source's)",
+        several.len()
+    );
+    for c in several {
+        let sources: Vec<String> = c
+            .discussions
+            .iter()
+            .map(|d| format!("{} {}/{}", d.source, d.upvotes, d.comments))
+            .collect();
+        let title: String = c.article.title.chars().take(60).collect();
+        let _ = writeln!(
+            out,
+            "  {title}: others {:.1}; {}",
+            c.score.others,
+            sources.join(", ")
+        );
+    }
 }
 
 /// The stories section of [`explain`]: each cluster, its lead, the others and their similarity.
@@ -424,8 +516,15 @@ mod tests {
         }
     }
 
-    fn weight_one(articles: Vec<Article>) -> Vec<(Article, f64)> {
-        articles.into_iter().map(|a| (a, 1.0)).collect()
+    fn weight_one(articles: Vec<Article>) -> Vec<Weighted> {
+        articles.into_iter().map(|a| (a, 1.0, Vec::new())).collect()
+    }
+
+    fn weighted(articles: Vec<(Article, f64)>) -> Vec<Weighted> {
+        articles
+            .into_iter()
+            .map(|(a, w)| (a, w, Vec::new()))
+            .collect()
     }
 
     fn verdicts(r: &Ranking) -> Vec<(&str, Verdict)> {
@@ -497,7 +596,7 @@ mod tests {
         d.scoring.half_life_hours = Some(24.0);
         let mut a = art("a", "a", 30, 100);
         a.published_at = Some(window().end - chrono::Duration::hours(48));
-        let s = score(&a, 1.0, &d.scoring, &window());
+        let s = score(&a, &[], 1.0, &d.scoring, &window());
         assert!(
             (s.decay - 0.25).abs() < 1e-9 && (s.total - 25.0).abs() < 1e-9,
             "{s:?}"
@@ -520,20 +619,20 @@ mod tests {
     fn source_weight_scales_scores_and_weight_one_changes_nothing() {
         let a = art("a", "a", 10, 100);
         let w = window();
-        let plain = score(&a, 1.0, &Scoring::default(), &w);
+        let plain = score(&a, &[], 1.0, &Scoring::default(), &w);
         assert_eq!(plain.total, 100.0);
         assert_eq!(plain.recency, 0.0);
-        assert_eq!(score(&a, 2.5, &Scoring::default(), &w).total, 250.0);
+        assert_eq!(score(&a, &[], 2.5, &Scoring::default(), &w).total, 250.0);
         let mut d = digest();
         d.min_score = 0.0;
         d.max_per_source = None;
         let r = rank(
             &d,
             w,
-            vec![
+            weighted(vec![
                 (art("heavy", "x", 2, 40), 3.0),
                 (art("light", "y", 2, 100), 1.0),
-            ],
+            ]),
         );
         let order: Vec<_> = r.picks().map(|c| c.article.title.as_str()).collect();
         assert_eq!(order, ["heavy", "light"]);
@@ -547,14 +646,14 @@ mod tests {
         d.size = 10;
         let early = art("early", "a", 1, 0);
         let late = art("late", "a", 31, 0);
-        let weighted = art("weighted", "b", 16, 0);
+        let heavy = art("weighted", "b", 16, 0);
         let voted = art("voted", "c", 2, 2);
-        let s = score(&late, 1.0, &d.scoring, &window());
+        let s = score(&late, &[], 1.0, &d.scoring, &window());
         assert!((s.recency - 30.5 / 31.0).abs() < 1e-9, "{s:?}");
         let r = rank(
             &d,
             window(),
-            vec![(early, 1.0), (late, 1.0), (weighted, 2.0), (voted, 1.0)],
+            weighted(vec![(early, 1.0), (late, 1.0), (heavy, 2.0), (voted, 1.0)]),
         );
         let order: Vec<_> = r.picks().map(|c| c.article.title.as_str()).collect();
         // Any engagement outranks the fallback (at most 1 × weight); weight 2 at mid-window beats
@@ -565,6 +664,49 @@ mod tests {
             text.contains("without votes or comments: 1 × recency (0 at the window's start, 1 at its end) × source weight"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn several_sources_add_a_quarter_of_each_other_source_to_the_best_one() {
+        // Keeping the highest count per field (the one-source rule) would rank the article
+        // discussed in two places (best 100 + 10 × 2) below the 125-point one; summing would let
+        // the echoes count in full (100 + 20 + 40 + 30 = 190).
+        let mut d = digest();
+        d.max_per_source = None;
+        let record = |source: &str, upvotes: u64, comments: u64| Discussion {
+            source: source.into(),
+            name: source.to_uppercase(),
+            url: Some(format!("https://{source}.example/1")),
+            upvotes,
+            comments,
+        };
+        let mut discussed = art("discussed", "blog", 10, 100);
+        discussed.comments = 10;
+        let records = vec![
+            record("blog", 0, 0),
+            record("hn", 100, 10),
+            record("lobsters", 30, 5),
+            record("reddit", 30, 0),
+        ];
+        let s = score(&discussed, &records, 1.0, &d.scoring, &window());
+        assert_eq!((s.upvotes, s.comments, s.others), (100.0, 20.0, 17.5));
+        assert_eq!(s.total, 137.5);
+        // One record, or none: the article's own counts, as before.
+        assert_eq!(
+            score(&discussed, &records[1..2], 1.0, &d.scoring, &window()).total,
+            120.0
+        );
+        let r = rank(
+            &d,
+            window(),
+            vec![
+                (art("solo", "x", 11, 125), 1.0, Vec::new()),
+                (discussed, 1.0, records),
+            ],
+        );
+        let order: Vec<_> = r.picks().map(|c| c.article.title.as_str()).collect();
+        assert_eq!(order, ["discussed", "solo"]);
+        assert_eq!(r.candidates[0].discussions.len(), 4);
     }
 
     #[test]

@@ -11,13 +11,16 @@ use quick_xml::events::{BytesStart, Event};
 use crate::config::Engagement;
 use crate::model::engagement::Field;
 
-/// The counts found in one item (`None`: the item does not carry the field).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The counts found in one item (`None`: the item does not carry the field), and the link to its
+/// discussion (RSS `<comments>`, as written).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
     /// Upvotes or a score.
     pub upvotes: Option<u64>,
     /// Comments.
     pub comments: Option<u64>,
+    /// The RSS `<comments>` element: the URL of the item's discussion page.
+    pub discussion: Option<String>,
 }
 
 /// One `<item>` or `<entry>` of an XML feed.
@@ -55,6 +58,8 @@ enum Slot {
     Comments,
     /// One of the built-in comment counts ([`COMMENTS`]).
     Builtin,
+    /// RSS `<comments>` (no prefix): the discussion page.
+    Discussion,
 }
 
 /// Every `<item>` / `<entry>` of an XML feed with its counts, in document order. Stops quietly at
@@ -102,11 +107,27 @@ pub fn scan_xml(bytes: &[u8], wanted: &Engagement) -> Vec<Scanned> {
                 }
                 continue;
             }
+            // `&amp;` in a link (`item?id=1&amp;p=2`): reported apart from the text around it.
+            Ok(Event::GeneralRef(r)) => {
+                if let Some((_, _, text)) = &mut capture {
+                    match r.resolve_char_ref() {
+                        Ok(Some(c)) => text.push(c),
+                        _ => text.push_str(
+                            quick_xml::escape::resolve_predefined_entity(&r).unwrap_or_default(),
+                        ),
+                    }
+                }
+                continue;
+            }
             Ok(Event::End(_)) => {
                 if let Some((_, slot, text)) = capture.take_if(|(d, _, _)| *d == depth)
                     && let Some((_, _, counts, builtin)) = &mut item
                 {
-                    set(counts, builtin, slot, count(&text));
+                    if slot == Slot::Discussion {
+                        counts.discussion.get_or_insert(text);
+                    } else {
+                        set(counts, builtin, slot, count(&text));
+                    }
                 }
                 if let Some((from, _, counts, builtin)) = item.take_if(|(_, d, _, _)| *d == depth) {
                     items.push(Scanned {
@@ -150,6 +171,10 @@ pub fn scan_xml(bytes: &[u8], wanted: &Engagement) -> Vec<Scanned> {
                     None => {}
                 }
             }
+            // RSS `<comments>`: the discussion page (unless a configured field took the text).
+            if start.name().as_ref() == "comments" && !empty && capture.is_none() {
+                capture = Some((depth, Slot::Discussion, String::new()));
+            }
         }
         if empty {
             depth -= 1;
@@ -168,7 +193,7 @@ fn set(counts: &mut Counts, builtin: &mut Option<u64>, slot: Slot, value: Option
     let target = match slot {
         Slot::Upvotes => &mut counts.upvotes,
         Slot::Comments => &mut counts.comments,
-        Slot::Builtin => builtin,
+        Slot::Builtin | Slot::Discussion => builtin,
     };
     if target.is_none() {
         *target = value;
@@ -202,6 +227,7 @@ pub fn scan_json(bytes: &[u8], wanted: &Engagement) -> Vec<Counts> {
                 .map(|item| Counts {
                     upvotes: get(item, wanted.upvotes.as_ref()),
                     comments: get(item, wanted.comments.as_ref()),
+                    discussion: None,
                 })
                 .collect()
         })
@@ -260,13 +286,14 @@ mod tests {
             atom,
             &wanted(Some("media:starRating@count"), Some("my:comments")),
         );
-        let counts: Vec<Counts> = got.iter().map(|s| s.counts).collect();
+        let counts: Vec<Counts> = got.iter().map(|s| s.counts.clone()).collect();
         assert_eq!(
             counts,
             [
                 Counts {
                     upvotes: Some(15020),
-                    comments: Some(9)
+                    comments: Some(9),
+                    discussion: None,
                 },
                 Counts::default()
             ]
@@ -278,6 +305,23 @@ mod tests {
         assert!(text[got[0].range.clone()].starts_with("<entry><id>1</id>"));
         assert!(text[got[0].range.clone()].ends_with("</entry>"));
         assert_eq!(&text[got[1].range.clone()], "<entry/>");
+    }
+
+    #[test]
+    fn rss_comments_is_the_discussion_link_and_slash_comments_still_the_count() {
+        // Matching `comments` by local name would read `slash:comments` as a link, or the link
+        // as a count.
+        let rss = br#"<rss xmlns:slash="http://purl.org/rss/1.0/modules/slash/"><channel>
+            <item><slash:comments>4</slash:comments>
+            <comments>https://news.example/item?id=1&amp;p=2</comments></item>
+            <item><title>b</title></item></channel></rss>"#;
+        let got = scan_xml(rss, &Engagement::default());
+        assert_eq!(got[0].counts.comments, Some(4));
+        assert_eq!(
+            got[0].counts.discussion.as_deref(),
+            Some("https://news.example/item?id=1&p=2")
+        );
+        assert_eq!(got[1].counts.discussion, None);
     }
 
     #[test]
@@ -303,7 +347,8 @@ mod tests {
             [
                 Counts {
                     upvotes: Some(42),
-                    comments: Some(5)
+                    comments: Some(5),
+                    discussion: None,
                 },
                 Counts::default()
             ]

@@ -17,7 +17,7 @@ use feed_rs::model::{self, Entry, FeedType};
 use super::engagement::{self, Counts};
 use super::{charset, dates, html, repair};
 use crate::config::{Source, Unmapped};
-use crate::model::article::bounded_url;
+use crate::model::article::{bounded_url, discussion_url};
 use crate::model::{Article, Item, Kind, MAX_SUMMARY, MAX_TITLE, Publisher, canonical, tag};
 use crate::text::one_line;
 
@@ -117,7 +117,7 @@ fn xml(mut doc: Vec<u8>, base: Option<&str>, source: &Source) -> Result<Parsed, 
                         counts: scanned
                             .get(position)
                             .filter(|_| aligned)
-                            .map_or_else(Counts::default, |s| s.counts),
+                            .map_or_else(Counts::default, |s| s.counts.clone()),
                     });
                 let mut parsed = Parsed::default();
                 add(&mut parsed, &feed, entered.collect(), source);
@@ -180,7 +180,7 @@ fn by_item(
                     ));
                 }
                 found.extend(std::iter::repeat_n(
-                    (i, scanned[i].counts),
+                    (i, scanned[i].counts.clone()),
                     one.entries.len(),
                 ));
                 feed.entries.extend(one.entries);
@@ -236,7 +236,7 @@ fn json(doc: &[u8], base: Option<&str>, source: &Source) -> Result<Parsed, FeedE
     let error = match read(&doc, base) {
         Ok(feed) => {
             let at: Vec<(usize, Counts)> = (0..feed.entries.len())
-                .map(|p| (p, counts.get(p).copied().unwrap_or_default()))
+                .map(|p| (p, counts.get(p).cloned().unwrap_or_default()))
                 .collect();
             add_at(&mut parsed, &feed, &at, source);
             return Ok(parsed);
@@ -265,7 +265,7 @@ fn json(doc: &[u8], base: Option<&str>, source: &Source) -> Result<Parsed, FeedE
             Ok(one) => {
                 let n = one.entries.len();
                 at.extend(std::iter::repeat_n(
-                    (i, counts.get(i).copied().unwrap_or_default()),
+                    (i, counts.get(i).cloned().unwrap_or_default()),
                     n,
                 ));
                 feed.entries.extend(one.entries);
@@ -292,10 +292,10 @@ fn add_at(parsed: &mut Parsed, feed: &model::Feed, at: &[(usize, Counts)], sourc
         .entries
         .iter()
         .zip(at)
-        .map(|(entry, &(position, counts))| Entered {
-            position,
+        .map(|(entry, (position, counts))| Entered {
+            position: *position,
             entry,
-            counts,
+            counts: counts.clone(),
         })
         .collect();
     add(parsed, feed, entered, source);
@@ -328,10 +328,15 @@ fn add(parsed: &mut Parsed, feed: &model::Feed, entered: Vec<Entered<'_>>, sourc
         let id = e.entry.id.trim();
         let guid = (!id.is_empty() && id.len() <= MAX_GUID && ids[id] == 1).then(|| id.to_string());
         let url = url.and_then(|url| bounded_url(url).map_err(|e| format!("link {e}")));
-        match url.and_then(|url| article(e.entry, url, rss, &publisher, source, e.counts)) {
+        let discussion = discussion(e.entry, &e.counts);
+        match url.and_then(|url| article(e.entry, url, rss, &publisher, source, &e.counts)) {
             Ok(article) => {
                 parsed.undated += usize::from(article.published_at.is_none());
-                parsed.items.push(Item { article, guid });
+                parsed.items.push(Item {
+                    article,
+                    guid,
+                    discussion,
+                });
             }
             Err(reason) => {
                 let title = e
@@ -489,7 +494,7 @@ fn article(
     rss: bool,
     publisher: &Publisher,
     source: &Source,
-    counts: Counts,
+    counts: &Counts,
 ) -> Result<Article, String> {
     let settings = &source.feed;
     let summary = summary(entry, rss);
@@ -526,6 +531,20 @@ fn article(
         comments: counts.comments.unwrap_or(0),
         url,
     })
+}
+
+/// Where an entry is discussed: its RSS `<comments>`, else its Atom `link rel="replies"` to an
+/// HTML page (RFC 4685); http(s) only, anything else (or an over-long link) is dropped.
+fn discussion(entry: &Entry, counts: &Counts) -> Option<String> {
+    let replies = entry.links.iter().find(|l| {
+        l.rel.as_deref() == Some("replies")
+            && l.media_type.as_deref().is_none_or(|t| t.contains("html"))
+    });
+    let url = counts
+        .discussion
+        .as_deref()
+        .or(replies.map(|l| l.href.as_str()));
+    discussion_url(url).ok().flatten()
 }
 
 /// The link of an entry, as written: its first alternate link that is http(s), else its GUID if

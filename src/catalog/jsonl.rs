@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::model::article::{MAX_NAME, bounded_url};
-use crate::model::{Article, Kind, MAX_SUMMARY, MAX_TITLE, Publisher, canonical, tag};
+use crate::model::article::{MAX_NAME, bounded_url, discussion_url};
+use crate::model::{Article, Item, Kind, MAX_SUMMARY, MAX_TITLE, Publisher, canonical, tag};
 use crate::text::one_line;
 
 /// Longest line read; longer ones are skipped and reported.
@@ -55,6 +55,8 @@ struct RawArticle<'a> {
     upvotes: u64,
     #[serde(default)]
     comments: u64,
+    #[serde(default)]
+    discussion_url: Option<String>,
 }
 
 fn article() -> Kind {
@@ -78,6 +80,12 @@ struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// Parses and cleans one catalogue line.
 pub fn parse_line(line: &str) -> Result<Article, String> {
+    parse_item(line).map(|item| item.article)
+}
+
+/// Parses and cleans one catalogue line, with its discussion link (`discussion_url`: http or
+/// https, anything else is dropped like a non-http avatar).
+pub fn parse_item(line: &str) -> Result<Item, String> {
     let raw: RawArticle = serde_json::from_str(line).map_err(|e| {
         let msg = e.to_string();
         // serde_json appends "at line 1 column N": the caller already gives the line.
@@ -118,7 +126,9 @@ pub fn parse_line(line: &str) -> Result<Article, String> {
         .map(|a| bounded_url(a.0.trim().to_string()))
         .transpose()
         .map_err(|e| format!("field `source.avatar`: {e}"))?;
-    Ok(Article {
+    let discussion = discussion_url(raw.discussion_url.as_deref())
+        .map_err(|e| format!("field `discussion_url`: {e}"))?;
+    let article = Article {
         url,
         title,
         summary: one_line(&raw.summary, MAX_SUMMARY),
@@ -132,6 +142,11 @@ pub fn parse_line(line: &str) -> Result<Article, String> {
         published_at: Some(published_at),
         upvotes: raw.upvotes,
         comments: raw.comments,
+    };
+    Ok(Item {
+        article,
+        guid: None,
+        discussion,
     })
 }
 
@@ -191,7 +206,7 @@ impl<R: BufRead> Lines<R> {
 }
 
 impl<R: BufRead> Iterator for Lines<R> {
-    type Item = Result<Article, LineError>;
+    type Item = Result<Item, LineError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
@@ -224,7 +239,7 @@ impl<R: BufRead> Iterator for Lines<R> {
                     if text.is_empty() {
                         continue;
                     }
-                    return Some(parse_line(text).map_err(|m| self.error(m)));
+                    return Some(parse_item(text).map_err(|m| self.error(m)));
                 }
             }
         }
@@ -239,7 +254,9 @@ mod tests {
     const GOOD: &str = r#"{"url":"https://x.example/a?utm_source=t","title":"A\r\nB","summary":"s","kind":"video","source":{"id":"x","name":"X"},"tags":["Distributed-Systems","distributed systems"],"published_at":"2024-07-01T00:00:00+02:00","upvotes":3,"comments":1}"#;
 
     fn lines(text: &str) -> Vec<Result<Article, LineError>> {
-        Lines::new(text.as_bytes(), Path::new("cat.jsonl")).collect()
+        Lines::new(text.as_bytes(), Path::new("cat.jsonl"))
+            .map(|r| r.map(|i| i.article))
+            .collect()
     }
 
     #[test]

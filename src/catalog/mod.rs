@@ -229,10 +229,7 @@ fn load_lines(
             let mut chunk = Chunk::default();
             for line in lines {
                 match line {
-                    Ok(article) => chunk.items.push(Item {
-                        article,
-                        guid: None,
-                    }),
+                    Ok(item) => chunk.items.push(item),
                     Err(e) => {
                         let e = e.to_string();
                         chunk.error_bytes += e.len();

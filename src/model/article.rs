@@ -100,6 +100,17 @@ pub struct Item {
     pub article: Article,
     /// The source's stable id for it (a feed's GUID), if any; else the canonical URL is all.
     pub guid: Option<String>,
+    /// Where this source discusses it (http or https), if it says.
+    pub discussion: Option<String>,
+}
+
+/// `url` as a discussion link: trimmed, http(s) only (anything else is dropped) and at most
+/// [`MAX_URL`] bytes long (a longer one is refused with the reason).
+pub fn discussion_url(url: Option<&str>) -> Result<Option<String>, String> {
+    match url.map(str::trim).filter(|u| super::canonical::is_http(u)) {
+        Some(u) => bounded_url(u.to_string()).map(Some),
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //!   [`MAX_TITLE`], [`MAX_SUMMARY`]; the catalogue makes them, the store keeps them.
 //! - [`canonical`]: canonical article URLs; [`tag`]: tag normalisation.
 //! - [`cidr`]: IP networks (the trusted reverse proxies of the sign-up pages).
+//! - [`discussion`]: [`Discussion`], one source's record of an article it delivered.
 //! - [`engagement`]: the engagement [`Field`](engagement::Field)s a source may name.
 //! - [`Validators`]: HTTP cache validators, kept by the store, sent by the fetcher.
 //! - [`token`]: unsubscribe-token and Message-ID signing [`Keys`](token::Keys), checked by the
@@ -18,6 +19,7 @@
 pub mod article;
 pub mod canonical;
 pub mod cidr;
+pub mod discussion;
 pub mod engagement;
 mod issue_key;
 pub mod signup;
@@ -26,5 +28,6 @@ pub mod token;
 mod validators;
 
 pub use article::{Article, Item, Kind, MAX_SUMMARY, MAX_TITLE, Publisher};
+pub use discussion::Discussion;
 pub use issue_key::IssueKey;
 pub use validators::Validators;

@@ -243,10 +243,19 @@ fn pinned(
         .as_deref()
         .and_then(|o| config.sources.get(o))
         .map_or(1.0, |s| s.weight);
-    let score = select::score(&stored.article, weight, &digest.scoring, &issue.window).total;
-    Item::of(&stored.article, 0, score, issue.date()).ok_or_else(|| {
+    let score = select::score(
+        &stored.article,
+        &stored.discussions,
+        weight,
+        &digest.scoring,
+        &issue.window,
+    )
+    .total;
+    let mut item = Item::of(&stored.article, 0, score, issue.date()).ok_or_else(|| {
         invalid(format!(
             "--pin: {canonical} has no publication date, which the email shows"
         ))
-    })
+    })?;
+    item.discussions = crate::issue::discussed(&stored.discussions);
+    Ok(item)
 }

@@ -9,7 +9,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use super::splice::Field;
 use super::{Context, archive_url, clean};
 use crate::issue::{Issue, Item, Related};
-use crate::model::{MAX_SUMMARY, MAX_TITLE, canonical};
+use crate::model::{Discussion, MAX_SUMMARY, MAX_TITLE, canonical};
 
 /// Outlook (Word engine) ignores max-width: give it a fixed 600px table.
 const MSO_OPEN: &str = r#"<!--[if mso]><table role="presentation" width="600" align="center" cellpadding="0" cellspacing="0" border="0"><tr><td><![endif]-->"#;
@@ -169,7 +169,27 @@ pub fn item(item: &Item) -> Markup {
                         }
                     }
                     p.summary { (clean(&item.summary, MAX_SUMMARY)) }
+                    (discussed(&item.discussions))
                     (more(&item.more))
+                }
+            }
+        }
+    }
+}
+
+/// "Discussed on Hacker News (120 points, 45 comments) · Lobsters (30 points)", each place
+/// linked to its discussion; nothing when the item has no discussion links.
+pub fn discussed(discussions: &[Discussion]) -> Markup {
+    let linked: Vec<(&Discussion, &str)> = super::linked(discussions).collect();
+    html! {
+        @if !linked.is_empty() {
+            p.more.discussed {
+                "Discussed on "
+                @for (i, (d, url)) in linked.iter().enumerate() {
+                    @if i > 0 { " · " }
+                    a.more-link href=(url) { (clean(&d.name, 100)) }
+                    @let counts = super::counts(d.upvotes, d.comments);
+                    @if !counts.is_empty() { " (" (counts) ")" }
                 }
             }
         }

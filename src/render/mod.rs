@@ -199,3 +199,29 @@ pub fn summary_line(issue: &Issue) -> String {
 fn clean(s: &str, max_chars: usize) -> String {
     crate::text::one_line(s, max_chars)
 }
+
+/// The places of `discussions` with a discussion link (http or https only), with that link.
+fn linked(
+    discussions: &[crate::model::Discussion],
+) -> impl Iterator<Item = (&crate::model::Discussion, &str)> {
+    discussions.iter().filter_map(|d| {
+        let url = d
+            .url
+            .as_deref()
+            .filter(|u| crate::model::canonical::is_http(u))?;
+        Some((d, url))
+    })
+}
+
+/// "120 points, 45 comments", leaving out a count of zero; empty if both are.
+fn counts(upvotes: u64, comments: u64) -> String {
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let parts: Vec<String> = [
+        (upvotes > 0).then(|| plural(upvotes, "point", "points")),
+        (comments > 0).then(|| plural(comments, "comment", "comments")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    parts.join(", ")
+}

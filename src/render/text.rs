@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use super::splice::Field;
 use super::{Context, archive_url, clean};
 use crate::issue::{Issue, Related};
+use crate::model::Discussion;
 use crate::model::{MAX_SUMMARY, MAX_TITLE, canonical};
 
 /// Line width of the text part.
@@ -52,6 +53,7 @@ pub fn email(issue: &Issue, ctx: &Context<'_>) -> String {
             &indent,
             &indent,
         );
+        discussed(&mut out, &item.discussions, &indent);
         more(&mut out, &item.more, &indent);
         out.push('\n');
     }
@@ -77,6 +79,26 @@ pub fn email(issue: &Issue, ctx: &Context<'_>) -> String {
     let address = format!("{} · {}", ctx.site.name, ctx.theme.postal_address);
     wrap_into(&mut out, &address, "", "");
     out
+}
+
+/// "Discussed on:" and, per place with a discussion link, its name and counts, then the link on
+/// a line of its own (never broken).
+fn discussed(out: &mut String, discussions: &[Discussion], indent: &str) {
+    let mut linked = super::linked(discussions).peekable();
+    if linked.peek().is_none() {
+        return;
+    }
+    let _ = writeln!(out, "\n{indent}Discussed on:");
+    for (d, url) in linked {
+        let counts = super::counts(d.upvotes, d.comments);
+        let name = clean(&d.name, 100);
+        let line = match counts.is_empty() {
+            true => name,
+            false => format!("{name} ({counts})"),
+        };
+        wrap_into(out, &line, &format!("{indent}- "), &format!("{indent}  "));
+        let _ = writeln!(out, "{indent}  {url}");
+    }
 }
 
 /// "More on this story:" and, per other telling, its source and title, then its URL on a line

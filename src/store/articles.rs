@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 
 use super::Store;
-use crate::model::{Article, Item, Kind, Publisher};
+use crate::model::{Article, Discussion, Item, Kind, Publisher};
 use crate::period::Window;
 
 /// What an upsert did.
@@ -46,6 +46,9 @@ pub struct Stored {
     pub article: Article,
     /// The configured source that first stored it (`None` for rows older than that record).
     pub origin: Option<String>,
+    /// Each source's record of it, by source name: recorded once it has a discussion link or a
+    /// second source (empty for an article only one source ever sent without one).
+    pub discussions: Vec<Discussion>,
 }
 
 const COLUMNS: &str = "id, url, title, summary, kind, source_id, source_name, source_avatar, \
@@ -80,8 +83,24 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Stored> {
             tags: split_tags(&tags),
         },
         origin: r.get(12)?,
+        discussions: Vec::new(),
     })
 }
+
+fn discussion_row(r: &Row<'_>) -> rusqlite::Result<(i64, Discussion)> {
+    Ok((
+        r.get(0)?,
+        Discussion {
+            source: r.get(1)?,
+            name: r.get(2)?,
+            url: r.get(3)?,
+            upvotes: r.get::<_, i64>(4)?.max(0) as u64,
+            comments: r.get::<_, i64>(5)?.max(0) as u64,
+        },
+    ))
+}
+
+const DISCUSSION_COLUMNS: &str = "article_id, source, name, discussion_url, upvotes, comments";
 
 /// A stored row as the upsert needs it: the article and the tags other sources added.
 fn with_extra(r: &Row<'_>) -> rusqlite::Result<(Stored, Vec<String>)> {
@@ -188,6 +207,26 @@ impl Store {
             let mut claim = tx.prepare_cached(
                 "UPDATE articles SET origin = ?1 WHERE id = ?2 AND origin IS NULL",
             )?;
+            // A source's record of an article: the highest counts it gave, its latest link.
+            let mut record = tx.prepare_cached(
+                "INSERT INTO article_sources
+                 (article_id, source, name, discussion_url, upvotes, comments)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (article_id, source) DO UPDATE SET name = excluded.name,
+                 discussion_url = coalesce(excluded.discussion_url, discussion_url),
+                 upvotes = max(upvotes, excluded.upvotes),
+                 comments = max(comments, excluded.comments)",
+            )?;
+            // The owner's record when a second source arrives: the counts stored so far are its.
+            let mut record_owner = tx.prepare_cached(
+                "INSERT OR IGNORE INTO article_sources
+                 (article_id, source, name, discussion_url, upvotes, comments)
+                 VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
+            )?;
+            let mut refresh = tx.prepare_cached(
+                "UPDATE article_sources SET name = ?3, upvotes = max(upvotes, ?4),
+                 comments = max(comments, ?5) WHERE article_id = ?1 AND source = ?2",
+            )?;
             let mut map_guid = tx.prepare_cached(
                 "INSERT OR REPLACE INTO feed_guids (source, guid, article_id) VALUES (?1, ?2, ?3)",
             )?;
@@ -264,6 +303,34 @@ impl Store {
                 if let Some(guid) = &item.guid {
                     map_guid.execute(params![origin, guid, id])?;
                 }
+                let a = &item.article;
+                let other_owner = old
+                    .as_ref()
+                    .and_then(|(o, _)| o.origin.as_deref())
+                    .filter(|o| *o != origin);
+                if let (Some(owner), Some((o, _))) = (other_owner, &old) {
+                    let counts = (count(o.article.upvotes), count(o.article.comments));
+                    record_owner.execute(params![
+                        id,
+                        owner,
+                        o.article.publisher.name,
+                        counts.0,
+                        counts.1
+                    ])?;
+                }
+                let counts = (count(a.upvotes), count(a.comments));
+                if item.discussion.is_some() || other_owner.is_some() {
+                    record.execute(params![
+                        id,
+                        origin,
+                        a.publisher.name,
+                        item.discussion,
+                        counts.0,
+                        counts.1
+                    ])?;
+                } else if old.is_some() {
+                    refresh.execute(params![id, origin, a.publisher.name, counts.0, counts.1])?;
+                }
             }
         }
         tx.commit().context("committing articles")?;
@@ -330,7 +397,34 @@ impl Store {
             .map(|t| rusqlite::types::Value::Text(t.clone()))
             .chain(bounds.into_iter().map(rusqlite::types::Value::Integer));
         let rows = stmt.query_map(params_from_iter(params), from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut found: Vec<Stored> = rows.collect::<rusqlite::Result<_>>()?;
+        self.attach_discussions(&mut found)?;
+        Ok(found)
+    }
+
+    /// Fills in the [`Stored::discussions`] of `articles` (in id order).
+    fn attach_discussions(&self, articles: &mut [Stored]) -> Result<()> {
+        let (Some(first), Some(last)) = (articles.first(), articles.last()) else {
+            return Ok(());
+        };
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {DISCUSSION_COLUMNS} FROM article_sources
+             WHERE article_id BETWEEN ?1 AND ?2 ORDER BY article_id, source"
+        ))?;
+        let rows = stmt.query_map([first.id, last.id], discussion_row)?;
+        let mut at = 0;
+        for row in rows {
+            let (id, discussion) = row?;
+            while at < articles.len() && articles[at].id < id {
+                at += 1;
+            }
+            match articles.get_mut(at) {
+                Some(a) if a.id == id => a.discussions.push(discussion),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        Ok(())
     }
 
     /// The stored article whose (canonical) URL is `url`, if any.
@@ -339,7 +433,13 @@ impl Store {
             .conn
             .prepare_cached(&format!("SELECT {COLUMNS} FROM articles WHERE url = ?1"))?;
         let mut rows = stmt.query_map([url], from_row)?;
-        Ok(rows.next().transpose()?)
+        let Some(found) = rows.next().transpose()? else {
+            return Ok(None);
+        };
+        let mut found = [found];
+        self.attach_discussions(&mut found)?;
+        let [found] = found;
+        Ok(Some(found))
     }
 
     /// Number of stored articles, and how many of them are undated.
@@ -375,6 +475,7 @@ mod tests {
                 comments,
             },
             guid: guid.map(str::to_string),
+            discussion: None,
         }
     }
 
@@ -388,6 +489,66 @@ mod tests {
             )
             .unwrap()
             == 1
+    }
+
+    #[test]
+    fn each_source_of_one_article_keeps_its_own_counts_and_discussion_link() {
+        // With only the merged row, the counts of each place (and its link) would be lost: the
+        // email could not say where the article was discussed, nor the score combine them.
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let now = Utc.with_ymd_and_hms(2024, 8, 1, 0, 0, 0).unwrap();
+        let url = "https://a.example/1";
+        let from = |name: &str, comments: u64, discussion: Option<&str>| {
+            let mut i = item(url, name, &["t"], comments, None);
+            i.article.publisher.name = name.to_uppercase();
+            i.article.published_at = Some(now);
+            i.discussion = discussion.map(str::to_string);
+            i
+        };
+        store.upsert("blog", &[from("blog", 2, None)], now).unwrap();
+        let alone = store.article(url).unwrap().unwrap();
+        assert!(alone.discussions.is_empty(), "{alone:?}");
+        let hn = Some("https://news.example/item?id=1");
+        store.upsert("hn", &[from("hn", 40, hn)], now).unwrap();
+        store
+            .upsert(
+                "lobsters",
+                &[from("lobsters", 5, Some("https://lobste.rs/s/1"))],
+                now,
+            )
+            .unwrap();
+        // HN again, with more comments and no link this time: the link stays, the count rises.
+        store.upsert("hn", &[from("hn", 41, None)], now).unwrap();
+        let stored = store.article(url).unwrap().unwrap();
+        let seen: Vec<(&str, &str, Option<&str>, u64)> = stored
+            .discussions
+            .iter()
+            .map(|d| {
+                (
+                    d.source.as_str(),
+                    d.name.as_str(),
+                    d.url.as_deref(),
+                    d.comments,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("blog", "BLOG", None, 2),
+                ("hn", "HN", hn, 41),
+                ("lobsters", "LOBSTERS", Some("https://lobste.rs/s/1"), 5),
+            ]
+        );
+        assert_eq!(stored.article.title, "blog");
+        assert_eq!(stored.article.comments, 41);
+        let window = crate::period::Window {
+            start: now - chrono::Duration::days(1),
+            end: now + chrono::Duration::days(1),
+        };
+        let candidates = store.candidates(&["t".to_string()], &window).unwrap();
+        assert_eq!(candidates[0].discussions, stored.discussions);
     }
 
     #[test]

@@ -171,6 +171,18 @@ const MIGRATIONS: &[&str] = &[
     // 8: delay warnings (DSNs with `Action: delayed`) are recorded apart from bounces: the message
     // may still arrive, so they never count toward a soft-bounce suppression.
     "ALTER TABLE inbound_events ADD COLUMN delayed INTEGER NOT NULL DEFAULT 0;",
+    // 9: each source's record of an article it delivered (the same link from its blog, Hacker
+    // News, Lobsters…): its own counts and its discussion link. Written once an article has a
+    // discussion link or a second source; an article only one source ever sent has none.
+    "CREATE TABLE article_sources (
+        article_id     INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        source         TEXT NOT NULL,        -- the configured source
+        name           TEXT NOT NULL,        -- how it names itself (its publisher name)
+        discussion_url TEXT,
+        upvotes        INTEGER NOT NULL,
+        comments       INTEGER NOT NULL,
+        PRIMARY KEY (article_id, source)
+    ) WITHOUT ROWID;",
 ];
 
 /// An open store.

@@ -9,6 +9,7 @@ mod config;
 mod crash;
 mod daemon;
 mod desk;
+mod discussions;
 mod dkim;
 mod dsn;
 mod faults;
