@@ -128,16 +128,7 @@ fn a_qmail_bounce_gives_the_address_and_the_lines_after_it() {
          --- Below this line is a copy of the message.\r\n\r\n\
          Return-Path: <bounces@news.example>\r\n{RETURNED}\r\nHello\r\n"
     );
-    let c = classify(raw.as_bytes());
-    assert_eq!(c.kind, Kind::Bounce);
-    assert_eq!(
-        findings(&c),
-        [(
-            Some("reader@mail.example"),
-            Some(Class::Hard),
-            Some("5.1.1".into())
-        )]
-    );
+    let c = assert_reader_hard_bounced(&raw);
     assert!(c.findings[0].diagnostic.contains("no mailbox here"));
     assert_eq!(c.original.unsubscribe_token.as_deref(), Some("TOKEN1"));
 }
@@ -198,13 +189,9 @@ fn a_mail_to_the_unsubscribe_address_is_a_request_with_its_token() {
     assert_eq!((c.kind, c.token), (Kind::Unsubscribe, None));
 }
 
-#[test]
-fn an_amazon_ses_notification_gives_its_recipients() {
-    let raw = "From: SES <no-reply@sns.amazonaws.com>\r\nTo: ops@news.example\r\n\
-               Subject: AWS Notification Message\r\n\r\n\
-               {\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"Permanent\",\
-               \"bouncedRecipients\":[{\"emailAddress\":\"Reader@mail.example\",\"status\":\"5.1.1\",\
-               \"diagnosticCode\":\"smtp; 550 5.1.1 user unknown\"}]}}\r\n--\r\nfooter\r\n";
+/// Asserts that `raw` is a bounce of reader@mail.example, hard, 5.1.1, and nothing else; its
+/// classification.
+fn assert_reader_hard_bounced(raw: &str) -> Classified {
     let c = classify(raw.as_bytes());
     assert_eq!(c.kind, Kind::Bounce);
     assert_eq!(
@@ -215,6 +202,17 @@ fn an_amazon_ses_notification_gives_its_recipients() {
             Some("5.1.1".into())
         )]
     );
+    c
+}
+
+#[test]
+fn an_amazon_ses_notification_gives_its_recipients() {
+    let raw = "From: SES <no-reply@sns.amazonaws.com>\r\nTo: ops@news.example\r\n\
+               Subject: AWS Notification Message\r\n\r\n\
+               {\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"Permanent\",\
+               \"bouncedRecipients\":[{\"emailAddress\":\"Reader@mail.example\",\"status\":\"5.1.1\",\
+               \"diagnosticCode\":\"smtp; 550 5.1.1 user unknown\"}]}}\r\n--\r\nfooter\r\n";
+    assert_reader_hard_bounced(raw);
 }
 
 // Before: the notification inside the SNS envelope of an SNS e-mail subscription (a JSON string,
@@ -227,16 +225,7 @@ fn an_amazon_ses_notification_in_an_sns_envelope_gives_its_recipients() {
                \\\"Permanent\\\",\\\"bouncedRecipients\\\":[{\\\"emailAddress\\\":\\\"Reader@mail.ex!\r\n \
                ample\\\",\\\"status\\\":\\\"5.1.1\\\",\\\"diagnosticCode\\\":\\\"smtp; 550 5.1.1 user unknown\\\"}]}}\",\r\n  \
                \"Timestamp\" : \"2016-10-21T06:58:02.294Z\"\r\n}\r\n";
-    let c = classify(raw.as_bytes());
-    assert_eq!(c.kind, Kind::Bounce);
-    assert_eq!(
-        findings(&c),
-        [(
-            Some("reader@mail.example"),
-            Some(Class::Hard),
-            Some("5.1.1".into())
-        )]
-    );
+    assert_reader_hard_bounced(raw);
     // Any other JSON with a `Message` is no notification.
     let other = raw.replace("\"Notification\"", "\"SubscriptionConfirmation\"");
     assert_ne!(classify(other.as_bytes()).kind, Kind::Bounce);
@@ -280,16 +269,7 @@ fn a_forwarded_delivery_report_gives_the_recipients_it_reports() {
                Final-Recipient: rfc822; reader@mail.example\r\nAction: failed\r\n\
                Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n\
                --i--\r\n\r\n--o--\r\n";
-    let c = classify(raw.as_bytes());
-    assert_eq!(c.kind, Kind::Bounce);
-    assert_eq!(
-        findings(&c),
-        [(
-            Some("reader@mail.example"),
-            Some(Class::Hard),
-            Some("5.1.1".into())
-        )]
-    );
+    let c = assert_reader_hard_bounced(raw);
     assert_eq!(c.envelope_to.as_deref(), Some("bounces@news.example"));
 }
 

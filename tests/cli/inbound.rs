@@ -744,12 +744,7 @@ fn bounces_complaints_and_mailed_unsubscribes_become_signed_webhook_events_witho
         ],
     );
     let auth = [("Authorization", basic.as_str())];
-    let answer = post(
-        &daemon.addr().to_string(),
-        "/hooks/postmark",
-        &auth,
-        &bounce,
-    );
+    let answer = post(daemon.addr(), "/hooks/postmark", &auth, &bounce);
     assert_eq!(answer.0, "HTTP/1.1 200 OK");
 
     // Five events, each delivered once (the receiver answers 500 to its first request: retried).

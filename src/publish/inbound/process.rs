@@ -89,6 +89,7 @@ impl Processor<'_> {
                 tally.count(classified.kind, class);
                 let status = finding.and_then(|f| f.status).map(|s| s.to_string());
                 let diagnostic = finding.map(|f| f.diagnostic.as_str());
+                let delayed = finding.is_some_and(|f| f.delayed);
                 store.record_event(&StoredEvent {
                     received_at: now,
                     kind: classified.kind.as_str(),
@@ -100,9 +101,8 @@ impl Processor<'_> {
                     matched_by: m.by.as_str(),
                     message_id: Some(source.id),
                     detail: diagnostic.filter(|d| !d.is_empty()),
-                    delayed: finding.is_some_and(|f| f.delayed),
+                    delayed,
                 })?;
-                let delayed = finding.is_some_and(|f| f.delayed);
                 outgoing.extend(event(class, status.as_deref(), &m, delayed, now));
                 // An unsubscribe request: the one path every unsubscribe takes.
                 if let Some(s) = suppress {
