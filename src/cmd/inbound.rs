@@ -9,6 +9,7 @@ use anyhow::Result;
 use crate::cli::{InboundAction, InboundArgs, UsageError};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::events::Events;
 use crate::inbound;
 use crate::publish;
 use crate::publish::inbound::Source;
@@ -59,8 +60,9 @@ pub(super) fn run(config_dir: &Path, args: &InboundArgs, clock: &dyn Clock) -> R
     };
     // A Maildir named on the command line need not be the configured one: no health recorded.
     let run = match source {
-        Source::Maildir(dir) => publish::inbound::maildir(&config, dir, clock)?,
-        Source::Imap(_) => publish::inbound::run(&config, source, clock)?,
+        // The daemon's webhooks are not sent from here.
+        Source::Maildir(dir) => publish::inbound::maildir(&config, dir, clock, &Events::default())?,
+        Source::Imap(_) => publish::inbound::run(&config, source, clock, &Events::default())?,
     };
     for problem in &run.problems {
         eprintln!("error: {problem}");

@@ -11,7 +11,14 @@ use super::raw::Checker;
 use super::{Secret, Sending};
 
 /// Event names a webhook may subscribe to.
-pub const WEBHOOK_EVENTS: &[&str] = &["run.started", "run.finished", "run.failed", "unsubscribe"];
+pub const WEBHOOK_EVENTS: &[&str] = &[
+    "run.started",
+    "run.finished",
+    "run.failed",
+    "unsubscribe",
+    "bounce",
+    "complaint",
+];
 
 /// `[monitoring]`: the operator's side of the daemon.
 #[derive(Debug, Clone, Default)]

@@ -304,7 +304,7 @@ async fn serve(
         .spawn(move || schedule_loop(scheduler, thread_config, inbox))?;
     let mut scheduler = tokio::task::spawn_blocking(move || scheduler.join());
 
-    let inbound = tokio::spawn(poll_inbound(shared.clone(), clock.clone()));
+    let inbound = tokio::spawn(poll_inbound(shared.clone(), clock.clone(), events.clone()));
     let app = crate::web::router(crate::web::AppState {
         config: shared.clone(),
         store: Arc::new(Mutex::new(web_store)),
@@ -372,7 +372,7 @@ async fn serve(
 /// inbound --maildir` and `--imap` do, with the configuration in force at each look (without
 /// `[inbound]`, looks again for one a minute later). Failures are logged, recorded as the source's
 /// health (which `/readyz` reports) and tried again at the next look.
-async fn poll_inbound(config: SharedConfig, clock: Arc<dyn Clock>) {
+async fn poll_inbound(config: SharedConfig, clock: Arc<dyn Clock>, events: Events) {
     loop {
         let current = config.get();
         let Some(poll) = current.inbound.as_ref().map(|i| i.poll) else {
@@ -380,6 +380,7 @@ async fn poll_inbound(config: SharedConfig, clock: Arc<dyn Clock>) {
             continue;
         };
         let clock = clock.clone();
+        let events = events.clone();
         let done = tokio::task::spawn_blocking(move || {
             let sources = crate::publish::inbound::configured(&current);
             sources
@@ -387,7 +388,7 @@ async fn poll_inbound(config: SharedConfig, clock: Arc<dyn Clock>) {
                 .map(|s| {
                     (
                         s.describe(),
-                        crate::publish::inbound::run(&current, *s, &*clock),
+                        crate::publish::inbound::run(&current, *s, &*clock, &events),
                     )
                 })
                 .collect::<Vec<_>>()

@@ -1,5 +1,5 @@
-//! Outgoing event webhooks: the daemon POSTs `run.started`, `run.finished`, `run.failed` and
-//! `unsubscribe` events as JSON to the URLs of `[webhooks]`, each signed like Stripe's webhooks
+//! Outgoing event webhooks: the daemon POSTs `run.started`, `run.finished`, `run.failed`,
+//! `unsubscribe`, `bounce` and `complaint` events as JSON to the URLs of `[webhooks]`, each signed like Stripe's webhooks
 //! (see [`sign`]). (Incoming provider webhooks are the web side's business, not this module's.)
 //!
 //! Never blocking: [`Events::emit`] only puts the event on a bounded in-memory queue (a full queue
@@ -8,9 +8,8 @@
 //! most `max_attempts` times per URL. The queue and the retries are in memory: events not
 //! delivered when the daemon stops are lost (the run records and the ledger stay the truth).
 //!
-//! Ready for later: bounce and complaint events need only a name in
-//! [`crate::config::WEBHOOK_EVENTS`] and an [`Events::emit`] call where `digest inbound` records
-//! them.
+//! Bounces, complaints and mailed unsubscribes are emitted where what came back is recorded
+//! (mailed reports and providers' webhooks alike), once committed.
 
 pub mod sign;
 
@@ -41,7 +40,7 @@ pub const SIGNATURE_HEADER: &str = "Digest-Signature";
 /// One event: its type (e.g. `run.finished`), when it happened and what it is about.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    /// `run.started`, `run.finished`, `run.failed` or `unsubscribe`.
+    /// `run.started`, `run.finished`, `run.failed`, `unsubscribe`, `bounce` or `complaint`.
     pub kind: &'static str,
     /// When it happened.
     pub at: DateTime<Utc>,
@@ -88,6 +87,38 @@ impl Event {
         }
     }
 
+    /// A hard or soft bounce (`class`) with its enhanced `status`, about `issue` (`digest/period`,
+    /// `None` when it matched none). The address is not sent.
+    pub fn bounced(
+        class: &str,
+        status: Option<&str>,
+        issue: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Event {
+        let data = json!({
+            "class": class,
+            "status": status,
+            "digest": digest_of(issue),
+            "issue": issue,
+        });
+        Event {
+            kind: "bounce",
+            at,
+            data,
+        }
+    }
+
+    /// A complaint (a feedback-loop report) about `issue` (`digest/period`, `None` when it
+    /// matched none). The address is not sent.
+    pub fn complained(issue: Option<&str>, at: DateTime<Utc>) -> Event {
+        let data = json!({ "digest": digest_of(issue), "issue": issue });
+        Event {
+            kind: "complaint",
+            at,
+            data,
+        }
+    }
+
     /// The JSON body POSTed, with a unique `id` for receivers to deduplicate retries.
     pub fn body(&self, id: &str) -> String {
         json!({
@@ -98,6 +129,13 @@ impl Event {
         })
         .to_string()
     }
+}
+
+/// The digest of an issue id (`digest/period`).
+fn digest_of(issue: Option<&str>) -> Option<&str> {
+    issue
+        .and_then(|i| i.split_once('/'))
+        .map(|(digest, _)| digest)
 }
 
 /// The handle events are emitted through; cheap to clone. [`Events::default`] drops everything.
@@ -253,7 +291,8 @@ mod tests {
     }
 
     #[test]
-    fn a_run_event_names_its_outcome_and_an_unsubscribe_carries_no_address() {
+    fn a_run_event_names_its_outcome_and_unsubscribe_bounce_and_complaint_events_name_the_issue_not_the_address()
+     {
         // A failed run announced as `run.finished` would not page anybody.
         let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let failed = Event::run_ended("w", "2023-W46", "failed", "relay down", at);
@@ -267,6 +306,18 @@ mod tests {
         assert_eq!(body["created"], 1_700_000_000);
         assert_eq!(body["data"]["detail"], "relay down");
         let unsub = Event::unsubscribed("w", at).body("evt_2");
+        let bounce: Value = serde_json::from_str(
+            &Event::bounced("hard", Some("5.1.1"), Some("w/2023-W46"), at).body("evt_3"),
+        )
+        .unwrap();
+        assert_eq!(bounce["type"], "bounce");
+        assert_eq!(
+            bounce["data"],
+            json!({"class": "hard", "status": "5.1.1", "digest": "w", "issue": "w/2023-W46"})
+        );
+        let complaint: Value =
+            serde_json::from_str(&Event::complained(None, at).body("evt_4")).unwrap();
+        assert_eq!(complaint["data"], json!({"digest": null, "issue": null}));
         assert_eq!(
             unsub,
             r#"{"created":1700000000,"data":{"scope":"w"},"id":"evt_2","type":"unsubscribe"}"#

@@ -24,7 +24,8 @@ pub(super) struct Recipient {
     pub delayed: bool,
 }
 
-/// The unfolded fields of `text` (names lower-cased), grouped by blank lines.
+/// The unfolded fields of `text` (names lower-cased), grouped by blank lines; a second
+/// `Final-Recipient` also starts a group (AOL separates its recipients with no blank line).
 fn groups(text: &str) -> Vec<Vec<(String, String)>> {
     let mut groups: Vec<Vec<(String, String)>> = vec![Vec::new()];
     for line in text.lines() {
@@ -49,7 +50,13 @@ fn groups(text: &str) -> Vec<Vec<(String, String)>> {
             && !name.is_empty()
             && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         {
-            group.push((name.to_ascii_lowercase(), value.trim().to_string()));
+            let name = name.to_ascii_lowercase();
+            let field = (name, value.trim().to_string());
+            if field.0 == "final-recipient" && group.iter().any(|(n, _)| *n == field.0) {
+                groups.push(vec![field]);
+            } else {
+                group.push(field);
+            }
         }
     }
     groups
@@ -166,6 +173,27 @@ mod tests {
         assert_eq!(feedback_recipients(report), ["a@x.example", "b@x.example"]);
         assert_eq!(field(report, "feedback-type").as_deref(), Some("abuse"));
         assert!(feedback_recipients("Feedback-Type: abuse\n").is_empty());
+    }
+
+    // Before: AOL's two recipients with no blank line between them were one group, and the
+    // second recipient was missed.
+    #[test]
+    fn a_second_final_recipient_without_a_blank_line_starts_a_group() {
+        let text = "Final-Recipient: rfc822; a@x.example\nAction: failed\nStatus: 5.2.2\n\
+                    Final-Recipient: rfc822; b@x.example\nOriginal-Recipient: rfc822;b@x.example\n\
+                    Action: failed\nStatus: 5.1.1\n";
+        let r = recipients(text);
+        let got: Vec<(&str, String)> = r
+            .iter()
+            .map(|r| (r.address.as_str(), r.status.unwrap().to_string()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a@x.example", "5.2.2".into()),
+                ("b@x.example", "5.1.1".into())
+            ]
+        );
     }
 
     // Before: a type name of 20 characters or more stayed in the diagnostic, and AOL's

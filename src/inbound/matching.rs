@@ -164,6 +164,6 @@ fn same_id(ours: &str, reported: &str) -> bool {
 }
 
 /// The ledger's key of a reported address: normalized as lists are, else as reported.
-pub(super) fn key_of(address: &str) -> String {
+pub fn key_of(address: &str) -> String {
     address::normalize(address).map_or_else(|_| address.trim().to_lowercase(), |a| a.key)
 }

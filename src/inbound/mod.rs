@@ -187,8 +187,10 @@ pub fn classify(raw: &[u8]) -> Classified {
         .find_map(|h| message.header_raw(h).and_then(scan::first_address))
         .or_else(|| first_address_of(message.to()));
     let parts = Parts::of(&message);
+    // A bounce forwarded as an attachment (by a person or a mail system): the report inside.
+    let (message, parts) = forwarded_report(&message, &parts).unwrap_or((&message, parts));
     let original = parts.original();
-    let (kind, findings, token) = judge(&message, &parts, &original);
+    let (kind, findings, token) = judge(message, &parts, &original);
     Classified {
         kind,
         findings,
@@ -244,14 +246,15 @@ fn judge(
     reports.retain(|r| !r.delivered);
     if !reports.is_empty() && (looks_bounced || !auto_reply) {
         let explained = scan::failures(&parts.report, &[]);
+        let general = general_text(&parts.report, explained.len(), &[]);
         let findings = reports
             .into_iter()
             .map(|r| {
-                // The report's lines about this address, else the whole report.
+                // The report's lines about this address, else what it says of all.
                 let context = explained
                     .iter()
                     .find(|f| f.address == r.address && !f.text.is_empty())
-                    .map_or(parts.report.as_str(), |f| f.text.as_str());
+                    .map_or(general, |f| f.text.as_str());
                 let text = if r.diagnostic.is_empty() {
                     context
                 } else {
@@ -278,6 +281,7 @@ fn judge(
         let to = first_address_of(message.to());
         let exclude = [sender.as_deref(), to.as_deref()];
         let mut found = scan::failures(&parts.report, &exclude);
+        let general = general_text(&parts.report, found.len(), &exclude);
         if found.is_empty() {
             let whole = scan::Failure {
                 address: original.to.clone().unwrap_or_default(),
@@ -289,7 +293,7 @@ fn judge(
             .into_iter()
             .map(|f| {
                 let status = reason::best_status(None, &f.text);
-                let class = reason::class(status, &f.text, &parts.report, false);
+                let class = reason::class(status, &f.text, general, false);
                 let recipient = (!f.address.is_empty()).then_some(f.address);
                 finding(recipient, Some(class), status, &f.text)
             })
@@ -297,6 +301,34 @@ fn judge(
         return (Kind::Bounce, findings, None);
     }
     (Kind::Other, Vec::new(), None)
+}
+
+/// What a bounce's text `report` says of every address: all of it, unless it explains more than
+/// one failed address (`failures` of them): then only its text before the first, as the rest
+/// explains other addresses ("User unknown" for one must not make another's refusal hard).
+fn general_text<'r>(report: &'r str, failures: usize, exclude: &[Option<&str>]) -> &'r str {
+    match failures {
+        0 | 1 => report,
+        _ => scan::preamble(report, exclude),
+    }
+}
+
+/// The delivery report a message forwards: its attached message, when the message is no report
+/// itself and the attached one is a `multipart/report` with a delivery-status part. (A bounce
+/// returns the message digest sent, which is never a report.)
+fn forwarded_report<'m>(
+    message: &'m Message<'m>,
+    parts: &Parts,
+) -> Option<(&'m Message<'m>, Parts)> {
+    if parts.is_report || !parts.status.is_empty() || parts.feedback.is_some() {
+        return None;
+    }
+    let inner = message.parts.iter().find_map(|part| match &part.body {
+        PartType::Message(inner) => Some(inner),
+        _ => None,
+    })?;
+    let inner_parts = Parts::of(inner);
+    (inner_parts.is_report && !inner_parts.status.is_empty()).then_some((inner, inner_parts))
 }
 
 /// A finding with its diagnostic cleaned and bounded.
@@ -460,6 +492,10 @@ impl Parts {
         if parts.report.trim().is_empty() {
             parts.report = scan::html_to_text(&html);
         }
+        if parts.report.trim().is_empty() && parts.status.is_empty() {
+            // Malformed MIME (a multipart whose boundary is not where it belongs): its raw body.
+            parts.report = String::from_utf8_lossy(body_of(message)).into_owned();
+        }
         if let Some(start) = scan::returned_copy(&parts.report) {
             parts
                 .returned
@@ -509,15 +545,26 @@ impl Parts {
     }
 }
 
-/// The header section of a parsed (returned) message, as text.
-fn headers_text(message: &Message<'_>) -> String {
+/// Where the body of a parsed message starts in its raw bytes.
+fn body_offset(message: &Message<'_>) -> usize {
     let raw = message.raw_message();
-    let end = message
+    message
         .root_part()
         .raw_body_offset()
         .try_into()
-        .map_or(raw.len(), |end: usize| end.min(raw.len()));
-    String::from_utf8_lossy(&raw[..end]).into_owned()
+        .map_or(raw.len(), |end: usize| end.min(raw.len()))
+}
+
+/// The header section of a parsed (returned) message, as text.
+fn headers_text(message: &Message<'_>) -> String {
+    let raw = message.raw_message();
+    String::from_utf8_lossy(&raw[..body_offset(message)]).into_owned()
+}
+
+/// The raw body of a parsed message.
+fn body_of<'m>(message: &'m Message<'_>) -> &'m [u8] {
+    let raw = message.raw_message();
+    &raw[body_offset(message)..]
 }
 
 #[cfg(test)]

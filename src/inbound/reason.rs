@@ -86,6 +86,14 @@ const WORDINGS: &[(Class, &[&str])] = &[
             "recipient address rejected: access denied",
             // InterScan: "Unable to deliver message to <…>. Please check if address is correct."
             "check if address is correct",
+            // Hotmail's permanent refusal of a domain without mail servers: "554 The mail could
+            // not be delivered to the recipient because the domain is not reachable".
+            "domain is not reachable",
+            // Japanese: "… does not exist", "… cannot be found" (Domino: "ユーザー … は Domino
+            // ディレクトリには見つかりません"), "not in the directory's list" (Lotus Notes).
+            "存在しません",
+            "見つかりません",
+            "ディレクトリのリストにありません",
         ],
     ),
     (
@@ -191,6 +199,8 @@ const WORDINGS: &[(Class, &[&str])] = &[
             "service unavailable",
             "not responding",
             "not delivered within",
+            // A delivery given up after retrying: "Delivery … was aborted after 5.0 hour(s)".
+            "aborted after",
         ],
     ),
 ];
@@ -237,6 +247,9 @@ fn by_status(status: Enhanced) -> Option<Class> {
         // Our own sender address refused (bad sender, sender domain unknown).
         (1, 7 | 8) => Class::Policy,
         (1, _) => Class::Hard,
+        // Unable to route, for good: the domain has no usable mail servers (RFC 3463: "a DNS
+        // lookup returning only an SOA record"); while transient, the soft rule below.
+        (4, 4) if class == 5 => Class::Hard,
         (3, 4) | (6 | 7, _) => Class::Policy,
         (2..=4, _) => Class::Soft,
         // Protocol errors (x.5.x) are used for anything by many servers.
@@ -289,7 +302,8 @@ pub(super) fn class(
     let by_status = status.and_then(by_status);
     let transient = delayed || status.is_some_and(|s| s.class == 4);
     let sender_refused = status.is_some_and(|s| s.subject == 1 && matches!(s.detail, 7 | 8))
-        || stage(diagnostic, SENDER_STAGE);
+        || stage(diagnostic, SENDER_STAGE)
+        || replied_to(diagnostic, report, &["mail from"]);
     let connection_refused = !transient && stage(diagnostic, CONNECTION_STAGE);
     let mailbox_full = status.is_some_and(|s| s.subject == 2 && s.detail == 2);
     let wording = by_wording(WORDINGS, diagnostic);
@@ -312,7 +326,8 @@ pub(super) fn class(
         Class::Hard if transient && !stage(diagnostic, NO_MAIL) => Class::Soft,
         // The address had been accepted: a refusal of the message itself.
         Class::Hard | Class::Unknown
-            if stage(diagnostic, DATA_STAGE) || replied_to_data(diagnostic, report) =>
+            if stage(diagnostic, DATA_STAGE)
+                || replied_to(diagnostic, report, &["end of data", "data"]) =>
         {
             Class::Policy
         }
@@ -323,6 +338,7 @@ pub(super) fn class(
 /// Wordings of a refusal of our sender address (`MAIL FROM`).
 const SENDER_STAGE: &[&str] = &[
     "after mail from",
+    "in reply to mail from",
     ">>> mail from",
     "but sender was rejected",
 ];
@@ -342,10 +358,11 @@ const CONNECTION_STAGE: &[&str] = &[
 /// SMTP command DATA").
 const DATA_STAGE: &[&str] = &["end of data", "after data", "data command"];
 
-/// Whether the report says, right after the diagnostic, that it came in reply to `DATA`: Postfix
-/// writes the stage in its text ("said: 550 Unknown user (in reply to end of DATA command)") and
-/// not in the `Diagnostic-Code`.
-fn replied_to_data(diagnostic: &str, report: &str) -> bool {
+/// Whether the report says, right after the diagnostic, that it came in reply to one of
+/// `commands` (lower-cased): Postfix writes the stage in its text ("said: 550 Unknown user (in
+/// reply to end of DATA command)", "(in reply to MAIL FROM command)") and not in the
+/// `Diagnostic-Code`.
+fn replied_to(diagnostic: &str, report: &str, commands: &[&str]) -> bool {
     let squeeze = |s: &str| {
         let end = (0..=s.len().min(MAX_READ))
             .rev()
@@ -364,7 +381,11 @@ fn replied_to_data(diagnostic: &str, report: &str) -> bool {
     let report = squeeze(report);
     report.match_indices(&diagnostic).any(|(at, _)| {
         let after = report[at + diagnostic.len()..].trim_start();
-        after.starts_with("(in reply to end of data") || after.starts_with("(in reply to data")
+        after.strip_prefix("(in reply to ").is_some_and(|command| {
+            commands
+                .iter()
+                .any(|c| command.starts_with(&format!("{c} command")))
+        })
     })
 }
 
@@ -658,6 +679,75 @@ mod tests {
         let ezweb = "Your message was not delivered within 0 days and 1 hours. \
                      Remote host is not responding.";
         assert_eq!(class(None, "", ezweb, false), Class::Soft);
+    }
+
+    // Before: Domino's and Lotus Notes' Japanese "not found in the directory" were unknown,
+    // Hotmail's "554 … the domain is not reachable" soft, and a delivery "aborted after 5.0
+    // hour(s)" of retries unknown.
+    #[test]
+    fn japanese_directory_misses_and_an_unreachable_domain_are_hard_and_a_given_up_delivery_soft() {
+        for text in [
+            "ユーザー Neko (a@b.example) は Domino ディレクトリには見つかりません。",
+            "ディレクトリのリストにありません",
+            "554 The mail could not be delivered to the recipient because the domain is not \
+             reachable. Please check the domain and try again",
+        ] {
+            assert_eq!(class(code("5.0.0"), text, "", false), Class::Hard, "{text}");
+        }
+        let later = "451 The domain is not reachable";
+        assert_eq!(class(code("4.4.0"), later, "", false), Class::Soft);
+        let x3 = "Delevery to the following recipients was aborted after 5.0 hour(s): \
+                  Routing: Could not find a gateway for a@b.example";
+        assert_eq!(class(None, x3, "", false), Class::Soft);
+    }
+
+    // Before: 5.4.4 (unable to route: the domain has no usable mail servers) was soft like any
+    // network failure, so a domain whose DNS gives no route was mailed for ever.
+    #[test]
+    fn a_permanent_failure_to_route_is_hard_and_a_transient_one_soft() {
+        let postfix = "Name service error for name=example.org type=MX: Malformed or \
+                       unexpected name server reply";
+        assert_eq!(class(code("5.4.4"), postfix, "", false), Class::Hard);
+        assert_eq!(class(code("4.4.4"), postfix, "", false), Class::Soft);
+        assert_eq!(class(code("5.4.1"), "no answer", "", false), Class::Soft);
+    }
+
+    // Before: Postfix's "(in reply to MAIL FROM command)" was not read as a refusal of our sender,
+    // so "554 Transaction failed" there was unknown and a sender listed at Spamhaus with 5.1.0
+    // could be hard.
+    #[test]
+    fn a_refusal_in_reply_to_mail_from_is_policy() {
+        for (status, text) in [
+            (
+                "5.0.0",
+                "host mx.example[192.0.2.2] said: 554 Transaction failed (in reply to MAIL FROM \
+                 command)",
+            ),
+            (
+                "5.1.0",
+                "said: 550 5.1.0 MailFrom domain is listed in Spamhaus (in reply to MAIL FROM \
+                 command)",
+            ),
+        ] {
+            assert_eq!(
+                class(code(status), text, "", false),
+                Class::Policy,
+                "{text}"
+            );
+        }
+        // The stage written only in the report's text, after the reply.
+        let report = "<a@b.example>: host mx.b.example[192.0.2.1] said: 554 Transaction failed\n    \
+                      (in reply to MAIL FROM command)\n";
+        let diagnostic = "554 Transaction failed";
+        assert_eq!(
+            class(code("5.0.0"), diagnostic, report, false),
+            Class::Policy
+        );
+        let rcpt = report.replace("MAIL FROM", "RCPT TO");
+        assert_eq!(
+            class(code("5.0.0"), diagnostic, &rcpt, false),
+            Class::Unknown
+        );
     }
 
     // Before: Postfix's DSN gave "550 Unknown user" as the Diagnostic-Code and the stage only in

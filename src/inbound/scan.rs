@@ -205,6 +205,41 @@ fn address_line(line: &str) -> Option<(String, &str)> {
     opens.then(|| (address, line.get(end..).unwrap_or_default()))
 }
 
+/// The address a line opens with, when it is a failed one: not a mail system's, nor in `exclude`.
+fn failed_address_line<'l>(line: &'l str, exclude: &[Option<&str>]) -> Option<(String, &'l str)> {
+    address_line(line)
+        .filter(|(address, _)| !is_system(address) && !exclude.contains(&Some(address.as_str())))
+}
+
+/// Whether a line starts a record about another destination in a Sendmail transcript, ending the
+/// explanation of the address before it: `While talking to HOST:`, `... while talking to HOST.:`,
+/// or a line about a host (`550 example.org (smtp)... 550 Host unknown`).
+fn starts_other_record(line: &str) -> bool {
+    let t = line.trim_start();
+    let lower = t.to_ascii_lowercase();
+    let host_line = t.len() > 4
+        && t.as_bytes()[..3].iter().all(u8::is_ascii_digit)
+        && t.as_bytes()[3] == b' '
+        && !t.contains('@')
+        && t.contains(")... ");
+    host_line
+        || lower.starts_with("while talking to ")
+        || lower.starts_with("... while talking to ")
+}
+
+/// The text of a bounce before its first failed address (as [`failures`] reads them): what it
+/// says of every address, not of one.
+pub(super) fn preamble<'t>(text: &'t str, exclude: &[Option<&str>]) -> &'t str {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if failed_address_line(line.trim_end_matches(['\r', '\n']), exclude).is_some() {
+            break;
+        }
+        offset += line.len();
+    }
+    &text[..offset]
+}
+
 /// The failed addresses of a bounce's text, each once, with their explanations; addresses in
 /// `exclude` (the bounce's own sender and recipient) and mail-system addresses are not failures.
 pub(super) fn failures(text: &str, exclude: &[Option<&str>]) -> Vec<Failure> {
@@ -213,10 +248,7 @@ pub(super) fn failures(text: &str, exclude: &[Option<&str>]) -> Vec<Failure> {
     let mut current: Option<usize> = None;
     let mut lines_kept = 0;
     for line in text.lines() {
-        if let Some((address, rest)) = address_line(line)
-            && !is_system(&address)
-            && !exclude.contains(&Some(address.as_str()))
-        {
+        if let Some((address, rest)) = failed_address_line(line, exclude) {
             let i = match index.get(&address) {
                 Some(&i) => i,
                 None if out.len() < MAX_FINDINGS => {
@@ -238,6 +270,10 @@ pub(super) fn failures(text: &str, exclude: &[Option<&str>]) -> Vec<Failure> {
             continue;
         }
         if line.trim().is_empty() {
+            continue;
+        }
+        if starts_other_record(line) {
+            current = None;
             continue;
         }
         if let Some(i) = current
@@ -360,6 +396,40 @@ mod tests {
             (f[0].address.as_str(), f[0].text.as_str()),
             ("b@y.example", "User unknown")
         );
+    }
+
+    // Before: a Sendmail transcript's next record ("550 example.org (smtp)... 550 Host unknown",
+    // "While talking to …") was read as the explanation of the address before it, so a
+    // connection reset took the next domain's "Host unknown" and was hard.
+    #[test]
+    fn a_sendmail_transcript_record_about_another_host_ends_an_explanation() {
+        let text = "   ----- Transcript of session follows -----\n\
+                    While talking to a.example:\n>>> DATA\n<<< 550 Go away\n\
+                    554 <x@a.example>... Remote protocol error: Connection reset\n\
+                    550 b.example (smtp)... 550 Host unknown\n\
+                    554 <y@b.example>... 550 Host unknown (Authoritative answer)\n\
+                    While talking to c.example:\n>>> RCPT To:<z@c.example>\n\
+                    <<< 550 No such user here.\n550 <z@c.example>... User unknown\n";
+        let f = failures(text, &[]);
+        let texts: Vec<(&str, &str)> = f
+            .iter()
+            .map(|f| (f.address.as_str(), f.text.as_str()))
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                ("x@a.example", "Remote protocol error: Connection reset"),
+                ("y@b.example", "550 Host unknown (Authoritative answer)"),
+                ("z@c.example", "User unknown"),
+            ]
+        );
+        // What it says before the first failed address is about all of them.
+        assert_eq!(
+            preamble(text, &[]),
+            "   ----- Transcript of session follows -----\nWhile talking to a.example:\n\
+             >>> DATA\n<<< 550 Go away\n"
+        );
+        assert_eq!(preamble("no address here\n", &[]), "no address here\n");
     }
 
     #[test]

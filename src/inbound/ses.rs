@@ -1,6 +1,7 @@
 //! Amazon SES notifications mailed through SNS: a JSON body (`notificationType` `Bounce` or
-//! `Complaint`) instead of a DSN. The mail transport may have broken its long line (Sendmail
-//! marks such a break with `!` and a newline and space).
+//! `Complaint`) instead of a DSN, bare or inside the SNS envelope (`"Type": "Notification"`, the
+//! notification as the string `Message`). The mail transport may have broken its long line
+//! (Sendmail marks such a break with `!` and a newline and space).
 
 use serde_json::Value;
 
@@ -8,9 +9,11 @@ use crate::mail::error::Enhanced;
 
 use super::{Class, Finding, Kind, finding, reason};
 
-/// The kind and findings of an SES notification in `text`, if it is one.
+/// The kind and findings of an SES notification in `text`, if it is one: the notification's JSON
+/// itself, or the SNS envelope an SNS e-mail subscription mails, whose `Message` string holds it.
 pub(super) fn notification(text: &str) -> Option<(Kind, Vec<Finding>)> {
-    let start = text.find("{\"notificationType\"")?;
+    let bare = text.find("{\"notificationType\"");
+    let start = bare.or_else(|| text.find('{').filter(|_| text.contains("\"Message\"")))?;
     let json = text[start..]
         .replace("!\r\n ", "")
         .replace("!\n ", "")
@@ -20,7 +23,14 @@ pub(super) fn notification(text: &str) -> Option<(Kind, Vec<Finding>)> {
         .into_iter::<Value>()
         .next()?
         .ok()?;
-    parse(&value)
+    if bare.is_some() {
+        return parse(&value);
+    }
+    if value.get("Type").and_then(Value::as_str) != Some("Notification") {
+        return None;
+    }
+    let inner: Value = serde_json::from_str(value.get("Message")?.as_str()?).ok()?;
+    parse(&inner)
 }
 
 /// The kind and findings of the SES notification (`notificationType`) or event (`eventType`)

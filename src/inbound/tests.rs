@@ -128,16 +128,7 @@ fn a_qmail_bounce_gives_the_address_and_the_lines_after_it() {
          --- Below this line is a copy of the message.\r\n\r\n\
          Return-Path: <bounces@news.example>\r\n{RETURNED}\r\nHello\r\n"
     );
-    let c = classify(raw.as_bytes());
-    assert_eq!(c.kind, Kind::Bounce);
-    assert_eq!(
-        findings(&c),
-        [(
-            Some("reader@mail.example"),
-            Some(Class::Hard),
-            Some("5.1.1".into())
-        )]
-    );
+    let c = assert_reader_hard_bounced(&raw);
     assert!(c.findings[0].diagnostic.contains("no mailbox here"));
     assert_eq!(c.original.unsubscribe_token.as_deref(), Some("TOKEN1"));
 }
@@ -198,13 +189,9 @@ fn a_mail_to_the_unsubscribe_address_is_a_request_with_its_token() {
     assert_eq!((c.kind, c.token), (Kind::Unsubscribe, None));
 }
 
-#[test]
-fn an_amazon_ses_notification_gives_its_recipients() {
-    let raw = "From: SES <no-reply@sns.amazonaws.com>\r\nTo: ops@news.example\r\n\
-               Subject: AWS Notification Message\r\n\r\n\
-               {\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"Permanent\",\
-               \"bouncedRecipients\":[{\"emailAddress\":\"Reader@mail.example\",\"status\":\"5.1.1\",\
-               \"diagnosticCode\":\"smtp; 550 5.1.1 user unknown\"}]}}\r\n--\r\nfooter\r\n";
+/// Asserts that `raw` is a bounce of reader@mail.example, hard, 5.1.1, and nothing else; its
+/// classification.
+fn assert_reader_hard_bounced(raw: &str) -> Classified {
     let c = classify(raw.as_bytes());
     assert_eq!(c.kind, Kind::Bounce);
     assert_eq!(
@@ -214,6 +201,94 @@ fn an_amazon_ses_notification_gives_its_recipients() {
             Some(Class::Hard),
             Some("5.1.1".into())
         )]
+    );
+    c
+}
+
+#[test]
+fn an_amazon_ses_notification_gives_its_recipients() {
+    let raw = "From: SES <no-reply@sns.amazonaws.com>\r\nTo: ops@news.example\r\n\
+               Subject: AWS Notification Message\r\n\r\n\
+               {\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"Permanent\",\
+               \"bouncedRecipients\":[{\"emailAddress\":\"Reader@mail.example\",\"status\":\"5.1.1\",\
+               \"diagnosticCode\":\"smtp; 550 5.1.1 user unknown\"}]}}\r\n--\r\nfooter\r\n";
+    assert_reader_hard_bounced(raw);
+}
+
+// Before: the notification inside the SNS envelope of an SNS e-mail subscription (a JSON string,
+// its long line broken by the transport) was not read, and its recipient was missed.
+#[test]
+fn an_amazon_ses_notification_in_an_sns_envelope_gives_its_recipients() {
+    let raw = "From: SES <no-reply@sns.amazonaws.com>\r\nTo: ops@news.example\r\n\
+               Subject: AWS Notification Message\r\n\r\n{\r\n  \"Type\" : \"Notification\",\r\n  \
+               \"Message\" : \"{\\\"notificationType\\\":\\\"Bounce\\\",\\\"bounce\\\":{\\\"bounceType\\\":\
+               \\\"Permanent\\\",\\\"bouncedRecipients\\\":[{\\\"emailAddress\\\":\\\"Reader@mail.ex!\r\n \
+               ample\\\",\\\"status\\\":\\\"5.1.1\\\",\\\"diagnosticCode\\\":\\\"smtp; 550 5.1.1 user unknown\\\"}]}}\",\r\n  \
+               \"Timestamp\" : \"2016-10-21T06:58:02.294Z\"\r\n}\r\n";
+    assert_reader_hard_bounced(raw);
+    // Any other JSON with a `Message` is no notification.
+    let other = raw.replace("\"Notification\"", "\"SubscriptionConfirmation\"");
+    assert_ne!(classify(other.as_bytes()).kind, Kind::Bounce);
+}
+
+// Before: an address whose own lines did not tell why (a connection reset) took its class from
+// the whole report, and so from another address's "User unknown": hard.
+#[test]
+fn a_bounce_of_several_addresses_does_not_lend_one_address_s_reason_to_another() {
+    let raw = "From: MAILER-DAEMON@mx.example\r\nTo: bounces@news.example\r\n\
+               Subject: Returned mail: see transcript for details\r\n\r\n\
+               ----- Transcript of session follows -----\r\n\
+               554 <a@x.example>... Remote protocol error: Connection reset by peer\r\n\
+               550 <b@y.example>... User unknown\r\n";
+    let c = classify(raw.as_bytes());
+    assert_eq!(
+        findings(&c),
+        [
+            (Some("a@x.example"), Some(Class::Unknown), None),
+            (Some("b@y.example"), Some(Class::Hard), None),
+        ]
+    );
+}
+
+// Before: a bounce forwarded as an attachment was read as a bounce of the forwarded message's
+// own recipient (the address it was forwarded to), and the failed address was missed.
+#[test]
+fn a_forwarded_delivery_report_gives_the_recipients_it_reports() {
+    let raw = "From: Postmaster <postmaster@relay.example>\r\nTo: bounces@news.example\r\n\
+               Subject: Returned mail\r\nMIME-Version: 1.0\r\n\
+               Content-Type: multipart/mixed; boundary=\"o\"\r\n\r\n\
+               --o\r\nContent-Type: text/plain\r\n\r\n\
+               The following addresses had permanent delivery errors\r\n\r\n\
+               --o\r\nContent-Type: message/rfc822\r\n\r\n\
+               From: MAILER-DAEMON@mx.example\r\nTo: someone@relay.example\r\n\
+               Subject: Returned mail: User unknown\r\nMIME-Version: 1.0\r\n\
+               Content-Type: multipart/report; report-type=delivery-status; boundary=\"i\"\r\n\r\n\
+               --i\r\nContent-Type: text/plain\r\n\r\nUser unknown\r\n\
+               --i\r\nContent-Type: message/delivery-status\r\n\r\n\
+               Reporting-MTA: dns; mx.example\r\n\r\n\
+               Final-Recipient: rfc822; reader@mail.example\r\nAction: failed\r\n\
+               Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n\
+               --i--\r\n\r\n--o--\r\n";
+    let c = assert_reader_hard_bounced(raw);
+    assert_eq!(c.envelope_to.as_deref(), Some("bounces@news.example"));
+}
+
+// Before: a bounce whose MIME structure was broken (the inner multipart's boundary on a line of
+// its own, not folded) had no readable text, and its failed address was missed.
+#[test]
+fn a_bounce_with_broken_mime_is_read_from_its_raw_body() {
+    let raw = "From: post_master@mail.example\r\nTo: bounces@news.example\r\n\
+               Subject: Re: Best of\r\nMIME-Version: 1.0\r\n\
+               Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+               --b\r\nContent-Type: multipart/alternative;\r\nboundary=\"a\"\r\n\r\n\
+               --a\r\nContent-Type: text/plain\r\n\r\nError: Invalid user address\r\n\r\n\
+               Error message below:\r\n550 - Requested action not taken: no such user here\r\n\r\n\
+               Message details:\r\n  RCPT TO: reader@mail.example\r\n\r\n--a--\r\n\r\n--b--\r\n";
+    let c = classify(raw.as_bytes());
+    assert_eq!(c.kind, Kind::Bounce);
+    assert_eq!(
+        findings(&c).first().map(|f| (f.0, f.1)),
+        Some((Some("reader@mail.example"), Some(Class::Hard)))
     );
 }
 

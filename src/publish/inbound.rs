@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::events::Events;
 use crate::inbound::matching::Matcher;
-use crate::inbound::process::{Processor, Tally};
+use crate::inbound::process::Tally;
 use crate::inbound::providers::Event;
 use crate::inbound::{Classified, MAX_MESSAGE};
 use crate::mail::campaign;
@@ -18,29 +19,37 @@ use crate::model::token::Keys;
 use crate::store::Store;
 use crate::text::one_line;
 
+pub mod process;
 mod sources;
 
+use process::Processor;
 pub use sources::{Source, configured, health, imap, run};
 
 /// The Maildir++ folder processed messages are moved to, inside the Maildir.
 pub const PROCESSED: &str = ".processed";
 
-/// Runs `f` with a [`Processor`] for `config` (its unsubscribe keys and `[bounces]`).
-fn with_processor<T>(config: &Config, f: impl FnOnce(&Processor<'_>) -> Result<T>) -> Result<T> {
+/// Runs `f` with a [`Processor`] for `config` (its unsubscribe keys and `[bounces]`) emitting to
+/// `events`.
+fn with_processor<T>(
+    config: &Config,
+    events: &Events,
+    f: impl FnOnce(&Processor<'_>) -> Result<T>,
+) -> Result<T> {
     let keys = campaign::keys(config)?;
-    f(&processor(config, &keys))
+    f(&processor(config, &keys, events))
 }
 
-/// A [`Processor`] for `config` with its unsubscribe `keys`.
-fn processor<'a>(config: &'a Config, keys: &'a Keys) -> Processor<'a> {
+/// A [`Processor`] for `config` with its unsubscribe `keys`, emitting to `events`.
+fn processor<'a>(config: &'a Config, keys: &'a Keys, events: &Events) -> Processor<'a> {
     Processor {
         matcher: Matcher { keys, config },
         policy: &config.bounces,
+        events: events.clone(),
     }
 }
 
 /// Processes the one message in `input` (read up to [`MAX_MESSAGE`] bytes, the rest drained so
-/// a piping MTA sees it all taken).
+/// a piping MTA sees it all taken). Emits no webhook events: those are the daemon's.
 pub fn message(config: &Config, input: &mut dyn std::io::Read, clock: &dyn Clock) -> Result<Tally> {
     let mut raw = Vec::new();
     input
@@ -48,21 +57,23 @@ pub fn message(config: &Config, input: &mut dyn std::io::Read, clock: &dyn Clock
         .read_to_end(&mut raw)
         .context("reading the message")?;
     std::io::copy(input, &mut std::io::sink()).context("reading the message")?;
-    with_processor(config, |p| {
+    with_processor(config, &Events::default(), |p| {
         let mut store = Store::open(&config.paths.store)?;
         p.process(&mut store, &raw, "stdin", clock.now())
     })
 }
 
 /// Applies the events a provider's webhook reported to `store`, each once (a replayed one
-/// changes nothing and counts as a duplicate), through the same policy as mailed reports.
+/// changes nothing and counts as a duplicate), through the same policy as mailed reports,
+/// emitting to `emit`.
 pub fn events(
     config: &Config,
     store: &mut Store,
     events: &[Event],
+    emit: &Events,
     now: DateTime<Utc>,
 ) -> Result<Tally> {
-    with_processor(config, |p| {
+    with_processor(config, emit, |p| {
         let mut tally = Tally::default();
         for event in events {
             let keys: Vec<&str> = event.keys.iter().map(String::as_str).collect();
@@ -83,11 +94,16 @@ pub struct MaildirRun {
 
 /// Processes the messages of the Maildir `dir` (`new/`, and `cur/` but those flagged seen),
 /// moving each to [`PROCESSED`]`/cur` once its findings are committed (a crash in between
-/// processes it again, which records nothing twice). Never deletes mail.
-pub fn maildir(config: &Config, dir: &Path, clock: &dyn Clock) -> Result<MaildirRun> {
+/// processes it again, which records nothing twice). Never deletes mail. Emits to `events`.
+pub fn maildir(
+    config: &Config,
+    dir: &Path,
+    clock: &dyn Clock,
+    events: &Events,
+) -> Result<MaildirRun> {
     let files = unseen(dir)?;
     let target = processed_folder(dir)?;
-    with_processor(config, |p| {
+    with_processor(config, events, |p| {
         let mut store = Store::open(&config.paths.store)?;
         let mut run = MaildirRun::default();
         for file in files {

@@ -129,6 +129,7 @@ async fn handle(
 ) -> Response {
     let config = state.config.get();
     let store = state.store.clone();
+    let emit = state.events.clone();
     let now = state.clock.now();
     let name = provider.as_str();
     let answer = blocking("applying a provider webhook", move || {
@@ -143,7 +144,7 @@ async fn handle(
             }
         };
         let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
-        let tally = crate::publish::inbound::events(&config, &mut store, &events, now)?;
+        let tally = crate::publish::inbound::events(&config, &mut store, &events, &emit, now)?;
         tracing::info!(provider = name, "webhook: {tally}");
         Ok(Answer::Applied(tally))
     })

@@ -199,15 +199,21 @@ fn classify_agrees_with_sisimai_on_the_recipients_and_classes_of_the_bounce_corp
         "recipient agreement {:.1}% < 95%",
         percent(same_recipient)
     );
-    // Below the 90% aimed at: Sisimai calls a "user unknown" it cannot date before DATA (no RCPT
-    // stage, no x.1.1 status) "filtered" (33 records, mostly "550 Unknown user" of Japanese
-    // carriers, but also Gmail's "The email account that you tried to reach does not exist" and
-    // Yahoo's "This user doesn't have a yahoo.com account"); digest takes these as hard, a dead
-    // address for a newsletter, and says policy only when the report dates the refusal after
-    // DATA. This floor keeps the level reached.
+    // Below the 90% aimed at (on 2026-11-30: recipients 96.9%, classes 84.7% of 516 records).
+    // Sisimai calls a "user unknown" it cannot date before DATA (no RCPT stage, no x.1.1 status)
+    // "filtered" (34 records, mostly "550 Unknown user" of Japanese carriers, but also Gmail's
+    // "The email account that you tried to reach does not exist" and Yahoo's "This user doesn't
+    // have a yahoo.com account"); digest takes these as hard, a dead address for a newsletter, and
+    // says policy only when the report dates the refusal after DATA. Most of the rest are records
+    // where Sisimai's reason contradicts the report: a refusal of our own sender or domain
+    // (MAIL FROM, "sender rejected", Spamhaus) that Sisimai calls userunknown, hostunknown or
+    // toomanyconn; a "User Unknown" to which it gives the mailbox-full reason of the next
+    // recipient (lhost-postfix-13, rfc3464-01); a transient 4.x.x it calls hard; addresses it takes
+    // from the returned copy when the report names none, or a recipient it invents for an ARF
+    // report without one. This floor keeps the level reached.
     assert!(
-        percent(same_class) >= 82.5,
-        "class agreement {:.1}% < 82.5%",
+        percent(same_class) >= 84.5,
+        "class agreement {:.1}% < 84.5%",
         percent(same_class)
     );
 }
@@ -676,4 +682,127 @@ fn the_daemon_processes_the_inbound_maildir_every_poll() {
     daemon.signal("TERM");
     let (code, log) = daemon.wait();
     assert_eq!(code, 0, "{log}");
+}
+
+#[test]
+fn bounces_complaints_and_mailed_unsubscribes_become_signed_webhook_events_without_the_address() {
+    // Would fail if mailed reports or provider webhooks recorded a bounce, complaint or
+    // unsubscribe without telling the webhooks, or told them the reader's address.
+    use crate::common::{Daemon, TEST_KEYS, WEB_ANY_PORT};
+    use crate::ops::receiver;
+    use crate::providers::{fixture, post};
+    use crate::smtp::Server;
+    use base64::Engine as _;
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let secret = "whsec-test-0123456789abcdef";
+    let (hooks, requests) = receiver();
+    let extra = format!("{WEB_ANY_PORT}\n[inbound]\nmaildir = \"Maildir\"\npoll_secs = 1\n");
+    let (p, sent) = sent_to_four_readers(&server, &extra);
+    // After the send: their secrets are needed by every command once they are configured.
+    let local = std::fs::read_to_string(p.path("config/local.toml")).unwrap();
+    p.write(
+        "config/local.toml",
+        &format!(
+            "{local}\n[webhooks]\nurls = [\"http://{hooks}/hooks\"]\nretry_secs = 1\n\n\
+             [providers.postmark]\nuser = \"pm\"\n"
+        ),
+    );
+    let mail = p.path("Maildir");
+    maildir(&mail);
+    let dan = digest::store::Store::open(&p.path("digest.db"))
+        .unwrap()
+        .subscriber_id("dan@example.net")
+        .unwrap();
+    let token = digest::model::token::Keys::parse(TEST_KEYS)
+        .unwrap()
+        .sign(dan, "d");
+    let unsubscribe = format!(
+        "From: dan@example.net\r\nTo: unsubscribe@news.example.org\r\n\
+         Message-ID: <u1@example.net>\r\nSubject: unsubscribe {token}\r\n\r\n\r\n"
+    );
+    let env = [
+        ("DIGEST__WEBHOOKS__SECRET", secret),
+        ("DIGEST__PROVIDERS__POSTMARK__PASSWORD", "pm-pass-1234"),
+    ];
+    for (n, message) in came_back(&sent).iter().chain([&unsubscribe]).enumerate() {
+        std::fs::write(mail.join(format!("new/{n}.eml")), message).unwrap();
+    }
+    let mut daemon = Daemon::start_with_env(&p, &[], "info", &env);
+    daemon.wait_for("inbound: 4 message(s)");
+    // Dan's address also bounces at Postmark, reported over its webhook.
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("pm:pm-pass-1234")
+    );
+    let bounce = fixture(
+        "postmark-bounce.json",
+        &[
+            ("ID", "4323372036854775807"),
+            ("RECIPIENT", "dan@example.net"),
+        ],
+    );
+    let auth = [("Authorization", basic.as_str())];
+    let answer = post(daemon.addr(), "/hooks/postmark", &auth, &bounce);
+    assert_eq!(answer.0, "HTTP/1.1 200 OK");
+
+    // Five events, each delivered once (the receiver answers 500 to its first request: retried).
+    let mut delivered: HashMap<String, crate::ops::Received> = HashMap::new();
+    while delivered.len() < 5 {
+        let r = requests
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("events missing: {:?}", delivered.keys()));
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        if r.status == 200 {
+            delivered.insert(body["id"].as_str().unwrap().to_string(), r);
+        }
+    }
+    daemon.signal("TERM");
+    let (code, log) = daemon.wait();
+    assert_eq!(code, 0, "{log}");
+
+    #[allow(clippy::disallowed_methods)] // the receiver checks against its own clock
+    let now = chrono::Utc::now().timestamp();
+    let mut events: Vec<String> = Vec::new();
+    for r in delivered.values() {
+        digest::events::sign::verify(secret.as_bytes(), &r.signature, &r.body, now, 300)
+            .unwrap_or_else(|e| panic!("{e}: {}", r.body));
+        assert!(!r.body.contains("@example.net"), "{}", r.body);
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        events.push(format!(
+            "{} {}",
+            body["type"].as_str().unwrap(),
+            body["data"]
+        ));
+    }
+    events.sort();
+    let issue = r#""digest":"d","issue":"d/2024-07""#;
+    assert_eq!(
+        events,
+        [
+            format!(r#"bounce {{"class":"hard",{issue},"status":"5.1.1"}}"#),
+            format!(r#"bounce {{"class":"hard",{issue},"status":"5.1.1"}}"#),
+            format!(r#"bounce {{"class":"soft",{issue},"status":"4.2.2"}}"#),
+            format!(r#"complaint {{{issue}}}"#),
+            r#"unsubscribe {"scope":"d"}"#.to_string(),
+        ],
+        "{log}"
+    );
+    // The mailed request went the one-click path's way: suppressed for its digest.
+    let store = digest::store::Store::open(&p.path("digest.db")).unwrap();
+    let all = store.suppressions().unwrap();
+    let by_mail = all
+        .iter()
+        .find(|s| s.address == "dan@example.net" && s.scope == "d")
+        .unwrap_or_else(|| panic!("{all:?}"));
+    assert_eq!(by_mail.reason, digest::store::Reason::Unsubscribed);
+    assert!(
+        by_mail
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("mailto: "),
+        "{by_mail:?}"
+    );
 }

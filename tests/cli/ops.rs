@@ -384,15 +384,15 @@ fn a_run_report_with_the_runs_figures_reaches_the_operators_in_maildev() {
 }
 
 /// One request the webhook receiver got: its signature header and body, and the status answered.
-struct Received {
-    signature: String,
-    body: String,
-    status: u16,
+pub struct Received {
+    pub signature: String,
+    pub body: String,
+    pub status: u16,
 }
 
 /// A webhook receiver on a free port that answers 500 to its first request and 200 after; its
 /// address and the requests as they come.
-fn receiver() -> (String, mpsc::Receiver<Received>) {
+pub fn receiver() -> (String, mpsc::Receiver<Received>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let (tx, rx) = mpsc::channel();

@@ -19,7 +19,7 @@ use crate::smtp::{Server, certificate, mail_project, members};
 const READERS: &[&str] = &["gone@x.example", "angry@x.example", "fine@x.example"];
 
 /// Sends an HTTP/1.1 POST with extra `headers`; the status line and the body.
-fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (String, String) {
+pub fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (String, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     let mut head = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
@@ -65,7 +65,7 @@ fn suppressions(p: &Project) -> String {
 }
 
 /// A documented payload from tests/fixtures/providers with its `{{placeholders}}` filled.
-fn fixture(name: &str, fields: &[(&str, &str)]) -> String {
+pub fn fixture(name: &str, fields: &[(&str, &str)]) -> String {
     let path = crate::common::repo()
         .join("tests/fixtures/providers")
         .join(name);

@@ -4,8 +4,8 @@
 //!
 //! Each module authenticates a request as its provider specifies and turns what it reports into
 //! [`Event`]s: the same [`Classified`] a mailed report gives, so one code path
-//! ([`super::process::Processor::record`]) applies both. Untrusted text is cleaned and bounded as
-//! in [`super::classify`]; nothing here panics on any input.
+//! ([`crate::publish::inbound::process::Processor::record`]) applies both. Untrusted text is
+//! cleaned and bounded as in [`super::classify`]; nothing here panics on any input.
 
 pub mod mailgun;
 pub mod postmark;

@@ -9,6 +9,7 @@ use anyhow::Result;
 use super::{MaildirRun, maildir, processor};
 use crate::clock::Clock;
 use crate::config::{Config, Imap};
+use crate::events::Events;
 use crate::inbound::imap::Mailbox;
 use crate::mail::campaign;
 use crate::store::{SourceHealth, Store};
@@ -54,11 +55,16 @@ pub fn configured(config: &Config) -> Vec<Source<'_>> {
         .collect()
 }
 
-/// Processes what `source` holds and records how that went as its health.
-pub fn run(config: &Config, source: Source<'_>, clock: &dyn Clock) -> Result<MaildirRun> {
+/// Processes what `source` holds and records how that went as its health; emits to `events`.
+pub fn run(
+    config: &Config,
+    source: Source<'_>,
+    clock: &dyn Clock,
+    events: &Events,
+) -> Result<MaildirRun> {
     let done = match source {
-        Source::Maildir(dir) => maildir(config, dir, clock),
-        Source::Imap(imap) => self::imap(config, imap, clock),
+        Source::Maildir(dir) => maildir(config, dir, clock, events),
+        Source::Imap(imap) => self::imap(config, imap, clock, events),
     };
     let mut store = Store::open(&config.paths.store)?;
     let (name, now) = (source.name(), clock.now());
@@ -83,9 +89,15 @@ pub fn health(config: &Config, store: &Store) -> Result<Vec<(String, SourceHealt
 
 /// Processes every message of the IMAP mailbox, each moved to the processed mailbox once its
 /// findings are committed (a crash in between processes it again, which records nothing twice).
-pub fn imap(config: &Config, imap: &Imap, clock: &dyn Clock) -> Result<MaildirRun> {
+/// Emits to `events`.
+pub fn imap(
+    config: &Config,
+    imap: &Imap,
+    clock: &dyn Clock,
+    events: &Events,
+) -> Result<MaildirRun> {
     let keys = campaign::keys(config)?;
-    let processor = processor(config, &keys);
+    let processor = processor(config, &keys, events);
     let mut store = Store::open(&config.paths.store)?;
     crate::publish::runtime()?.block_on(async {
         let mut mailbox = Mailbox::open(imap).await?;

@@ -74,6 +74,7 @@ impl Fixture {
                 config: &self.config,
             },
             policy: &self.config.bounces,
+            events: Events::default(),
         }
     }
 
@@ -183,7 +184,7 @@ fn soft_bounce(f: &mut Fixture, key: &str, issue: &str) -> Option<policy::Suppre
         by: MatchedBy::MessageId,
     };
     f.store
-        .record_event(&Event {
+        .record_event(&StoredEvent {
             received_at: now(),
             kind: "bounce",
             class: Some("soft"),
@@ -269,6 +270,7 @@ fn a_complaint_suppresses_for_every_digest_once_however_often_it_is_processed() 
             config: &f.config,
         },
         policy: &f.config.bounces,
+        events: Events::default(),
     };
     let first = p.process(&mut f.store, &raw, "m1", now()).unwrap();
     assert_eq!(
@@ -322,6 +324,12 @@ fn a_mailed_unsubscribe_with_a_valid_token_leaves_its_digest_and_a_forged_one_no
     assert_eq!((t.unsubscribes, t.suppressed), (1, 0));
     let s = f.suppression("ann@example.net").unwrap();
     assert_eq!((s.reason, s.scope.as_str()), (Reason::Unsubscribed, "d"));
+    // Through the one path every unsubscribe takes, saying it came by mail and which message.
+    let detail = s.detail.unwrap();
+    assert!(
+        detail.starts_with("mailto: unsubscribe") && detail.contains(" a,"),
+        "{detail}"
+    );
     assert_eq!(f.suppression("bob@example.net"), None);
 }
 
@@ -379,6 +387,7 @@ fn delay_warnings_are_recorded_but_never_count_toward_a_soft_bounce_suppression(
             config: &f.config,
         },
         policy: &f.config.bounces,
+        events: Events::default(),
     };
     let store = &mut f.store;
     for month in 3..=5 {
