@@ -328,7 +328,7 @@ impl Store {
                         counts.0,
                         counts.1
                     ])?;
-                } else if old.is_some() {
+                } else if old.is_some() && !resent {
                     refresh.execute(params![id, origin, a.publisher.name, counts.0, counts.1])?;
                 }
             }
