@@ -251,7 +251,12 @@ fn body_hash(body: &[u8]) -> [u8; 32] {
             break;
         }
         // The whole run of whitespace around the hit.
-        let start = hit - body[at..hit].iter().rev().take_while(|&&b| is_wsp(b)).count();
+        let start = hit
+            - body[at..hit]
+                .iter()
+                .rev()
+                .take_while(|&&b| is_wsp(b))
+                .count();
         let end = hit + body[hit..].iter().take_while(|&&b| is_wsp(b)).count();
         hash.update(&body[at..start]);
         if !body[end..].starts_with(b"\r\n") {
@@ -438,7 +443,12 @@ mod tests {
                 .map(|_| alphabet[(random() % alphabet.len() as u64) as usize])
                 .collect();
             let want: [u8; 32] = Sha256::digest(relaxed_by_lines(&body)).into();
-            assert_eq!(body_hash(&body), want, "body {:?}", String::from_utf8_lossy(&body));
+            assert_eq!(
+                body_hash(&body),
+                want,
+                "body {:?}",
+                String::from_utf8_lossy(&body)
+            );
         }
     }
 
