@@ -331,15 +331,20 @@ struct DataBody<'a>(&'a str);
 
 impl std::fmt::Display for DataBody<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Lines are found with `split_inclusive('\n')`, which searches with memchr.
-        let mut line_start = true;
-        for line in self.0.split_inclusive('\n') {
-            if line_start && line.starts_with('.') {
-                f.write_str(".")?;
-            }
-            f.write_str(line)?;
-            line_start = line.ends_with("\r\n");
+        // The dots to double are found with memmem's vectorised search, and the text between
+        // them, usually all of it, is written whole (not line by line).
+        let text = self.0;
+        if text.starts_with('.') {
+            f.write_str(".")?;
         }
+        let mut from = 0;
+        for at in memchr::memmem::find_iter(text.as_bytes(), b"\r\n.") {
+            let dot = at + 2;
+            f.write_str(&text[from..dot])?;
+            f.write_str(".")?;
+            from = dot;
+        }
+        f.write_str(&text[from..])?;
         f.write_str("\r\n.\r\n")
     }
 }
