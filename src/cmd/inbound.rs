@@ -9,7 +9,6 @@ use anyhow::Result;
 use crate::cli::{InboundAction, InboundArgs, UsageError};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::events::Events;
 use crate::inbound;
 use crate::publish;
 use crate::publish::inbound::Source;
@@ -58,12 +57,7 @@ pub(super) fn run(config_dir: &Path, args: &InboundArgs, clock: &dyn Clock) -> R
                 })?,
         ),
     };
-    // A Maildir named on the command line need not be the configured one: no health recorded.
-    let run = match source {
-        // The daemon's webhooks are not sent from here.
-        Source::Maildir(dir) => publish::inbound::maildir(&config, dir, clock, &Events::default())?,
-        Source::Imap(_) => publish::inbound::run(&config, source, clock, &Events::default())?,
-    };
+    let run = publish::inbound::by_hand(&config, source, clock)?;
     for problem in &run.problems {
         eprintln!("error: {problem}");
     }

@@ -23,7 +23,7 @@ pub mod process;
 mod sources;
 
 use process::Processor;
-pub use sources::{Source, configured, health, imap, run};
+pub use sources::{Source, by_hand, configured, health, imap, run};
 
 /// The Maildir++ folder processed messages are moved to, inside the Maildir.
 pub const PROCESSED: &str = ".processed";

@@ -75,6 +75,17 @@ pub fn run(
     done
 }
 
+/// Processes `source` for `digest inbound` run by hand. A Maildir named on the command line need
+/// not be the configured one, so no health is recorded for it (the configured IMAP mailbox's is);
+/// the daemon's webhooks are not sent from here.
+pub fn by_hand(config: &Config, source: Source<'_>, clock: &dyn Clock) -> Result<MaildirRun> {
+    let none = Events::default();
+    match source {
+        Source::Maildir(dir) => maildir(config, dir, clock, &none),
+        Source::Imap(_) => run(config, source, clock, &none),
+    }
+}
+
 /// The recorded health of each configured source that has run, with its description.
 pub fn health(config: &Config, store: &Store) -> Result<Vec<(String, SourceHealth)>> {
     let recorded = store.source_health()?;
