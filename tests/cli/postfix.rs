@@ -485,10 +485,11 @@ impl Postfix {
     /// How many messages its queue holds (incoming, active, deferred, on hold).
     pub fn queued(&self) -> usize {
         let queue = self.dir.path().join("queue");
-        ["incoming", "active", "deferred", "hold", "maildrop"]
-            .iter()
-            .map(|q| files_under(&queue.join(q)))
-            .sum()
+        let mut ids = std::collections::BTreeSet::new();
+        for q in ["incoming", "active", "deferred", "hold", "maildrop"] {
+            files_under(&queue.join(q), &mut ids);
+        }
+        ids.len()
     }
 
     /// Waits until its log has a line containing `text`, and returns that line; fails the test,
@@ -522,20 +523,20 @@ impl Postfix {
 }
 
 /// Files in `dir` and its subfolders (Postfix hashes the deferred queue into subfolders).
-fn files_under(dir: &Path) -> usize {
+/// Adds the names of the files under `dir` to `names`. A queue file keeps its name (the queue
+/// ID) when Postfix moves it from one queue to another, so a message moved while the queues are
+/// walked is counted once, not in both.
+fn files_under(dir: &Path, names: &mut std::collections::BTreeSet<std::ffi::OsString>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
+        return;
     };
-    entries
-        .map(|e| e.unwrap())
-        .map(|e| {
-            if e.file_type().unwrap().is_dir() {
-                files_under(&e.path())
-            } else {
-                1
-            }
-        })
-        .sum()
+    for e in entries.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            files_under(&e.path(), names);
+        } else {
+            names.insert(e.file_name());
+        }
+    }
 }
 
 impl Drop for Postfix {
