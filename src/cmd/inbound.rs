@@ -9,7 +9,6 @@ use anyhow::Result;
 use crate::cli::{InboundAction, InboundArgs, UsageError};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::inbound;
 use crate::publish;
 use crate::publish::inbound::Source;
 use crate::text::one_line;
@@ -72,13 +71,12 @@ pub(super) fn run(config_dir: &Path, args: &InboundArgs, clock: &dyn Clock) -> R
 /// `digest inbound classify`: a line per finding of each file; exit 1 if a file was unreadable.
 fn classify(files: &[PathBuf], json: bool) -> ExitCode {
     let mut failed = false;
-    for path in files {
-        match publish::inbound::read(path) {
-            Ok(raw) => {
-                for line in publish::inbound::report(path, &inbound::classify(&raw), json) {
-                    say!("{line}");
-                }
-            }
+    for (path, lines) in files
+        .iter()
+        .zip(publish::inbound::classify_files(files, json))
+    {
+        match lines {
+            Ok(lines) => lines.iter().for_each(|line| say!("{line}")),
             Err(e) => {
                 eprintln!("error: {}: {e}", one_line(&path.to_string_lossy(), 500));
                 failed = true;

@@ -47,6 +47,23 @@ pub const MAX_FINDINGS: usize = 1000;
 /// Longest address, Message-ID, List-Id or token kept, in characters (longer ones are dropped).
 const MAX_FIELD: usize = 320;
 
+/// The one message parser of inbound mail: it parses only the headers classification reads as
+/// typed values (MIME headers, `Subject`, `From`, `To`, `Message-ID`) and skips the rest, which
+/// are read raw through their offsets (`header_raw`). The default parser also tokenised every
+/// `Received` line of every returned copy: the largest single cost of classifying a bounce.
+pub fn parser() -> &'static MessageParser {
+    static PARSER: std::sync::LazyLock<MessageParser> = std::sync::LazyLock::new(|| {
+        MessageParser::new()
+            .with_mime_headers()
+            .header_text(mail_parser::HeaderName::Subject)
+            .header_address(mail_parser::HeaderName::From)
+            .header_address(mail_parser::HeaderName::To)
+            .header_id(mail_parser::HeaderName::MessageId)
+            .default_header_ignore()
+    });
+    &PARSER
+}
+
 /// What a message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -173,7 +190,7 @@ impl Classified {
 /// [`MAX_MESSAGE`] bytes.
 pub fn classify(raw: &[u8]) -> Classified {
     let raw = &raw[..raw.len().min(MAX_MESSAGE)];
-    let Some(message) = MessageParser::default().parse(raw) else {
+    let Some(message) = parser().parse(raw) else {
         return Classified {
             kind: Kind::Other,
             findings: Vec::new(),
@@ -503,7 +520,7 @@ impl Parts {
             parts.report.truncate(start);
         }
         parts.jmrp = parts.returned.as_deref().and_then(|returned| {
-            let headers = MessageParser::default().parse_headers(returned.as_bytes())?;
+            let headers = parser().parse_headers(returned.as_bytes())?;
             headers
                 .header_raw("X-HmXmrOriginalRecipient")
                 .and_then(scan::first_address)
@@ -516,7 +533,7 @@ impl Parts {
         let Some(returned) = &self.returned else {
             return Original::default();
         };
-        let Some(headers) = MessageParser::default().parse_headers(returned.as_bytes()) else {
+        let Some(headers) = parser().parse_headers(returned.as_bytes()) else {
             return Original::default();
         };
         let bounded = |s: &str| {

@@ -13,7 +13,7 @@ use crate::events::Events;
 use crate::inbound::matching::Matcher;
 use crate::inbound::process::Tally;
 use crate::inbound::providers::Event;
-use crate::inbound::{Classified, MAX_MESSAGE};
+use crate::inbound::{Classified, MAX_MESSAGE, classify};
 use crate::mail::campaign;
 use crate::model::token::Keys;
 use crate::store::Store;
@@ -173,6 +173,39 @@ pub fn read(path: &Path) -> std::io::Result<Vec<u8>> {
         .take(MAX_MESSAGE as u64)
         .read_to_end(&mut raw)?;
     Ok(raw)
+}
+
+/// What `digest inbound classify` prints for each of `files`, in their order: its [`report`]
+/// lines, or why it could not be read. The files are independent, so they are read and
+/// classified on every core; nothing is printed until all are done.
+pub fn classify_files(files: &[PathBuf], json: bool) -> Vec<std::io::Result<Vec<String>>> {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, files.len().max(1));
+    let next = AtomicUsize::new(0);
+    let slots: Vec<OnceLock<std::io::Result<Vec<String>>>> =
+        files.iter().map(|_| OnceLock::new()).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = files.get(i) else { break };
+                    let lines = read(path).map(|raw| report(path, &classify(&raw), json));
+                    let _ = slots[i].set(lines);
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(|| Err(std::io::Error::other("not read")))
+        })
+        .collect()
 }
 
 /// Moves the message `file` into the `cur` folder `target`, with the `:2,` info a message in

@@ -4,7 +4,6 @@
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use mail_parser::MessageParser;
 use sha2::{Digest as _, Sha256};
 
 use crate::config::Bounces;
@@ -233,7 +232,7 @@ fn detail(source: &Source<'_>, c: &Classified, finding: Option<&Finding>, m: &Ma
 
 /// The message's own Message-ID (without angle brackets), bounded, if it has one.
 fn own_message_id(raw: &[u8]) -> Option<String> {
-    let headers = MessageParser::default().parse_headers(raw)?;
+    let headers = crate::inbound::parser().parse_headers(raw)?;
     let id = one_line(headers.message_id()?, 330);
     (!id.is_empty() && id.len() <= 320).then_some(id)
 }
