@@ -100,21 +100,21 @@ impl<T: Copy> Rows<T> {
         &self.values[self.starts[i] as usize..self.starts[i + 1] as usize]
     }
 
-    /// Per column `0..columns` (of each value, by `column`), the rows holding it, in ascending
-    /// order (a counting sort).
-    fn transpose(&self, columns: usize, column: impl Fn(&T) -> u32) -> Rows<u32> {
+    /// Per column `0..columns` (of each value, by `column`; `None` leaves a value out), the rows
+    /// holding it, in ascending order (a counting sort).
+    fn transpose(&self, columns: usize, column: impl Fn(&T) -> Option<u32>) -> Rows<u32> {
         let mut starts = vec![0u32; columns + 1];
-        for v in &self.values {
-            starts[column(v) as usize + 1] += 1;
+        for c in self.values.iter().filter_map(&column) {
+            starts[c as usize + 1] += 1;
         }
         for c in 0..columns {
             starts[c + 1] += starts[c];
         }
         let mut next = starts.clone();
-        let mut values = vec![0u32; self.values.len()];
+        let mut values = vec![0u32; starts[columns] as usize];
         for r in 0..self.starts.len() - 1 {
-            for v in self.row(r) {
-                let at = &mut next[column(v) as usize];
+            for c in self.row(r).iter().filter_map(&column) {
+                let at = &mut next[c as usize];
                 values[*at as usize] = r as u32;
                 *at += 1;
             }
@@ -143,7 +143,7 @@ pub struct Index {
     names: Rows<u32>,
     anchors: Rows<u32>,
     versions: Rows<u32>,
-    /// Per word id, the candidates whose text holds it.
+    /// Per word id that is a name in some title, the candidates whose text holds it.
     postings: Rows<u32>,
     /// Per word id, the candidates whose title has it as an anchor.
     anchored: Rows<u32>,
@@ -156,37 +156,38 @@ impl Index {
     /// Tokenises and weighs `texts` (the candidates of one window). The words of `topic` (the
     /// digest's tags, which every candidate shares by construction) count as stop words.
     pub fn new(texts: &[Text<'_>], topic: &str) -> Index {
-        let mut vocabulary = Vocabulary::default();
+        let mut vocabulary = Vocabulary::for_candidates(texts.len());
         for word in words_of(topic) {
             let id = vocabulary.intern(&word);
             vocabulary.topic[id as usize] = true;
         }
-        // (word, in title) per doc, then weighed once document frequencies are known.
-        let mut raw: Rows<(u32, bool)> = Rows::with_capacity(texts.len(), texts.len() * 48);
+        // (word, factor: TITLE_FACTOR in the title, else 1) per doc, weighed in place once
+        // document frequencies are known.
+        let mut words: Rows<(u32, f32)> = Rows::with_capacity(texts.len(), texts.len() * 48);
         let mut titles: Rows<u32> = Rows::with_capacity(texts.len(), texts.len() * 10);
         let mut df: Vec<u32> = Vec::new();
         for text in texts {
-            let from = raw.values.len();
+            let from = words.values.len();
             for w in raw_words(text.title) {
                 if let Some(id) = vocabulary.id(text.title, &w, true) {
-                    raw.values.push((id, true));
+                    words.values.push((id, TITLE_FACTOR));
                     titles.values.push(id);
                 }
             }
             let summary = raw_words(text.summary)
                 .filter_map(|w| vocabulary.id(text.summary, &w, false))
                 .take(SUMMARY_WORDS);
-            raw.values.extend(summary.map(|id| (id, false)));
-            // One entry per word, title first (its weight is the larger).
-            let words = &mut raw.values[from..];
-            words.sort_unstable_by_key(|&(id, title)| (id, !title));
-            let kept = dedup_by_id(words);
-            raw.values.truncate(from + kept);
+            words.values.extend(summary.map(|id| (id, 1.0)));
+            // One entry per word, the title's first (its factor is the larger).
+            let doc = &mut words.values[from..];
+            doc.sort_unstable_by_key(|&(id, factor)| (id, std::cmp::Reverse(factor.to_bits())));
+            let kept = dedup_by_id(doc);
+            words.values.truncate(from + kept);
             df.resize(vocabulary.len(), 0);
-            for &(id, _) in &raw.values[from..] {
+            for &(id, _) in &words.values[from..] {
                 df[id as usize] += 1;
             }
-            raw.close();
+            words.close();
             titles.close();
         }
         let v = &vocabulary;
@@ -195,7 +196,6 @@ impl Index {
         let anchor_df = ((texts.len() as f64 * ANCHOR_SHARE).ceil() as usize).max(ANCHOR_MIN_DF);
         let common = |id: u32| df[id as usize] as usize > anchor_df;
         let idf: Vec<f32> = df.iter().map(|&d| (1.0 + n / d as f32).ln()).collect();
-        let mut words = Rows::with_capacity(texts.len(), raw.values.len());
         let mut norms = Vec::with_capacity(texts.len());
         let mut names = Rows::with_capacity(texts.len(), titles.values.len());
         let mut anchors = Rows::with_capacity(texts.len(), titles.values.len());
@@ -215,24 +215,22 @@ impl Index {
             pick(&mut names, &|id| !common(id) && name(id));
             pick(&mut anchors, &|id| !common(id) && !v.number[id as usize]);
             pick(&mut versions, &|id| v.version[id as usize]);
-            let from = words.values.len();
-            words
-                .values
-                .extend(raw.row(d).iter().map(|&(id, in_title)| {
-                    let idf = idf[id as usize];
-                    (id, if in_title { idf * TITLE_FACTOR } else { idf })
-                }));
-            words.close();
-            norms.push(
-                words.values[from..]
-                    .iter()
-                    .map(|w| w.1 * w.1)
-                    .sum::<f32>()
-                    .sqrt(),
-            );
+            let (from, to) = (words.starts[d] as usize, words.starts[d + 1] as usize);
+            let doc = &mut words.values[from..to];
+            for (id, weight) in doc.iter_mut() {
+                *weight *= idf[*id as usize];
+            }
+            norms.push(doc.iter().map(|w| w.1 * w.1).sum::<f32>().sqrt());
         }
-        let postings = raw.transpose(vocabulary.len(), |&(id, _)| id);
-        let anchored = anchors.transpose(vocabulary.len(), |&id| id);
+        // Postings are looked up for title names only: the words that are none stay out.
+        let mut title_name = vec![false; vocabulary.len()];
+        for &id in &names.values {
+            title_name[id as usize] = true;
+        }
+        let postings = words.transpose(vocabulary.len(), |&(id, _)| {
+            title_name[id as usize].then_some(id)
+        });
+        let anchored = anchors.transpose(vocabulary.len(), |&id| Some(id));
         Index {
             words,
             norms,
@@ -324,10 +322,38 @@ impl Index {
     /// Whether `a` and `b` tell one story at `threshold`: they pass the guards and are similar
     /// enough (a pair linked only by a shared word needs [`WORD_LINK_FACTOR`] × `threshold`).
     pub fn same_story(&self, a: usize, b: usize, threshold: f64) -> bool {
+        self.same_story_by(a, b, threshold, || self.similarity(a, b))
+    }
+
+    /// [`Index::same_story`], with the similarity computed by `similarity` once the guards pass.
+    fn same_story_by(
+        &self,
+        a: usize,
+        b: usize,
+        threshold: f64,
+        similarity: impl FnOnce() -> f64,
+    ) -> bool {
         match self.link(a, b) {
-            Some(Link::Name) => self.similarity(a, b) >= threshold,
-            Some(Link::Word) => self.similarity(a, b) >= threshold * WORD_LINK_FACTOR,
+            Some(Link::Name) => similarity() >= threshold,
+            Some(Link::Word) => similarity() >= threshold * WORD_LINK_FACTOR,
             None => false,
+        }
+    }
+
+    /// The similarity of `a`, whose weights are spread in `dense` (by word id, 0 elsewhere), and
+    /// `b`: the same sum as [`Index::similarity`] in the same order (a word `b` lacks adds an
+    /// exact 0), by one lookup per word of `b` instead of a merge of the two lists.
+    fn similarity_dense(&self, a: usize, dense: &[f32], b: usize) -> f64 {
+        let dot: f32 = self
+            .words
+            .row(b)
+            .iter()
+            .fold(0.0, |dot, &(id, w)| dot + dense[id as usize] * w);
+        let norms = self.norms[a] * self.norms[b];
+        if norms == 0.0 {
+            0.0
+        } else {
+            f64::from((dot / norms).min(1.0))
         }
     }
 
@@ -351,7 +377,11 @@ impl Index {
         let n = self.len();
         let mut parent: Vec<u32> = (0..n as u32).collect();
         let mut seen = vec![u32::MAX; n];
+        let mut dense = vec![0f32; self.postings.starts.len() - 1];
         for a in 0..n {
+            for &(id, w) in self.words.row(a) {
+                dense[id as usize] = w;
+            }
             let by_name = self.names.row(a).iter().map(|&t| (t, &self.postings));
             let by_word = self.anchors.row(a).iter().map(|&t| (t, &self.anchored));
             for (t, rows) in by_name.chain(by_word) {
@@ -361,10 +391,15 @@ impl Index {
                     }
                     seen[b as usize] = a as u32;
                     let (ra, rb) = (find(&mut parent, a as u32), find(&mut parent, b));
-                    if ra != rb && self.same_story(a, b as usize, threshold) {
+                    let b = b as usize;
+                    let similarity = || self.similarity_dense(a, &dense, b);
+                    if ra != rb && self.same_story_by(a, b, threshold, similarity) {
                         parent[ra.max(rb) as usize] = ra.min(rb);
                     }
                 }
+            }
+            for &(id, _) in self.words.row(a) {
+                dense[id as usize] = 0.0;
             }
         }
         let mut group_of = vec![u32::MAX; n];
@@ -408,7 +443,7 @@ impl Id for u32 {
     }
 }
 
-impl Id for (u32, bool) {
+impl Id for (u32, f32) {
     fn id(&self) -> u32 {
         self.0
     }
@@ -463,25 +498,32 @@ fn lowercase_into(buffer: &mut String, text: &str, w: &RawWord) {
     buffer.extend(text[w.range.clone()].chars().flat_map(char::to_lowercase));
 }
 
-/// The runs of letters and digits of `text`, without allocating.
+/// The runs of letters and digits of `text`, without allocating. Walks the bytes: an ASCII
+/// byte is its character, and only other characters are decoded.
 fn raw_words(text: &str) -> impl Iterator<Item = RawWord> + '_ {
-    let mut chars = text.char_indices().peekable();
+    let bytes = text.as_bytes();
+    // The character at byte `i` (always a character boundary: `at` moves by whole characters).
+    let char_at = move |i: usize| match bytes.get(i) {
+        None => None,
+        Some(&b) if b.is_ascii() => Some(char::from(b)),
+        Some(_) => text.get(i..).and_then(|rest| rest.chars().next()),
+    };
+    let mut at = 0;
     let mut sentence_start = true;
     std::iter::from_fn(move || {
         let (start, first) = loop {
-            let (i, c) = chars.next()?;
+            let c = char_at(at)?;
             if c.is_alphanumeric() {
-                break (i, c);
+                break (at, c);
             }
             if matches!(c, '.' | '!' | '?' | ':' | ';') {
                 sentence_start = true;
             }
+            at += c.len_utf8();
         };
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut end;
+        let mut hash = FNV_OFFSET;
         let mut any_lower = false;
         let mut c = first;
-        let mut at = start;
         loop {
             any_lower |= c.is_lowercase();
             if c.is_ascii() {
@@ -492,26 +534,17 @@ fn raw_words(text: &str) -> impl Iterator<Item = RawWord> + '_ {
                     hash = (hash ^ u64::from(u32::from(l))).wrapping_mul(0x100_0000_01b3);
                 }
             }
-            end = at + c.len_utf8();
+            at += c.len_utf8();
             let previous_digit = c.is_ascii_digit();
-            match chars.peek().copied() {
-                Some((i, n)) if n.is_alphanumeric() => {
-                    (at, c) = (i, n);
-                    chars.next();
-                }
-                Some((i, '.')) if previous_digit => {
-                    let mut ahead = chars.clone();
-                    ahead.next();
-                    match ahead.peek().copied() {
-                        Some((_, d)) if d.is_ascii_digit() => {
-                            (at, c) = (i, '.');
-                            chars.next();
-                        }
-                        _ => break,
-                    }
+            c = match char_at(at) {
+                Some(n) if n.is_alphanumeric() => n,
+                Some('.')
+                    if previous_digit && bytes.get(at + 1).is_some_and(u8::is_ascii_digit) =>
+                {
+                    '.'
                 }
                 _ => break,
-            }
+            };
         }
         // An acronym (no lowercase letter) is written the same everywhere: no sign of a name.
         let case = match (sentence_start, first.is_uppercase(), any_lower) {
@@ -521,12 +554,15 @@ fn raw_words(text: &str) -> impl Iterator<Item = RawWord> + '_ {
         };
         sentence_start = false;
         Some(RawWord {
-            range: start..end,
+            range: start..at,
             hash,
             case,
         })
     })
 }
+
+/// The FNV-1a offset basis: the hash of nothing.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// A hasher for keys that are hashes already (taken as they are) and for short strings
 /// (FNV-1a: words are a few bytes long, where SipHash's set-up costs more than the hashing).
@@ -534,8 +570,11 @@ fn raw_words(text: &str) -> impl Iterator<Item = RawWord> + '_ {
 struct Prehashed(u64);
 
 impl std::hash::Hasher for Prehashed {
+    /// FNV-1a mixes well into the low bits but barely into the top ones, which the hash table
+    /// compares first (SwissTable's 7-bit tags): a folded multiply spreads every bit over both.
     fn finish(&self) -> u64 {
-        self.0
+        let product = u128::from(self.0) * 0x9e37_79b9_7f4a_7c15;
+        (product as u64) ^ ((product >> 64) as u64)
     }
 
     fn write(&mut self, bytes: &[u8]) {
@@ -554,7 +593,9 @@ impl std::hash::Hasher for Prehashed {
 #[derive(Default)]
 struct Vocabulary {
     raw: HashMap<u64, Option<u32>, std::hash::BuildHasherDefault<Prehashed>>,
-    normal: HashMap<String, u32, std::hash::BuildHasherDefault<Prehashed>>,
+    /// By the FNV-1a hash of a normal form (as `raw` by the hash of a raw word: a collision
+    /// among a window's few thousand words is a one in 10^11 event), its id.
+    normal: HashMap<u64, u32, std::hash::BuildHasherDefault<Prehashed>>,
     /// A word being normalised (one buffer for all).
     scratch: String,
     /// Per id: a number; a version number (with a dot).
@@ -568,6 +609,18 @@ struct Vocabulary {
 }
 
 impl Vocabulary {
+    /// An empty vocabulary sized for the words of `texts` candidates (a few new words each, up
+    /// to a bound), so that it rarely grows while filling.
+    fn for_candidates(texts: usize) -> Vocabulary {
+        let words = texts.saturating_mul(2).min(1 << 16);
+        let hasher = std::hash::BuildHasherDefault::<Prehashed>::default;
+        Vocabulary {
+            raw: HashMap::with_capacity_and_hasher(words, hasher()),
+            normal: HashMap::with_capacity_and_hasher(words, hasher()),
+            ..Vocabulary::default()
+        }
+    }
+
     /// Number of distinct normal forms.
     fn len(&self) -> usize {
         self.number.len()
@@ -596,7 +649,12 @@ impl Vocabulary {
     }
 
     fn intern(&mut self, normal: &str) -> u32 {
-        if let Some(&id) = self.normal.get(normal) {
+        let key = {
+            let mut hasher = Prehashed(FNV_OFFSET);
+            std::hash::Hasher::write(&mut hasher, normal.as_bytes());
+            hasher.0
+        };
+        if let Some(&id) = self.normal.get(&key) {
             return id;
         }
         let id = self.number.len() as u32;
@@ -606,7 +664,7 @@ impl Vocabulary {
         self.capital.push(false);
         self.lower.push(false);
         self.topic.push(false);
-        self.normal.insert(normal.to_string(), id);
+        self.normal.insert(key, id);
         id
     }
 }
@@ -629,11 +687,11 @@ fn normalise_in(word: &mut String) -> bool {
         word.truncate(end);
         return true;
     }
-    if word.chars().count() < 2 || STOP_WORDS.binary_search(&word.as_str()).is_ok() {
+    if word.chars().count() < 2 || is_stop_word(word) {
         return false;
     }
     stem(word);
-    STOP_WORDS.binary_search(&word.as_str()).is_err()
+    !is_stop_word(word)
 }
 
 /// Strips common English suffixes in place, so that inflections of a word meet: `forks`,
@@ -667,8 +725,17 @@ fn stem(w: &mut String) {
     }
 }
 
+/// Whether `word` (lowercase) is one of the [`STOP_WORDS`]: a set lookup (every distinct word of
+/// a window is tried, twice).
+fn is_stop_word(word: &str) -> bool {
+    type Set = std::collections::HashSet<&'static str, std::hash::BuildHasherDefault<Prehashed>>;
+    static SET: std::sync::LazyLock<Set> =
+        std::sync::LazyLock::new(|| STOP_WORDS.iter().copied().collect());
+    SET.contains(word)
+}
+
 /// Words that say nothing about which story an item tells: English function words and the
-/// vocabulary of headlines and announcements. Sorted (binary search).
+/// vocabulary of headlines and announcements. Kept sorted, so that a reader finds a word.
 const STOP_WORDS: &[&str] = &[
     "about",
     "after",
@@ -954,9 +1021,10 @@ mod tests {
     }
 
     #[test]
-    fn stop_words_are_sorted_for_binary_search() {
-        // An unsorted list would let some stop words through the binary search.
+    fn stop_words_are_sorted_without_repeats_and_each_is_found() {
         assert!(STOP_WORDS.windows(2).all(|w| w[0] < w[1]));
+        assert!(STOP_WORDS.iter().all(|w| is_stop_word(w)));
+        assert!(!is_stop_word("raft") && !is_stop_word("") && !is_stop_word("the "));
     }
 
     #[test]
@@ -977,6 +1045,9 @@ mod tests {
                 "licens"
             ]
         );
+        // Letters beyond ASCII are decoded and lowercased; words with them are not stemmed.
+        let words: Vec<String> = words_of("Zürich: GRÖSSE, naïve cafés; 3.14.0 ok").collect();
+        assert_eq!(words, ["zürich", "grösse", "naïve", "cafés", "3.14", "ok"]);
         let forms: Vec<String> = ["forks", "forked", "forking", "stopped", "stop"]
             .iter()
             .map(|w| {
@@ -1129,6 +1200,37 @@ mod labelled {
         let precision = tp as f64 / (tp + fp).max(1) as f64;
         let recall = tp as f64 / (tp + fn_).max(1) as f64;
         (precision, recall, tp, fp, fn_)
+    }
+
+    #[test]
+    fn the_dense_similarity_of_the_clustering_pass_is_the_pairwise_similarity_bit_for_bit() {
+        // `clusters` spreads one candidate's weights over a dense array and looks the other's
+        // words up in it; any difference from `similarity` would move pairs across the threshold.
+        let items = stories();
+        let texts: Vec<Text<'_>> = items
+            .iter()
+            .map(|i| Text {
+                title: &i.1,
+                summary: &i.2,
+            })
+            .collect();
+        let index = Index::new(&texts, "");
+        let mut dense = vec![0f32; index.postings.starts.len() - 1];
+        let mut positive = 0;
+        for a in 0..index.len() {
+            for &(id, w) in index.words.row(a) {
+                dense[id as usize] = w;
+            }
+            for b in 0..index.len() {
+                let (fast, merged) = (index.similarity_dense(a, &dense, b), index.similarity(a, b));
+                assert_eq!(fast.to_bits(), merged.to_bits(), "{a} {b}: {fast} {merged}");
+                positive += usize::from(merged > 0.0);
+            }
+            for &(id, _) in index.words.row(a) {
+                dense[id as usize] = 0.0;
+            }
+        }
+        assert!(positive > index.len() * 4, "{positive} similar pairs only");
     }
 
     #[test]
