@@ -32,6 +32,8 @@
 //! Only pairs that could pass the guards are ever compared: a candidate meets the candidates
 //! holding one of its title names anywhere, and those sharing one of its distinctive title words
 //! (two inverted indexes, built by a counting sort into flat arrays: no allocation per candidate).
+//! A large window is tokenised in shares on every core, each with a vocabulary of its own, merged
+//! so that word ids are those one thread would give.
 
 use std::collections::HashMap;
 
@@ -75,7 +77,7 @@ pub const WORD_LINK_FACTOR: f64 = 1.25;
 
 /// Rows of values stored end to end: row `i` is `values[starts[i]..starts[i + 1]]`. One
 /// allocation for all candidates instead of one per candidate and field.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Rows<T> {
     starts: Vec<u32>,
     values: Vec<T>,
@@ -94,6 +96,14 @@ impl<T: Copy> Rows<T> {
     /// Ends the row being filled (the values pushed since the last call).
     fn close(&mut self) {
         self.starts.push(self.values.len() as u32);
+    }
+
+    /// Appends the rows of `other` after these.
+    fn append(&mut self, other: &Rows<T>) {
+        let offset = self.values.len() as u32;
+        self.values.extend_from_slice(&other.values);
+        self.starts
+            .extend(other.starts.iter().skip(1).map(|&s| s + offset));
     }
 
     fn row(&self, i: usize) -> &[T] {
@@ -149,23 +159,75 @@ pub struct Index {
     anchored: Rows<u32>,
 }
 
-/// One group of candidates (indices into the texts given to [`Index::new`]), in ascending order.
-pub type Group = Vec<usize>;
+/// Candidates from which each thread tokenises a share of a window, at least: below, one thread
+/// does it all (starting threads would cost more than it saves).
+const TEXTS_PER_THREAD: usize = 2048;
 
-impl Index {
-    /// Tokenises and weighs `texts` (the candidates of one window). The words of `topic` (the
-    /// digest's tags, which every candidate shares by construction) count as stop words.
-    pub fn new(texts: &[Text<'_>], topic: &str) -> Index {
+/// The words of some candidates, before document frequencies are known.
+struct Tokens {
+    vocabulary: Vocabulary,
+    /// Per candidate: (word id, factor: [`TITLE_FACTOR`] in the title, else 1), one entry per
+    /// word (the title's if both have it), sorted by id.
+    words: Rows<(u32, f32)>,
+    /// Per candidate: the ids of its title words, in order.
+    titles: Rows<u32>,
+}
+
+impl Tokens {
+    /// Tokenises `texts`, in shares on several threads when there are many. Word ids are given
+    /// in the order words first occur in `texts`, however the work is shared, so the index is the
+    /// same as one thread would build (the later shares' ids are renumbered into the first's).
+    fn of(texts: &[Text<'_>], topic: &str) -> Tokens {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(texts.len() / TEXTS_PER_THREAD);
+        Tokens::in_shares(texts, topic, threads)
+    }
+
+    /// [`Tokens::of`] on `threads` threads (at least one).
+    fn in_shares(texts: &[Text<'_>], topic: &str, threads: usize) -> Tokens {
+        let threads = threads.max(1);
+        let share = texts.len().div_ceil(threads).max(1);
+        let mut shares: Vec<Tokens> = std::thread::scope(|scope| {
+            let later: Vec<_> = texts
+                .chunks(share)
+                .skip(1)
+                .map(|chunk| scope.spawn(move || Tokens::of_share(chunk, topic)))
+                .collect();
+            let first = Tokens::of_share(texts.get(..share).unwrap_or(texts), topic);
+            std::iter::once(first)
+                .chain(later.into_iter().map(|t| match t.join() {
+                    Ok(tokens) => tokens,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }))
+                .collect()
+        });
+        let mut tokens = shares.remove(0);
+        let renumbered: Vec<Vec<u32>> = shares
+            .iter()
+            .map(|later| tokens.vocabulary.absorb(&later.vocabulary))
+            .collect();
+        std::thread::scope(|scope| {
+            for (later, ids) in shares.iter_mut().zip(&renumbered) {
+                scope.spawn(move || later.renumber(ids));
+            }
+        });
+        for later in shares {
+            tokens.words.append(&later.words);
+            tokens.titles.append(&later.titles);
+        }
+        tokens
+    }
+
+    /// Tokenises `texts` on this thread, with a vocabulary of its own.
+    fn of_share(texts: &[Text<'_>], topic: &str) -> Tokens {
         let mut vocabulary = Vocabulary::for_candidates(texts.len());
         for word in words_of(topic) {
             let id = vocabulary.intern(&word);
             vocabulary.topic[id as usize] = true;
         }
-        // (word, factor: TITLE_FACTOR in the title, else 1) per doc, weighed in place once
-        // document frequencies are known.
         let mut words: Rows<(u32, f32)> = Rows::with_capacity(texts.len(), texts.len() * 48);
         let mut titles: Rows<u32> = Rows::with_capacity(texts.len(), texts.len() * 10);
-        let mut df: Vec<u32> = Vec::new();
         for text in texts {
             let from = words.values.len();
             for w in raw_words(text.title) {
@@ -180,15 +242,54 @@ impl Index {
             words.values.extend(summary.map(|id| (id, 1.0)));
             // One entry per word, the title's first (its factor is the larger).
             let doc = &mut words.values[from..];
-            doc.sort_unstable_by_key(|&(id, factor)| (id, std::cmp::Reverse(factor.to_bits())));
+            sort_words(doc);
             let kept = dedup_by_id(doc);
             words.values.truncate(from + kept);
-            df.resize(vocabulary.len(), 0);
-            for &(id, _) in &words.values[from..] {
-                df[id as usize] += 1;
-            }
             words.close();
             titles.close();
+        }
+        Tokens {
+            vocabulary,
+            words,
+            titles,
+        }
+    }
+
+    /// Gives every word id `i` of these tokens the id `ids[i]`, keeping each row sorted.
+    fn renumber(&mut self, ids: &[u32]) {
+        for (id, _) in &mut self.words.values {
+            *id = ids[*id as usize];
+        }
+        for id in &mut self.titles.values {
+            *id = ids[*id as usize];
+        }
+        for d in 0..self.words.starts.len() - 1 {
+            let (from, to) = (self.words.starts[d], self.words.starts[d + 1]);
+            sort_words(&mut self.words.values[from as usize..to as usize]);
+        }
+    }
+}
+
+/// Sorts one candidate's (word id, factor) entries by id, the larger factor first.
+fn sort_words(doc: &mut [(u32, f32)]) {
+    doc.sort_unstable_by_key(|&(id, factor)| (id, std::cmp::Reverse(factor.to_bits())));
+}
+
+/// One group of candidates (indices into the texts given to [`Index::new`]), in ascending order.
+pub type Group = Vec<usize>;
+
+impl Index {
+    /// Tokenises and weighs `texts` (the candidates of one window). The words of `topic` (the
+    /// digest's tags, which every candidate shares by construction) count as stop words.
+    pub fn new(texts: &[Text<'_>], topic: &str) -> Index {
+        let Tokens {
+            vocabulary,
+            mut words,
+            titles,
+        } = Tokens::of(texts, topic);
+        let mut df = vec![0u32; vocabulary.len()];
+        for &(id, _) in &words.values {
+            df[id as usize] += 1;
         }
         let v = &vocabulary;
         let name = |id: u32| v.capital[id as usize] && !v.lower[id as usize];
@@ -606,6 +707,8 @@ struct Vocabulary {
     lower: Vec<bool>,
     /// Per id: a word of the digest's topic (a stop word here).
     topic: Vec<bool>,
+    /// Per id: its key in `normal`.
+    keys: Vec<u64>,
 }
 
 impl Vocabulary {
@@ -654,18 +757,40 @@ impl Vocabulary {
             std::hash::Hasher::write(&mut hasher, normal.as_bytes());
             hasher.0
         };
+        let number = normal.starts_with(|c: char| c.is_ascii_digit());
+        self.insert(key, number, number && normal.contains('.'))
+    }
+
+    /// The id of the normal form with `key`, added (a number, a version) if it is new.
+    fn insert(&mut self, key: u64, number: bool, version: bool) -> u32 {
         if let Some(&id) = self.normal.get(&key) {
             return id;
         }
         let id = self.number.len() as u32;
-        let number = normal.starts_with(|c: char| c.is_ascii_digit());
         self.number.push(number);
-        self.version.push(number && normal.contains('.'));
+        self.version.push(version);
         self.capital.push(false);
         self.lower.push(false);
         self.topic.push(false);
+        self.keys.push(key);
         self.normal.insert(key, id);
         id
+    }
+
+    /// Adds the words of `later` (a vocabulary of later candidates, with the same topic) to
+    /// these, new ones in their order, with what was seen of them; returns, per id of `later`,
+    /// its id here.
+    fn absorb(&mut self, later: &Vocabulary) -> Vec<u32> {
+        (0..later.len())
+            .map(|j| {
+                let i = self.insert(later.keys[j], later.number[j], later.version[j]);
+                let (i, j) = (i as usize, j);
+                self.capital[i] |= later.capital[j];
+                self.lower[i] |= later.lower[j];
+                self.topic[i] |= later.topic[j];
+                i as u32
+            })
+            .collect()
     }
 }
 
@@ -1231,6 +1356,34 @@ mod labelled {
             }
         }
         assert!(positive > index.len() * 4, "{positive} similar pairs only");
+    }
+
+    #[test]
+    fn tokenising_in_shares_on_several_threads_gives_what_one_thread_gives() {
+        // The ids of later shares are renumbered into the first's: any slip would change word
+        // order, hence float sums and clusters, with the number of cores.
+        let items = stories();
+        let texts: Vec<Text<'_>> = items
+            .iter()
+            .map(|i| Text {
+                title: &i.1,
+                summary: &i.2,
+            })
+            .collect();
+        let one = Tokens::in_shares(&texts, "rust release", 1);
+        for threads in [2, 3, 7] {
+            let shared = Tokens::in_shares(&texts, "rust release", threads);
+            assert_eq!(shared.words, one.words, "{threads} threads");
+            assert_eq!(shared.titles, one.titles, "{threads} threads");
+            let v = (&shared.vocabulary, &one.vocabulary);
+            assert_eq!(v.0.keys, v.1.keys, "{threads} threads");
+            assert_eq!(v.0.capital, v.1.capital);
+            assert_eq!(v.0.lower, v.1.lower);
+            assert_eq!(v.0.topic, v.1.topic);
+            assert_eq!(v.0.version, v.1.version);
+        }
+        assert!(one.vocabulary.topic.iter().any(|&t| t));
+        assert!(one.vocabulary.capital.iter().any(|&c| c));
     }
 
     #[test]
