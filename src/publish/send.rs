@@ -335,7 +335,9 @@ impl<'c> Plan<'c> {
             retry_failed,
         )?;
         setup.observer = self.observer.clone();
-        crate::publish::runtime()?.block_on(send::run(store, setup, clock, stop, progress))
+        let signed = self.config.sending.dkim.is_some();
+        crate::publish::send_runtime(signed)?
+            .block_on(send::run(store, setup, clock, stop, progress))
     }
 }
 
