@@ -1301,6 +1301,17 @@ mod labelled {
             .collect()
     }
 
+    /// The (title, summary) of each labelled item.
+    fn texts(items: &[(String, String, String)]) -> Vec<Text<'_>> {
+        items
+            .iter()
+            .map(|i| Text {
+                title: &i.1,
+                summary: &i.2,
+            })
+            .collect()
+    }
+
     /// Pairwise precision and recall of `clusters` against the story labels: a pair of items is
     /// predicted when they share a cluster, and true when they share a story.
     fn pairwise(labels: &[String], clusters: &[Group]) -> (f64, f64, usize, usize, usize) {
@@ -1332,13 +1343,7 @@ mod labelled {
         // `clusters` spreads one candidate's weights over a dense array and looks the other's
         // words up in it; any difference from `similarity` would move pairs across the threshold.
         let items = stories();
-        let texts: Vec<Text<'_>> = items
-            .iter()
-            .map(|i| Text {
-                title: &i.1,
-                summary: &i.2,
-            })
-            .collect();
+        let texts = texts(&items);
         let index = Index::new(&texts, "");
         let mut dense = vec![0f32; index.postings.starts.len() - 1];
         let mut positive = 0;
@@ -1363,13 +1368,7 @@ mod labelled {
         // The ids of later shares are renumbered into the first's: any slip would change word
         // order, hence float sums and clusters, with the number of cores.
         let items = stories();
-        let texts: Vec<Text<'_>> = items
-            .iter()
-            .map(|i| Text {
-                title: &i.1,
-                summary: &i.2,
-            })
-            .collect();
+        let texts = texts(&items);
         let one = Tokens::in_shares(&texts, "rust release", 1);
         for threads in [2, 3, 7] {
             let shared = Tokens::in_shares(&texts, "rust release", threads);
@@ -1396,13 +1395,7 @@ mod labelled {
         distinct.sort();
         distinct.dedup();
         assert!(items.len() >= 60 && distinct.len() >= 15);
-        let texts: Vec<Text<'_>> = items
-            .iter()
-            .map(|i| Text {
-                title: &i.1,
-                summary: &i.2,
-            })
-            .collect();
+        let texts = texts(&items);
         let index = Index::new(&texts, "");
         let clusters = index.clusters(DEFAULT_THRESHOLD);
         let (precision, recall, tp, fp, fn_) = pairwise(&labels, &clusters);
