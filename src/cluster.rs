@@ -178,9 +178,12 @@ impl Tokens {
     /// in the order words first occur in `texts`, however the work is shared, so the index is the
     /// same as one thread would build (the later shares' ids are renumbered into the first's).
     fn of(texts: &[Text<'_>], topic: &str) -> Tokens {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(texts.len() / TEXTS_PER_THREAD);
+        // The cores are asked only when there is work for two threads (on Linux the answer comes
+        // from cgroup files, read at every call).
+        let threads = match texts.len() / TEXTS_PER_THREAD {
+            0 | 1 => 1,
+            most => std::thread::available_parallelism().map_or(1, |n| n.get().min(most)),
+        };
         Tokens::in_shares(texts, topic, threads)
     }
 
